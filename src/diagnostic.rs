@@ -1,0 +1,136 @@
+//! Diagnostics: what went wrong, where in which file, and what to do about it.
+//!
+//! Every stage reports problems as [`Diagnostic`]s so that the CLI can print them in one
+//! place, in one format: `file:line:col: error: message`, then the field path and a hint.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A position in a source file, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub line: u64,
+    pub column: u64,
+}
+
+/// One problem found in the input or in the rendered output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file the problem is in (a spec, a template, or a rendered file).
+    pub file: PathBuf,
+    /// Where in `file`, when known.
+    pub position: Option<Position>,
+    /// The field path, e.g. `spec.overrides.autoscaling.minReplicas`, or the object,
+    /// e.g. `Deployment portal-system/portal-app: spec.template.spec`.
+    pub path: Option<String>,
+    pub message: String,
+    /// A suggestion, e.g. `did you mean 'replicas'?`.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.into(),
+            position: None,
+            path: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn at(mut self, position: Option<Position>) -> Self {
+        self.position = position;
+        self
+    }
+
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        self.path = (!path.is_empty()).then_some(path);
+        self
+    }
+
+    pub fn with_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(p) = self.position {
+            write!(f, ":{}:{}", p.line, p.column)?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(path) = &self.path {
+            write!(f, "\n  at: {path}")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Errors of the core, each carrying everything the CLI needs to report it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input is wrong: one or more diagnostics in specs or templates. Exit status 2.
+    #[error("{}", join(.0))]
+    Invalid(Vec<Diagnostic>),
+    /// The rendered output failed a check. Exit status 2 during render, 1 in validate.
+    #[error("{}", join(.0))]
+    Rendered(Vec<Diagnostic>),
+    /// A filesystem operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Any other failure with a clear message (bad command line, refusing to overwrite, …).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn invalid(d: Diagnostic) -> Self {
+        Error::Invalid(vec![d])
+    }
+
+    /// The diagnostics carried, if any.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            Error::Invalid(d) | Error::Rendered(d) => d,
+            _ => &[],
+        }
+    }
+}
+
+fn join(diags: &[Diagnostic]) -> String {
+    diags
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("did you mean '{c}'?"))
+}

@@ -1,0 +1,59 @@
+//! One environment through the whole pipeline, in memory:
+//! spec → model → targets → render → validate → [`Tree`].
+
+use rayon::prelude::*;
+
+use crate::diagnostic::{Diagnostic, Error, Result};
+use crate::model::{self, Model};
+use crate::output::Tree;
+use crate::render::Templates;
+use crate::spec::Loaded;
+use crate::targets;
+use crate::validate;
+
+/// The resolved model of environment `name` (with its primary, for a replica).
+pub fn model_of(loaded: &Loaded, name: &str) -> Result<Model> {
+    let env = loaded.checked(name)?;
+    let primary = env.spec.replica_of.as_ref().and_then(|p| loaded.envs.get(p));
+    model::resolve(env, primary).map_err(Error::Invalid)
+}
+
+/// Renders and checks every file of environment `name`. Nothing is written.
+pub fn render_env(loaded: &Loaded, name: &str, templates: &Templates) -> Result<Tree> {
+    let model = model_of(loaded, name)?;
+    render_model(&model, templates)
+}
+
+/// Renders and checks every file of a resolved model.
+pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
+    let artifacts = targets::plan(model);
+    let results: Vec<Result<(String, String), Vec<Diagnostic>>> = artifacts
+        .par_iter()
+        .map(|a| {
+            let text = templates.render(a.template, &a.context).map_err(|d| vec![d])?;
+            let problems = validate::check_file(&a.path, a.template, &text);
+            if problems.is_empty() {
+                Ok((a.path.clone(), text))
+            } else {
+                Err(problems)
+            }
+        })
+        .collect();
+    let mut tree = Tree::default();
+    let mut problems = Vec::new();
+    for r in results {
+        match r {
+            Ok((path, text)) => {
+                if tree.files.insert(path.clone(), text.into_bytes()).is_some() {
+                    problems.push(Diagnostic::new(path, "two artifacts render the same path"));
+                }
+            }
+            Err(d) => problems.extend(d),
+        }
+    }
+    if problems.is_empty() {
+        Ok(tree)
+    } else {
+        Err(Error::Rendered(problems))
+    }
+}

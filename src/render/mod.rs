@@ -1,0 +1,254 @@
+//! Templates: minijinja with strict undefined and no auto-escaping, embedded in the binary
+//! (or read from `--templates DIR`), compiled once per run.
+//!
+//! Templates lay values out and decide nothing. Two filters keep YAML correct whatever the
+//! values: `yaml` writes a scalar (quoting words YAML 1.1 would misread, like `on` or
+//! `12:30`), and `toyaml(indent)` writes a mapping or a list as an indented block.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::value::Value;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+
+use crate::assets;
+use crate::diagnostic::{Diagnostic, Error, Position, Result};
+
+/// The compiled templates of one run.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// The templates embedded in the binary.
+    pub fn embedded() -> Result<Templates> {
+        let mut env = base_environment();
+        for (name, text) in assets::TEMPLATES {
+            env.add_template(name, text)
+                .map_err(|e| template_error(Path::new("templates").join(name), &e))?;
+        }
+        Ok(Templates { env })
+    }
+
+    /// The embedded templates, with every file under `dir` replacing (or adding to) the
+    /// embedded one of the same relative path.
+    pub fn with_overrides(dir: &Path) -> Result<Templates> {
+        let mut env = base_environment();
+        for (name, text) in assets::TEMPLATES {
+            env.add_template(name, text)
+                .map_err(|e| template_error(Path::new("templates").join(name), &e))?;
+        }
+        let mut files = Vec::new();
+        collect(dir, dir, &mut files)?;
+        for (name, path) in files {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            env.add_template_owned(name, text)
+                .map_err(|e| template_error(path.clone(), &e))?;
+        }
+        Ok(Templates { env })
+    }
+
+    /// Renders template `name` with `ctx`.
+    pub fn render(&self, name: &str, ctx: &Value) -> Result<String, Diagnostic> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(Path::new("templates").join(name), &e).into_diagnostic())?;
+        tmpl.render(ctx)
+            .map_err(|e| template_error(Path::new("templates").join(name), &e).into_diagnostic())
+    }
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.is_dir() {
+            collect(root, &path, out)?;
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            out.push((rel.to_string_lossy().replace('\\', "/"), path.clone()));
+        }
+    }
+    Ok(())
+}
+
+fn base_environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default delimiters are valid"),
+    );
+    env.add_filter("yaml", yaml_filter);
+    env.add_filter("toyaml", toyaml_filter);
+    env
+}
+
+trait IntoDiagnostic {
+    fn into_diagnostic(self) -> Diagnostic;
+}
+
+impl IntoDiagnostic for Error {
+    fn into_diagnostic(self) -> Diagnostic {
+        match self {
+            Error::Invalid(mut d) if !d.is_empty() => d.remove(0),
+            other => Diagnostic::new("templates", other.to_string()),
+        }
+    }
+}
+
+fn template_error(file: PathBuf, e: &minijinja::Error) -> Error {
+    let position = e.line().map(|line| Position {
+        line: line as u64,
+        column: 1,
+    });
+    let mut message = format!("template error: {}", e.kind());
+    if let Some(detail) = e.detail() {
+        message.push_str(": ");
+        message.push_str(detail);
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    let file = e
+        .name()
+        .map(|n| Path::new("templates").join(n))
+        .unwrap_or(file);
+    Error::invalid(Diagnostic::new(file, message).at(position))
+}
+
+/// A value as one line of YAML: a scalar, quoted when YAML would otherwise misread it.
+fn yaml_filter(value: Value) -> Result<String, minijinja::Error> {
+    let json = serde_json::to_value(&value).map_err(|e| {
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+    })?;
+    Ok(scalar(&json))
+}
+
+/// A mapping or list as a block, each line indented by `indent` spaces, preceded by a line
+/// break: `key:{{ value | toyaml(4) }}`.
+fn toyaml_filter(value: Value, indent: usize) -> Result<String, minijinja::Error> {
+    let json = serde_json::to_value(&value).map_err(|e| {
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+    })?;
+    Ok(block(&json, indent))
+}
+
+/// One YAML scalar. Strings go through serde-saphyr, which quotes anything a YAML 1.1
+/// reader (Kubernetes tooling) would take for a boolean, number, null or timestamp.
+pub fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) if is_plain_safe(s) => s.clone(),
+        serde_json::Value::String(s) if s.contains('\n') => v.to_string(),
+        serde_json::Value::String(_) => {
+            // One line always: no folded or literal block scalars.
+            let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+            serde_saphyr::to_string_with_options(v, options)
+                .map(|s| s.trim_end_matches('\n').to_owned())
+                .unwrap_or_else(|_| v.to_string())
+        }
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) => v.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A cheap fast path for the common case: lowercase identifiers and paths that no YAML
+/// version reads as anything but a string. Everything else is left to serde-saphyr.
+fn is_plain_safe(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_lowercase()
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.' || *c == b'/')
+        && !matches!(s, "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null")
+}
+
+/// A mapping or list as a YAML block indented by `indent`, starting with a line break.
+pub fn block(v: &serde_json::Value, indent: usize) -> String {
+    let mut out = String::new();
+    write_block(v, indent, &mut out);
+    out
+}
+
+fn write_block(v: &serde_json::Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match v {
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            for (k, val) in map {
+                out.push('\n');
+                out.push_str(&pad);
+                out.push_str(&scalar(&serde_json::Value::String(k.clone())));
+                out.push(':');
+                write_value(val, indent, out);
+            }
+        }
+        serde_json::Value::Array(items) if !items.is_empty() => {
+            for item in items {
+                out.push('\n');
+                out.push_str(&pad);
+                out.push('-');
+                match item {
+                    serde_json::Value::Object(m) if !m.is_empty() => {
+                        // First key on the dash line, the rest aligned under it.
+                        let mut inner = String::new();
+                        write_block(item, indent + 2, &mut inner);
+                        out.push(' ');
+                        out.push_str(&inner[1 + indent + 2..]);
+                    }
+                    other => write_value(other, indent, out),
+                }
+            }
+        }
+        other => {
+            out.push(' ');
+            out.push_str(&scalar(other));
+        }
+    }
+}
+
+fn write_value(v: &serde_json::Value, indent: usize, out: &mut String) {
+    match v {
+        serde_json::Value::Object(m) if !m.is_empty() => write_block(v, indent + 2, out),
+        serde_json::Value::Array(a) if !a.is_empty() => write_block(v, indent + 2, out),
+        serde_json::Value::Object(_) => out.push_str(" {}"),
+        serde_json::Value::Array(_) => out.push_str(" []"),
+        other => {
+            out.push(' ');
+            out.push_str(&scalar(other));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scalars_that_yaml_would_misread_are_quoted() {
+        for word in ["on", "yes", "no", "off", "true", "null", "12:30", "1.0", "0x1F", "~", ""] {
+            let s = scalar(&json!(word));
+            assert!(s.starts_with('"') || s.starts_with('\''), "{word} -> {s}");
+        }
+        assert_eq!(scalar(&json!("portal-system")), "portal-system");
+        assert_eq!(scalar(&json!(3)), "3");
+        let long = "registry.example.com/portal/app@sha256:".to_owned() + &"a".repeat(64);
+        assert_eq!(scalar(&json!(long)), long);
+        let back: String = serde_saphyr::from_str(&scalar(&json!("a\nb: c"))).unwrap();
+        assert_eq!(back, "a\nb: c");
+    }
+
+    #[test]
+    fn blocks_are_indented_yaml() {
+        let v = json!({"requests": {"cpu": "1", "memory": "2Gi"}, "list": [{"a": 1, "b": "on"}, "x"]});
+        let text = format!("root:{}\n", block(&v, 2));
+        let back: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(back["root"], v);
+    }
+}

@@ -1,0 +1,328 @@
+//! The environment spec (DESIGN §2): read, parse with positions, check against the schema
+//! and the rules a schema cannot state, and deserialize into typed values.
+
+pub mod node;
+pub mod schema;
+pub mod types;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{did_you_mean, Diagnostic, Error, Position, Result};
+use node::{Node, SpanIndex};
+pub use types::*;
+
+/// Specs larger than this are refused before parsing: a real one is a few hundred bytes,
+/// and an explicit list of 100,000 tenants stays well under it.
+pub const MAX_SPEC_BYTES: usize = 8 * 1024 * 1024;
+
+/// One parsed and checked environment spec.
+#[derive(Debug)]
+pub struct Environment {
+    pub name: String,
+    pub file: PathBuf,
+    pub spec: EnvironmentSpec,
+    spans: SpanIndex,
+}
+
+impl Environment {
+    /// A diagnostic about the value at a JSON pointer of this spec (`/spec/overrides/replicas`).
+    pub fn diagnostic(&self, pointer: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(&self.file, message)
+            .at(self.spans.value(pointer))
+            .with_path(node::field_path(pointer))
+    }
+
+    /// Whether the spec sets the value at a JSON pointer.
+    pub fn has(&self, pointer: &str) -> bool {
+        self.spans.has(pointer)
+    }
+}
+
+/// Parses and checks one spec file on its own (everything but the cross-environment rules).
+pub fn parse_file(path: &Path) -> Result<Environment> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_bytes(path, &bytes).map_err(Error::Invalid)
+}
+
+/// Parses and checks a spec given as bytes; `path` names it in diagnostics and gives the
+/// expected `metadata.name` (its file stem).
+pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnostic>> {
+    let start = Some(Position { line: 1, column: 1 });
+    let whole = |msg: String| vec![Diagnostic::new(path, msg).at(start).with_path("(document)")];
+    if bytes.len() > MAX_SPEC_BYTES {
+        return Err(whole(format!(
+            "the file is {} bytes; a spec may be at most {} bytes",
+            bytes.len(),
+            MAX_SPEC_BYTES
+        )));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count() as u64;
+            let column = 1 + valid.iter().rev().take_while(|&&b| b != b'\n').count() as u64;
+            return Err(vec![Diagnostic::new(path, "the file is not valid UTF-8")
+                .at(Some(Position { line, column }))
+                .with_path("(document)")]);
+        }
+    };
+    if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(whole("the file is empty; expected an Environment (apiVersion, kind, metadata, spec)".into()));
+    }
+    let root = parse_yaml(path, text)?;
+    let (value, spans) = root.into_json();
+
+    let problems = schema::check(path, &value, &spans);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let file: EnvironmentFile = serde_json::from_value(value)
+        .map_err(|e| whole(format!("the spec does not match its schema: {e}")))?;
+
+    let env = Environment {
+        name: file.metadata.name,
+        file: path.to_path_buf(),
+        spec: file.spec,
+        spans,
+    };
+    let problems = check_alone(&env);
+    if problems.is_empty() {
+        Ok(env)
+    } else {
+        Err(problems)
+    }
+}
+
+fn parse_yaml(path: &Path, text: &str) -> Result<Node, Vec<Diagnostic>> {
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        strict_booleans: true,
+    };
+    let yaml_error = |e: serde_saphyr::Error| {
+        let position = e.location().map(|l| Position {
+            line: l.line(),
+            column: l.column(),
+        });
+        let message = e.without_snippet().to_string();
+        let message = message.lines().next().unwrap_or("invalid YAML").to_owned();
+        vec![Diagnostic::new(path, format!("invalid YAML: {message}"))
+            .at(position.or(Some(Position { line: 1, column: 1 })))
+            .with_path("(document)")]
+    };
+    let mut docs: Vec<Node> =
+        serde_saphyr::from_multiple_with_options(text, options).map_err(yaml_error)?;
+    match docs.len() {
+        1 => Ok(docs.remove(0)),
+        0 => Err(vec![Diagnostic::new(path, "the file holds no YAML document")
+            .at(Some(Position { line: 1, column: 1 }))
+            .with_path("(document)")]),
+        _ => Err(vec![Diagnostic::new(
+            path,
+            format!("the file holds {} YAML documents; a spec is exactly one", docs.len()),
+        )
+        .at(Some(docs[1].position))
+        .with_path("(document)")
+        .with_hint(Some("remove the '---' separator and everything after it".into()))]),
+    }
+}
+
+/// The rules that concern one spec alone and that the schema cannot state.
+fn check_alone(env: &Environment) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let stem = env.file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    if env.name != stem {
+        out.push(
+            env.diagnostic(
+                "/metadata/name",
+                format!("metadata.name '{}' must equal the file name '{stem}'", env.name),
+            )
+            .with_hint(Some(format!("rename the file to {}.yaml or set name: {stem}", env.name))),
+        );
+    }
+    match (env.spec.role, &env.spec.replica_of) {
+        (Role::Primary, Some(_)) => out.push(
+            env.diagnostic("/spec/replicaOf", "only a replica has 'replicaOf'")
+                .with_hint(Some("set role: replica, or remove replicaOf".into())),
+        ),
+        (Role::Replica, None) => out.push(env.diagnostic(
+            "/spec/role",
+            "a replica must name its primary environment in 'replicaOf'",
+        )),
+        (Role::Replica, Some(p)) if *p == env.name => out.push(env.diagnostic(
+            "/spec/replicaOf",
+            "an environment cannot be a replica of itself",
+        )),
+        _ => {}
+    }
+    if let Some(list) = &env.spec.tenants.list {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, t) in list.iter().enumerate() {
+            if let Some(first) = seen.insert(t.id.as_str(), i) {
+                let first_line = env
+                    .spans
+                    .value(&format!("/spec/tenants/list/{first}/id"))
+                    .map(|p| format!(" (first at line {})", p.line))
+                    .unwrap_or_default();
+                out.push(env.diagnostic(
+                    &format!("/spec/tenants/list/{i}/id"),
+                    format!("duplicate tenant id '{}'{first_line}", t.id),
+                ));
+                seen.insert(t.id.as_str(), first);
+            }
+        }
+    }
+    out
+}
+
+/// The folder of environment specs under a root, and the specs in it.
+#[derive(Debug)]
+pub struct Workspace {
+    pub root: PathBuf,
+    /// Spec files by environment name (file stem), sorted.
+    pub files: BTreeMap<String, PathBuf>,
+}
+
+impl Workspace {
+    /// Lists `<root>/environments/*.yaml`.
+    pub fn open(root: &Path) -> Result<Workspace> {
+        let dir = root.join("environments");
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        let mut files = BTreeMap::new();
+        for entry in entries {
+            let path = entry.map_err(|e| Error::io(&dir, e))?.path();
+            if path.extension().and_then(|e| e.to_str()) == Some("yaml") {
+                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                    files.insert(stem.to_owned(), path.clone());
+                }
+            }
+        }
+        Ok(Workspace {
+            root: root.to_path_buf(),
+            files,
+        })
+    }
+
+    /// The nearest ancestor of `start` (itself included) that holds `environments/`.
+    pub fn discover(start: &Path) -> Option<PathBuf> {
+        start
+            .ancestors()
+            .find(|dir| dir.join("environments").is_dir())
+            .map(Path::to_path_buf)
+    }
+
+    /// Parses every spec; the ones that fail are returned as diagnostics by name.
+    pub fn load_all(&self) -> Loaded {
+        let mut loaded = Loaded::default();
+        for (name, path) in &self.files {
+            match parse_file(path) {
+                Ok(env) => {
+                    loaded.envs.insert(name.clone(), env);
+                }
+                Err(e) => {
+                    loaded.errors.insert(name.clone(), e);
+                }
+            }
+        }
+        loaded
+    }
+}
+
+/// The result of parsing every spec of a workspace.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub envs: BTreeMap<String, Environment>,
+    pub errors: BTreeMap<String, Error>,
+}
+
+impl Loaded {
+    /// Resolves command-line names: an environment name, or a tier name standing for that
+    /// tier's one primary environment (DESIGN §6).
+    pub fn resolve_name(&self, arg: &str, files: &BTreeMap<String, PathBuf>) -> Result<String> {
+        if files.contains_key(arg) {
+            return Ok(arg.to_owned());
+        }
+        if let Some(tier) = Tier::parse(arg) {
+            let primaries: Vec<&str> = self
+                .envs
+                .values()
+                .filter(|e| e.spec.tier == tier && e.spec.role == Role::Primary)
+                .map(|e| e.name.as_str())
+                .collect();
+            return match primaries.as_slice() {
+                [one] => Ok((*one).to_owned()),
+                [] => Err(Error::Other(format!("no primary environment of tier '{arg}'"))),
+                many => Err(Error::Other(format!(
+                    "tier '{arg}' has several primary environments: {}; name one",
+                    many.join(", ")
+                ))),
+            };
+        }
+        let hint = did_you_mean(arg, files.keys().map(String::as_str))
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        Err(Error::Other(format!(
+            "no environment '{arg}'{hint}; known: {}",
+            files.keys().cloned().collect::<Vec<_>>().join(", ")
+        )))
+    }
+
+    /// The environment `name`, after the rules that involve other environments (its
+    /// primary, for a replica). Fails with every diagnostic of the specs involved.
+    pub fn checked(&self, name: &str) -> Result<&Environment> {
+        if let Some(e) = self.errors.get(name) {
+            return Err(clone_error(e));
+        }
+        let env = &self.envs[name];
+        let mut problems = Vec::new();
+        if let (Role::Replica, Some(primary)) = (env.spec.role, &env.spec.replica_of) {
+            match self.envs.get(primary) {
+                None if self.errors.contains_key(primary) => {
+                    problems.push(env.diagnostic(
+                        "/spec/replicaOf",
+                        format!("the primary '{primary}' has errors of its own"),
+                    ));
+                    problems.extend(self.errors[primary].diagnostics().iter().cloned());
+                }
+                None => {
+                    let names = self.envs.keys().chain(self.errors.keys()).map(String::as_str);
+                    problems.push(
+                        env.diagnostic("/spec/replicaOf", format!("no environment '{primary}'"))
+                            .with_hint(did_you_mean(primary, names)),
+                    )
+                }
+                Some(p) if p.spec.role != Role::Primary => problems.push(env.diagnostic(
+                    "/spec/replicaOf",
+                    format!("'{primary}' is itself a replica; a replica streams from a primary"),
+                )),
+                Some(p) if p.spec.tier != env.spec.tier => problems.push(env.diagnostic(
+                    "/spec/replicaOf",
+                    format!(
+                        "'{primary}' is of tier '{}', this environment of tier '{}'; a replica has its primary's tier",
+                        p.spec.tier.as_str(),
+                        env.spec.tier.as_str()
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+        if problems.is_empty() {
+            Ok(env)
+        } else {
+            Err(Error::Invalid(problems))
+        }
+    }
+}
+
+fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::Invalid(d) => Error::Invalid(d.clone()),
+        Error::Rendered(d) => Error::Rendered(d.clone()),
+        Error::Io { path, source } => Error::Io {
+            path: path.clone(),
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
+        Error::Other(s) => Error::Other(s.clone()),
+    }
+}

@@ -1,0 +1,207 @@
+//! Enforces `schemas/environment.schema.json`, the one statement of the spec's constraints,
+//! and turns each violation into a diagnostic at the line and column of the offending value.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::Validator;
+use serde_json::Value;
+
+use super::node::{field_path, SpanIndex};
+use crate::assets;
+use crate::diagnostic::{did_you_mean, Diagnostic};
+
+/// The environment schema as JSON.
+pub fn schema_json() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = assets::schema("environment.schema.json").expect("embedded environment schema");
+        serde_json::from_str(text).expect("the embedded environment schema is valid JSON")
+    })
+}
+
+fn validator() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::draft202012::new(schema_json()).expect("the embedded environment schema compiles")
+    })
+}
+
+/// Every schema violation of `instance`, as diagnostics sorted by position.
+pub fn check(file: &Path, instance: &Value, spans: &SpanIndex) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = validator()
+        .iter_errors(instance)
+        .flat_map(|e| describe(file, &e, spans))
+        .collect();
+    out.sort_by(|a, b| a.position.cmp(&b.position).then(a.message.cmp(&b.message)));
+    out.dedup();
+    out
+}
+
+fn describe(file: &Path, e: &jsonschema::ValidationError<'_>, spans: &SpanIndex) -> Vec<Diagnostic> {
+    let pointer = e.instance_path().as_str().to_owned();
+    let path = field_path(&pointer);
+    let sub = subschema(&pointer);
+    let at = |msg: String| {
+        Diagnostic::new(file, msg)
+            .at(spans.value(&pointer))
+            .with_path(display_path(&path))
+    };
+    match e.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+            .iter()
+            .map(|key| {
+                let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                let known = property_names(sub);
+                let hint = did_you_mean(key, known.iter().map(String::as_str)).or_else(|| {
+                    Some(format!("valid keys here: {}", known.join(", ")))
+                });
+                Diagnostic::new(file, format!("unknown key '{key}'"))
+                    .at(spans.key(&child))
+                    .with_path(field_path(&child))
+                    .with_hint(hint)
+            })
+            .collect(),
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            vec![at(format!("missing required key '{name}'"))
+                .with_path(join_path(&path, name))]
+        }
+        ValidationErrorKind::Enum { options } => {
+            let opts: Vec<&str> = options
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let got = e.instance().as_str().unwrap_or_default();
+            vec![at(format!(
+                "{} is not one of: {}",
+                short(e.instance()),
+                opts.join(", ")
+            ))
+            .with_hint(did_you_mean(got, opts.iter().copied()))]
+        }
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::OneOfMultipleValid { .. }
+            if pointer == "/spec/tenants" =>
+        {
+            vec![at("set exactly one of 'count' or 'list' (they are mutually exclusive)".into())]
+        }
+        ValidationErrorKind::AnyOf { .. } if pointer == "/spec/image" => {
+            vec![at("set 'tag' or 'digest' (a digest wins over a tag)".into())]
+        }
+        ValidationErrorKind::Type { .. } => {
+            let expected = sub
+                .and_then(|s| s.get("type"))
+                .map(|t| t.to_string().replace('"', ""))
+                .unwrap_or_else(|| "another type".into());
+            vec![at(format!(
+                "expected {expected}, found {} {}",
+                type_name(e.instance()),
+                short(e.instance())
+            ))]
+        }
+        ValidationErrorKind::Pattern { .. } | ValidationErrorKind::MaxLength { .. } | ValidationErrorKind::MinLength { .. } => {
+            let what = sub
+                .and_then(|s| s.get("description"))
+                .and_then(Value::as_str)
+                .map(|d| format!(" (expected: {d})"))
+                .unwrap_or_default();
+            let reason = match e.kind() {
+                ValidationErrorKind::MaxLength { limit } => format!("is longer than {limit} characters"),
+                ValidationErrorKind::MinLength { .. } => "is empty".to_owned(),
+                _ => "is not valid here".to_owned(),
+            };
+            vec![at(format!("{} {reason}{what}", short(e.instance())))]
+        }
+        ValidationErrorKind::Not { .. } => vec![at(format!(
+            "{} is not allowed here{}",
+            short(e.instance()),
+            sub.and_then(|s| s.get("description"))
+                .and_then(Value::as_str)
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        ))],
+        ValidationErrorKind::Constant { expected_value } => {
+            vec![at(format!("expected {expected_value}, found {}", short(e.instance())))]
+        }
+        _ => vec![at(e.to_string())],
+    }
+}
+
+fn display_path(path: &str) -> String {
+    if path.is_empty() {
+        "(document)".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+fn join_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// A value as it would be shown in a message: short, on one line.
+fn short(v: &Value) -> String {
+    match v {
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "a mapping".to_owned(),
+        other => {
+            let s = other.to_string();
+            if s.chars().count() > 60 {
+                format!("{}…", s.chars().take(57).collect::<String>())
+            } else {
+                s
+            }
+        }
+    }
+}
+
+/// The subschema that applies at an instance pointer, following `properties`, `items` and
+/// local `$ref`s.
+fn subschema(pointer: &str) -> Option<&'static Value> {
+    let root = schema_json();
+    let mut cur = resolve(root, root);
+    for seg in pointer.split('/').skip(1) {
+        let next = if seg.bytes().all(|b| b.is_ascii_digit()) && cur.get("items").is_some() {
+            cur.get("items")
+        } else {
+            cur.get("properties").and_then(|p| p.get(seg))
+        }?;
+        cur = resolve(root, next);
+    }
+    Some(cur)
+}
+
+fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
+    while let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        match r.strip_prefix('#').and_then(|p| root.pointer(p)) {
+            Some(target) => schema = target,
+            None => break,
+        }
+    }
+    schema
+}
+
+fn property_names(schema: Option<&Value>) -> Vec<String> {
+    schema
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,172 @@
+//! The environment spec as typed values (DESIGN §2). These types only ever see input that
+//! `schemas/environment.schema.json` has accepted, so they carry no validation of their own.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentFile {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: EnvironmentSpec,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Metadata {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Dev,
+    Staging,
+    Prod,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Dev, Tier::Staging, Tier::Prod];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Dev => "dev",
+            Tier::Staging => "staging",
+            Tier::Prod => "prod",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Primary,
+    Replica,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Replica => "replica",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentSpec {
+    pub tier: Tier,
+    pub region: String,
+    #[serde(default)]
+    pub role: Role,
+    pub replica_of: Option<String>,
+    pub domain: String,
+    pub image: Image,
+    pub tenants: Tenants,
+    pub cloudflare: Cloudflare,
+    pub gitops: Gitops,
+    pub alerting: Alerting,
+    #[serde(default)]
+    pub overrides: Overrides,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Image {
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Tenants {
+    pub count: Option<u32>,
+    pub list: Option<Vec<TenantEntry>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    Free,
+    Team,
+    Enterprise,
+}
+
+impl Plan {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Team => "team",
+            Plan::Enterprise => "enterprise",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct TenantEntry {
+    pub id: String,
+    pub plan: Plan,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Cloudflare {
+    pub zone_id: String,
+    pub origin_host: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Gitops {
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    pub target_revision: String,
+    pub tenant_shards: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Alerting {
+    pub slack_channel: String,
+    #[serde(default)]
+    pub pagerduty: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Overrides {
+    pub replicas: Option<u32>,
+    pub autoscaling: Option<AutoscalingOverride>,
+    pub resources: Option<ResourcesOverride>,
+    pub database: Option<DatabaseOverride>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoscalingOverride {
+    pub min_replicas: Option<u32>,
+    pub max_replicas: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct ResourcesOverride {
+    pub requests: Option<CpuMemoryOverride>,
+    pub limits: Option<CpuMemoryOverride>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct CpuMemoryOverride {
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct DatabaseOverride {
+    pub instances: Option<u32>,
+    pub storage: Option<String>,
+}

@@ -1,0 +1,88 @@
+//! Checks on every rendered file before anything is written: parsed back, Kubernetes
+//! objects type-checked (unknown fields are errors), custom resources checked against the
+//! JSON Schemas in `schemas/crds/`.
+
+pub mod kubernetes;
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+
+/// One parsed object of a rendered YAML file.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub value: Value,
+}
+
+impl Document {
+    fn str_at(&self, pointer: &str) -> &str {
+        self.value.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+    }
+    pub fn api_version(&self) -> &str {
+        self.str_at("/apiVersion")
+    }
+    pub fn kind(&self) -> &str {
+        self.str_at("/kind")
+    }
+    pub fn name(&self) -> &str {
+        self.str_at("/metadata/name")
+    }
+    pub fn namespace(&self) -> &str {
+        self.str_at("/metadata/namespace")
+    }
+    /// `Kind namespace/name` (or `Kind name` for cluster objects), as shown in messages.
+    pub fn describe(&self) -> String {
+        if self.namespace().is_empty() {
+            format!("{} {}", self.kind(), self.name())
+        } else {
+            format!("{} {}/{}", self.kind(), self.namespace(), self.name())
+        }
+    }
+}
+
+/// Parses a multi-document YAML file into its objects.
+pub fn parse_yaml_documents(text: &str) -> Result<Vec<Document>, String> {
+    let values: Vec<Value> =
+        serde_saphyr::from_multiple(text).map_err(|e| e.without_snippet().to_string())?;
+    Ok(values
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .map(|value| Document { value })
+        .collect())
+}
+
+/// Every problem of one rendered file. `path` is its path in the tree, `template` the
+/// template it came from (both named in diagnostics).
+pub fn check_file(path: &str, template: &str, text: &str) -> Vec<Diagnostic> {
+    let file = format!("{path} (from templates/{template})");
+    if path.ends_with(".yaml") {
+        match parse_yaml_documents(text) {
+            Ok(docs) => docs.iter().flat_map(|d| kubernetes::check(&file, d)).collect(),
+            Err(e) => vec![Diagnostic::new(file, format!("rendered YAML does not parse: {e}"))
+                .with_hint(Some(excerpt(text, &e)))],
+        }
+    } else if path.ends_with(".json") {
+        match serde_json::from_str::<Value>(text) {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![Diagnostic::new(file, format!("rendered JSON does not parse: {e}"))],
+        }
+    } else {
+        vec![Diagnostic::new(file, "no check is known for this kind of file")]
+    }
+}
+
+/// The rendered lines around the line a parse error names, for the template's author.
+fn excerpt(text: &str, error: &str) -> String {
+    let line: usize = error
+        .split("line ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let from = line.saturating_sub(3).max(1);
+    let mut out = String::from("rendered text:");
+    for (i, l) in text.lines().enumerate().skip(from - 1).take(5) {
+        out.push_str(&format!("\n    {:>4} | {l}", i + 1));
+    }
+    out
+}
