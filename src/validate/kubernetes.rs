@@ -89,7 +89,7 @@ fn check_typed(doc: &Document) -> Option<Problems> {
 /// Deserializes into `T`, collecting type errors and the fields `T` does not know.
 fn typed<T: DeserializeOwned>(value: &Value) -> Problems {
     let mut unknown = Vec::new();
-    let mut record = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+    let mut record = |path: serde_ignored::Path<'_>| unknown.push(ignored_path(&path));
     let de = serde_ignored::Deserializer::new(value, &mut record);
     let mut problems: Problems = match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(_) => Vec::new(),
@@ -101,6 +101,27 @@ fn typed<T: DeserializeOwned>(value: &Value) -> Problems {
             .map(|p| (p.clone(), format!("unknown field '{}'", p.rsplit('.').next().unwrap_or(&p)))),
     );
     problems
+}
+
+/// A field path as users read it (`spec.template.spec.containers[0].foo`), without the
+/// `?` segments that serde_ignored writes for optional values.
+fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        Path::Map { parent, key } => {
+            let p = ignored_path(parent);
+            if p.is_empty() {
+                key.clone()
+            } else {
+                format!("{p}.{key}")
+            }
+        }
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            ignored_path(parent)
+        }
+    }
 }
 
 fn check_metadata(value: &Value) -> Problems {
