@@ -4,5 +4,8 @@ include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// An embedded schema by its path under `schemas/`, e.g. `environment.schema.json`.
 pub fn schema(path: &str) -> Option<&'static str> {
-    SCHEMAS.iter().find(|(p, _)| *p == path).map(|(_, text)| *text)
+    SCHEMAS
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, text)| *text)
 }

@@ -14,7 +14,11 @@ use crate::validate;
 /// The resolved model of environment `name` (with its primary, for a replica).
 pub fn model_of(loaded: &Loaded, name: &str) -> Result<Model> {
     let env = loaded.checked(name)?;
-    let primary = env.spec.replica_of.as_ref().and_then(|p| loaded.envs.get(p));
+    let primary = env
+        .spec
+        .replica_of
+        .as_ref()
+        .and_then(|p| loaded.envs.get(p));
     model::resolve(env, primary).map_err(Error::Invalid)
 }
 
@@ -30,7 +34,9 @@ pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
     let results: Vec<Result<(String, String), Vec<Diagnostic>>> = artifacts
         .par_iter()
         .map(|a| {
-            let text = templates.render(a.template, &a.context).map_err(|d| vec![d])?;
+            let text = templates
+                .render(a.template, &a.context)
+                .map_err(|d| vec![d])?;
             let problems = validate::check_file(&a.path, a.template, &text);
             if problems.is_empty() {
                 Ok((a.path.clone(), text))

@@ -10,7 +10,14 @@ use common::{portalgen, read_tree, repo};
 fn shipped() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(repo().join("environments"))
         .unwrap()
-        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     names.sort();
     names
@@ -29,7 +36,10 @@ fn every_shipped_environment_matches_its_golden_tree() {
     for name in names {
         let golden = read_tree(&repo().join("golden").join(&name));
         let fresh = read_tree(&out.path().join(&name));
-        assert!(!golden.is_empty(), "golden/{name} is missing: run cargo run --release -- render --all --out golden");
+        assert!(
+            !golden.is_empty(),
+            "golden/{name} is missing: run cargo run --release -- render --all --out golden"
+        );
         let only_golden: Vec<_> = golden.keys().filter(|k| !fresh.contains_key(*k)).collect();
         let only_fresh: Vec<_> = fresh.keys().filter(|k| !golden.contains_key(*k)).collect();
         assert!(only_golden.is_empty() && only_fresh.is_empty(),
@@ -54,9 +64,17 @@ fn rendering_twice_gives_the_same_bytes() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     for dir in [&a, &b] {
-        portalgen().args(["render", "--all", "--quiet", "--out"]).arg(dir.path()).assert().success();
+        portalgen()
+            .args(["render", "--all", "--quiet", "--out"])
+            .arg(dir.path())
+            .assert()
+            .success();
     }
     let ta = read_tree(a.path());
-    assert!(ta.len() > 400, "expected the whole tree, got {} files", ta.len());
+    assert!(
+        ta.len() > 400,
+        "expected the whole tree, got {} files",
+        ta.len()
+    );
     assert_eq!(ta, read_tree(b.path()));
 }

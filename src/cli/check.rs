@@ -30,7 +30,12 @@ pub fn drift(out_dir: &Path, env: &str, tree: &Tree) -> crate::diagnostic::Resul
             Some(_) => {}
         }
     }
-    d.removed = disk.owned.keys().filter(|p| !tree.files.contains_key(*p)).cloned().collect();
+    d.removed = disk
+        .owned
+        .keys()
+        .filter(|p| !tree.files.contains_key(*p))
+        .cloned()
+        .collect();
     Ok(d)
 }
 
@@ -41,7 +46,10 @@ pub fn run(ctx: &Context, out_dir: &Path, trees: &[(&String, Tree)]) -> anyhow::
         let d = drift(out_dir, name, tree)?;
         if d.is_empty() {
             if !ctx.quiet {
-                text.push_str(&format!("{name}: up to date ({} files)\n", tree.files.len()));
+                text.push_str(&format!(
+                    "{name}: up to date ({} files)\n",
+                    tree.files.len()
+                ));
             }
             continue;
         }
@@ -59,5 +67,9 @@ pub fn run(ctx: &Context, out_dir: &Path, trees: &[(&String, Tree)]) -> anyhow::
         }
     }
     out(&text)?;
-    Ok(if stale == 0 { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if stale == 0 {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }

@@ -33,20 +33,38 @@ pub fn run(ctx: &Context) -> anyhow::Result<ExitStatus> {
                     tenants.to_string(),
                 ]);
             }
-            None => rows.push([name.clone(), "(invalid: run portalgen validate)".into(), String::new(), String::new(), String::new()]),
+            None => rows.push([
+                name.clone(),
+                "(invalid: run portalgen validate)".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]),
         }
     }
-    let widths: Vec<usize> = (0..5).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..5)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut text = String::new();
     for row in &rows {
         let line: Vec<String> = row
             .iter()
             .enumerate()
-            .map(|(i, cell)| if i == 4 { format!("{cell:>w$}", w = widths[i]) } else { format!("{cell:<w$}", w = widths[i]) })
+            .map(|(i, cell)| {
+                if i == 4 {
+                    format!("{cell:>w$}", w = widths[i])
+                } else {
+                    format!("{cell:<w$}", w = widths[i])
+                }
+            })
             .collect();
         text.push_str(line.join("  ").trim_end());
         text.push('\n');
     }
     out(&text)?;
-    Ok(if loaded.errors.is_empty() { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if loaded.errors.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }

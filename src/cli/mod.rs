@@ -69,7 +69,9 @@ pub enum Color {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render environments into DIR/<env>/ (default: rendered/).
-    #[command(after_help = "Examples:\n  portalgen render prod-us\n  portalgen render --all\n  portalgen render staging --out /tmp/out\n  portalgen render --all --check    # CI: exit 1 if the committed tree differs")]
+    #[command(
+        after_help = "Examples:\n  portalgen render prod-us\n  portalgen render --all\n  portalgen render staging --out /tmp/out\n  portalgen render --all --check    # CI: exit 1 if the committed tree differs"
+    )]
     Render(render::Args),
     /// Run every check on the spec and the rendered output; write nothing.
     #[command(after_help = "Examples:\n  portalgen validate prod-us\n  portalgen validate --all")]
@@ -114,7 +116,10 @@ fn report_error(err: &anyhow::Error) {
                 text.push_str(&format!("error: {d}\n"));
             }
             let n = e.diagnostics().len();
-            text.push_str(&format!("{n} error{}; nothing was written", if n == 1 { "" } else { "s" }));
+            text.push_str(&format!(
+                "{n} error{}; nothing was written",
+                if n == 1 { "" } else { "s" }
+            ));
         }
         _ => {
             text.push_str(&format!("error: {err}"));
@@ -178,7 +183,9 @@ impl Context {
 pub fn select(ws: &Workspace, loaded: &Loaded, names: &[String], all: bool) -> Result<Vec<String>> {
     if all {
         if !names.is_empty() {
-            return Err(Error::Other("give environment names or --all, not both".into()));
+            return Err(Error::Other(
+                "give environment names or --all, not both".into(),
+            ));
         }
         return Ok(ws.files.keys().cloned().collect());
     }

@@ -54,7 +54,14 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         let report = output::write_env(&out_dir, name, tree)?;
         let dest = out_dir.join(name);
         if report.unchanged {
-            note(ctx, &format!("{name}: unchanged ({} files) in {}", report.files, dest.display()));
+            note(
+                ctx,
+                &format!(
+                    "{name}: unchanged ({} files) in {}",
+                    report.files,
+                    dest.display()
+                ),
+            );
         } else {
             let mut line = format!(
                 "{name}: wrote {} files ({} bytes) to {}",
@@ -66,7 +73,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                 line.push_str(&format!(", pruned {}", report.pruned.len()));
             }
             if !report.foreign_kept.is_empty() {
-                line.push_str(&format!(", kept {} file(s) portalgen does not own", report.foreign_kept.len()));
+                line.push_str(&format!(
+                    ", kept {} file(s) portalgen does not own",
+                    report.foreign_kept.len()
+                ));
             }
             note(ctx, &line);
         }

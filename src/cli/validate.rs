@@ -29,7 +29,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let mut input_errors = Vec::new();
     for name in &names {
         match pipeline::render_env(&loaded, name, &templates) {
-            Ok(tree) => note(ctx, &format!("{name}: ok ({} files checked)", tree.files.len())),
+            Ok(tree) => note(
+                ctx,
+                &format!("{name}: ok ({} files checked)", tree.files.len()),
+            ),
             Err(Error::Rendered(d)) => findings.extend(d),
             Err(Error::Invalid(d)) => input_errors.extend(d),
             Err(other) => return Err(other.into()),
@@ -43,5 +46,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         text.push_str(&format!("finding: {f}\n"));
     }
     out(&text)?;
-    Ok(if findings.is_empty() { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if findings.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }

@@ -263,7 +263,10 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
     let autoscaling = match (d.autoscaling, &o.autoscaling) {
         (None, None) => None,
         (Some((min, max)), None) => Some((min, max)),
-        (default, Some(a)) => match (a.min_replicas.or(default.map(|x| x.0)), a.max_replicas.or(default.map(|x| x.1))) {
+        (default, Some(a)) => match (
+            a.min_replicas.or(default.map(|x| x.0)),
+            a.max_replicas.or(default.map(|x| x.1)),
+        ) {
             (Some(min), Some(max)) => Some((min, max)),
             _ => {
                 problems.push(env.diagnostic(
@@ -305,7 +308,8 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
     }
 
     let pick = |ov: Option<&Option<String>>, default: &str| -> String {
-        ov.and_then(|v| v.clone()).unwrap_or_else(|| default.to_owned())
+        ov.and_then(|v| v.clone())
+            .unwrap_or_else(|| default.to_owned())
     };
     let req = o.resources.as_ref().and_then(|r| r.requests.as_ref());
     let lim = o.resources.as_ref().and_then(|r| r.limits.as_ref());
@@ -332,7 +336,10 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
             ),
         ));
     }
-    if over(quantity::bytes(&resources.requests.memory), quantity::bytes(&resources.limits.memory)) {
+    if over(
+        quantity::bytes(&resources.requests.memory),
+        quantity::bytes(&resources.limits.memory),
+    ) {
         problems.push(env.diagnostic(
             resource_pointer(env, "memory"),
             format!(
@@ -355,7 +362,11 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
     }
 
     let name = env.name.clone();
-    let db_instances = o.database.as_ref().and_then(|x| x.instances).unwrap_or(d.db_instances);
+    let db_instances = o
+        .database
+        .as_ref()
+        .and_then(|x| x.instances)
+        .unwrap_or(d.db_instances);
     let db_storage = o
         .database
         .as_ref()
@@ -373,7 +384,11 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
         })
         .collect();
 
-    let redis_kind = if d.redis_leaders > 1 { "RedisCluster" } else { "Redis" };
+    let redis_kind = if d.redis_leaders > 1 {
+        "RedisCluster"
+    } else {
+        "Redis"
+    };
     // The opstree operator names the client service of a cluster `<name>-leader`.
     let redis_host = if redis_kind == "RedisCluster" {
         format!("portal-redis-leader.{SYSTEM_NAMESPACE}.svc:6379")
@@ -395,7 +410,15 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
     config.insert("PORTAL_DOMAIN", spec.domain.clone());
     config.insert("PORT", "3000".to_owned());
     config.insert("NODE_ENV", "production".to_owned());
-    config.insert("LOG_LEVEL", if spec.tier == Tier::Dev { "debug" } else { "info" }.to_owned());
+    config.insert(
+        "LOG_LEVEL",
+        if spec.tier == Tier::Dev {
+            "debug"
+        } else {
+            "info"
+        }
+        .to_owned(),
+    );
     config.insert("METRICS_PATH", "/metrics".to_owned());
     config.insert("REDIS_HOST", redis_host.clone());
     config.insert(
@@ -471,7 +494,11 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
                 memory_utilization: 80,
             }),
             vpa: Vpa {
-                update_mode: if autoscaling.is_some() { "Off" } else { "Recreate" },
+                update_mode: if autoscaling.is_some() {
+                    "Off"
+                } else {
+                    "Recreate"
+                },
                 min_allowed: CpuMemory {
                     cpu: "100m".into(),
                     memory: "128Mi".into(),
@@ -561,7 +588,9 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
             tls_secret: "portal-ingress-tls",
             hosts: vec![spec.domain.clone(), format!("*.{}", spec.domain)],
         },
-        monitoring: Monitoring { level: d.monitoring },
+        monitoring: Monitoring {
+            level: d.monitoring,
+        },
         alerting: Alerting {
             slack_channel: spec.alerting.slack_channel.clone(),
             pagerduty: spec.alerting.pagerduty,

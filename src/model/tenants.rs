@@ -108,10 +108,24 @@ mod tests {
 
     #[test]
     fn shard_depends_on_id_and_count_only() {
-        let a = resolve(&Tenants { count: Some(100), list: None }, 8);
-        let b = resolve(&Tenants { count: Some(100), list: None }, 8);
+        let a = resolve(
+            &Tenants {
+                count: Some(100),
+                list: None,
+            },
+            8,
+        );
+        let b = resolve(
+            &Tenants {
+                count: Some(100),
+                list: None,
+            },
+            8,
+        );
         assert_eq!(a, b);
-        assert!(a.iter().all(|t| t.shard == shard_name(shard_index(&t.id, 8))));
+        assert!(a
+            .iter()
+            .all(|t| t.shard == shard_name(shard_index(&t.id, 8))));
         // All shards are used by a hundred tenants.
         let used: std::collections::BTreeSet<_> = a.iter().map(|t| t.shard.clone()).collect();
         assert_eq!(used.len(), 8);

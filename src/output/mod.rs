@@ -78,7 +78,11 @@ pub fn read_on_disk(dir: &Path) -> Result<OnDisk> {
         for entry in fs::read_dir(&abs).map_err(|e| Error::io(&abs, e))? {
             let entry = entry.map_err(|e| Error::io(&abs, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let rel_path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+            let rel_path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
             let ft = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
             if rel_path == MANIFEST {
                 continue;
@@ -111,14 +115,22 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
     let target = out.join(env);
     let disk = read_on_disk(&target)?;
 
-    let clashes: Vec<&String> = disk.foreign.iter().filter(|p| tree.files.contains_key(*p)).collect();
+    let clashes: Vec<&String> = disk
+        .foreign
+        .iter()
+        .filter(|p| tree.files.contains_key(*p))
+        .collect();
     if !clashes.is_empty() {
         return Err(Error::Other(format!(
             "refusing to overwrite {} file(s) in {} that portalgen did not write: {}\n  \
              hint: move them away, or delete them if they are stale copies",
             clashes.len(),
             target.display(),
-            clashes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            clashes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let pruned: Vec<String> = disk
@@ -135,14 +147,20 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
         foreign_kept: disk.foreign.iter().cloned().collect(),
     };
     let manifest = manifest_text(tree);
-    let manifest_same = fs::read(target.join(MANIFEST)).ok().as_deref() == Some(manifest.as_bytes());
-    if disk.exists && manifest_same && disk.owned.len() == tree.files.len() && disk.owned.iter().all(|(p, b)| tree.files.get(p) == Some(b)) {
+    let manifest_same =
+        fs::read(target.join(MANIFEST)).ok().as_deref() == Some(manifest.as_bytes());
+    if disk.exists
+        && manifest_same
+        && disk.owned.len() == tree.files.len()
+        && disk.owned.iter().all(|(p, b)| tree.files.get(p) == Some(b))
+    {
         report.unchanged = true;
         return Ok(report);
     }
 
     let staging = out.join(format!(".{env}{STAGING_MARK}{}", std::process::id()));
-    let result = build_staging(&staging, &target, tree, &manifest, &disk).and_then(|()| swap(&staging, &target));
+    let result = build_staging(&staging, &target, tree, &manifest, &disk)
+        .and_then(|()| swap(&staging, &target));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
@@ -165,10 +183,19 @@ fn manifest_text(tree: &Tree) -> String {
 /// Test hook: fail after writing this many files into the staging folder, to prove that a
 /// failure mid-write leaves the old tree intact.
 fn injected_failure_after() -> Option<usize> {
-    std::env::var("PORTALGEN_TEST_FAIL_AFTER_FILES").ok()?.parse().ok()
+    std::env::var("PORTALGEN_TEST_FAIL_AFTER_FILES")
+        .ok()?
+        .parse()
+        .ok()
 }
 
-fn build_staging(staging: &Path, target: &Path, tree: &Tree, manifest: &str, disk: &OnDisk) -> Result<()> {
+fn build_staging(
+    staging: &Path,
+    target: &Path,
+    tree: &Tree,
+    manifest: &str,
+    disk: &OnDisk,
+) -> Result<()> {
     fs::create_dir(staging).map_err(|e| Error::io(staging, e))?;
     let dirs: BTreeSet<&str> = tree
         .files
@@ -263,7 +290,9 @@ fn remove_leftover_staging(out: &Path, env: &str) -> Result<()> {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(pid) = name.strip_prefix(&prefix) {
-            let Ok(pid) = pid.parse::<i32>() else { continue };
+            let Ok(pid) = pid.parse::<i32>() else {
+                continue;
+            };
             if pid != std::process::id() as i32 && process_alive(pid) {
                 continue; // another run of this environment is writing right now
             }

@@ -165,8 +165,13 @@ fn is_plain_safe(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b[0].is_ascii_lowercase()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.' || *c == b'/')
-        && !matches!(s, "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null")
+        && b.iter().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.' || *c == b'/'
+        })
+        && !matches!(
+            s,
+            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+        )
 }
 
 /// A mapping or list as a YAML block indented by `indent`, starting with a line break.
@@ -232,7 +237,9 @@ mod tests {
 
     #[test]
     fn scalars_that_yaml_would_misread_are_quoted() {
-        for word in ["on", "yes", "no", "off", "true", "null", "12:30", "1.0", "0x1F", "~", ""] {
+        for word in [
+            "on", "yes", "no", "off", "true", "null", "12:30", "1.0", "0x1F", "~", "",
+        ] {
             let s = scalar(&json!(word));
             assert!(s.starts_with('"') || s.starts_with('\''), "{word} -> {s}");
         }
@@ -246,7 +253,8 @@ mod tests {
 
     #[test]
     fn blocks_are_indented_yaml() {
-        let v = json!({"requests": {"cpu": "1", "memory": "2Gi"}, "list": [{"a": 1, "b": "on"}, "x"]});
+        let v =
+            json!({"requests": {"cpu": "1", "memory": "2Gi"}, "list": [{"a": 1, "b": "on"}, "x"]});
         let text = format!("root:{}\n", block(&v, 2));
         let back: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
         assert_eq!(back["root"], v);

@@ -68,8 +68,14 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
                 .with_path("(document)")]);
         }
     };
-    if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
-        return Err(whole("the file is empty; expected an Environment (apiVersion, kind, metadata, spec)".into()));
+    if text
+        .trim()
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(whole(
+            "the file is empty; expected an Environment (apiVersion, kind, metadata, spec)".into(),
+        ));
     }
     let root = parse_yaml(path, text)?;
     let (value, spans) = root.into_json();
@@ -115,30 +121,48 @@ fn parse_yaml(path: &Path, text: &str) -> Result<Node, Vec<Diagnostic>> {
         serde_saphyr::from_multiple_with_options(text, options).map_err(yaml_error)?;
     match docs.len() {
         1 => Ok(docs.remove(0)),
-        0 => Err(vec![Diagnostic::new(path, "the file holds no YAML document")
-            .at(Some(Position { line: 1, column: 1 }))
-            .with_path("(document)")]),
+        0 => Err(vec![Diagnostic::new(
+            path,
+            "the file holds no YAML document",
+        )
+        .at(Some(Position { line: 1, column: 1 }))
+        .with_path("(document)")]),
         _ => Err(vec![Diagnostic::new(
             path,
-            format!("the file holds {} YAML documents; a spec is exactly one", docs.len()),
+            format!(
+                "the file holds {} YAML documents; a spec is exactly one",
+                docs.len()
+            ),
         )
         .at(Some(docs[1].position))
         .with_path("(document)")
-        .with_hint(Some("remove the '---' separator and everything after it".into()))]),
+        .with_hint(Some(
+            "remove the '---' separator and everything after it".into(),
+        ))]),
     }
 }
 
 /// The rules that concern one spec alone and that the schema cannot state.
 fn check_alone(env: &Environment) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let stem = env.file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = env
+        .file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     if env.name != stem {
         out.push(
             env.diagnostic(
                 "/metadata/name",
-                format!("metadata.name '{}' must equal the file name '{stem}'", env.name),
+                format!(
+                    "metadata.name '{}' must equal the file name '{stem}'",
+                    env.name
+                ),
             )
-            .with_hint(Some(format!("rename the file to {}.yaml or set name: {stem}", env.name))),
+            .with_hint(Some(format!(
+                "rename the file to {}.yaml or set name: {stem}",
+                env.name
+            ))),
         );
     }
     match (env.spec.role, &env.spec.replica_of) {
@@ -252,7 +276,9 @@ impl Loaded {
                 .collect();
             return match primaries.as_slice() {
                 [one] => Ok((*one).to_owned()),
-                [] => Err(Error::Other(format!("no primary environment of tier '{arg}'"))),
+                [] => Err(Error::Other(format!(
+                    "no primary environment of tier '{arg}'"
+                ))),
                 many => Err(Error::Other(format!(
                     "tier '{arg}' has several primary environments: {}; name one",
                     many.join(", ")

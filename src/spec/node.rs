@@ -183,7 +183,10 @@ impl SpanIndex {
 
     /// The position of the key that holds the value at `pointer`, falling back to the value.
     pub fn key(&self, pointer: &str) -> Option<Position> {
-        self.keys.get(pointer).copied().or_else(|| self.value(pointer))
+        self.keys
+            .get(pointer)
+            .copied()
+            .or_else(|| self.value(pointer))
     }
 }
 

@@ -24,7 +24,8 @@ pub fn schema_json() -> &'static Value {
 fn validator() -> &'static Validator {
     static VALIDATOR: OnceLock<Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
-        jsonschema::draft202012::new(schema_json()).expect("the embedded environment schema compiles")
+        jsonschema::draft202012::new(schema_json())
+            .expect("the embedded environment schema compiles")
     })
 }
 
@@ -39,7 +40,11 @@ pub fn check(file: &Path, instance: &Value, spans: &SpanIndex) -> Vec<Diagnostic
     out
 }
 
-fn describe(file: &Path, e: &jsonschema::ValidationError<'_>, spans: &SpanIndex) -> Vec<Diagnostic> {
+fn describe(
+    file: &Path,
+    e: &jsonschema::ValidationError<'_>,
+    spans: &SpanIndex,
+) -> Vec<Diagnostic> {
     let pointer = e.instance_path().as_str().to_owned();
     let path = field_path(&pointer);
     let sub = subschema(&pointer);
@@ -54,9 +59,8 @@ fn describe(file: &Path, e: &jsonschema::ValidationError<'_>, spans: &SpanIndex)
             .map(|key| {
                 let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
                 let known = property_names(sub);
-                let hint = did_you_mean(key, known.iter().map(String::as_str)).or_else(|| {
-                    Some(format!("valid keys here: {}", known.join(", ")))
-                });
+                let hint = did_you_mean(key, known.iter().map(String::as_str))
+                    .or_else(|| Some(format!("valid keys here: {}", known.join(", "))));
                 Diagnostic::new(file, format!("unknown key '{key}'"))
                     .at(spans.key(&child))
                     .with_path(field_path(&child))
@@ -65,8 +69,7 @@ fn describe(file: &Path, e: &jsonschema::ValidationError<'_>, spans: &SpanIndex)
             .collect(),
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            vec![at(format!("missing required key '{name}'"))
-                .with_path(join_path(&path, name))]
+            vec![at(format!("missing required key '{name}'")).with_path(join_path(&path, name))]
         }
         ValidationErrorKind::Enum { options } => {
             let opts: Vec<&str> = options
@@ -81,10 +84,13 @@ fn describe(file: &Path, e: &jsonschema::ValidationError<'_>, spans: &SpanIndex)
             ))
             .with_hint(did_you_mean(got, opts.iter().copied()))]
         }
-        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::OneOfMultipleValid { .. }
+        ValidationErrorKind::OneOfNotValid { .. }
+        | ValidationErrorKind::OneOfMultipleValid { .. }
             if pointer == "/spec/tenants" =>
         {
-            vec![at("set exactly one of 'count' or 'list' (they are mutually exclusive)".into())]
+            vec![at(
+                "set exactly one of 'count' or 'list' (they are mutually exclusive)".into(),
+            )]
         }
         ValidationErrorKind::AnyOf { .. } if pointer == "/spec/image" => {
             vec![at("set 'tag' or 'digest' (a digest wins over a tag)".into())]
@@ -100,14 +106,18 @@ fn describe(file: &Path, e: &jsonschema::ValidationError<'_>, spans: &SpanIndex)
                 short(e.instance())
             ))]
         }
-        ValidationErrorKind::Pattern { .. } | ValidationErrorKind::MaxLength { .. } | ValidationErrorKind::MinLength { .. } => {
+        ValidationErrorKind::Pattern { .. }
+        | ValidationErrorKind::MaxLength { .. }
+        | ValidationErrorKind::MinLength { .. } => {
             let what = sub
                 .and_then(|s| s.get("description"))
                 .and_then(Value::as_str)
                 .map(|d| format!(" (expected: {d})"))
                 .unwrap_or_default();
             let reason = match e.kind() {
-                ValidationErrorKind::MaxLength { limit } => format!("is longer than {limit} characters"),
+                ValidationErrorKind::MaxLength { limit } => {
+                    format!("is longer than {limit} characters")
+                }
                 ValidationErrorKind::MinLength { .. } => "is empty".to_owned(),
                 _ => "is not valid here".to_owned(),
             };
@@ -122,7 +132,10 @@ fn describe(file: &Path, e: &jsonschema::ValidationError<'_>, spans: &SpanIndex)
                 .unwrap_or_default()
         ))],
         ValidationErrorKind::Constant { expected_value } => {
-            vec![at(format!("expected {expected_value}, found {}", short(e.instance())))]
+            vec![at(format!(
+                "expected {expected_value}, found {}",
+                short(e.instance())
+            ))]
         }
         _ => vec![at(e.to_string())],
     }

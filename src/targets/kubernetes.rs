@@ -15,35 +15,89 @@ pub fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
             context: context! { m => m.clone() },
         });
     };
-    add("kubernetes/platform/namespaces.yaml", "kubernetes/namespaces.yaml");
-    add("kubernetes/platform/cluster-role.yaml", "kubernetes/cluster-role.yaml");
-    add("kubernetes/platform/app/service-account.yaml", "kubernetes/app/service-account.yaml");
-    add("kubernetes/platform/app/config-map.yaml", "kubernetes/app/config-map.yaml");
-    add("kubernetes/platform/app/deployment.yaml", "kubernetes/app/deployment.yaml");
-    add("kubernetes/platform/app/service.yaml", "kubernetes/app/service.yaml");
+    add(
+        "kubernetes/platform/namespaces.yaml",
+        "kubernetes/namespaces.yaml",
+    );
+    add(
+        "kubernetes/platform/cluster-role.yaml",
+        "kubernetes/cluster-role.yaml",
+    );
+    add(
+        "kubernetes/platform/app/service-account.yaml",
+        "kubernetes/app/service-account.yaml",
+    );
+    add(
+        "kubernetes/platform/app/config-map.yaml",
+        "kubernetes/app/config-map.yaml",
+    );
+    add(
+        "kubernetes/platform/app/deployment.yaml",
+        "kubernetes/app/deployment.yaml",
+    );
+    add(
+        "kubernetes/platform/app/service.yaml",
+        "kubernetes/app/service.yaml",
+    );
     if model.app.autoscaling.is_some() {
-        add("kubernetes/platform/app/hpa.yaml", "kubernetes/app/hpa.yaml");
+        add(
+            "kubernetes/platform/app/hpa.yaml",
+            "kubernetes/app/hpa.yaml",
+        );
     }
-    add("kubernetes/platform/app/vpa.yaml", "kubernetes/app/vpa.yaml");
+    add(
+        "kubernetes/platform/app/vpa.yaml",
+        "kubernetes/app/vpa.yaml",
+    );
     if model.app.pdb.is_some() {
-        add("kubernetes/platform/app/pdb.yaml", "kubernetes/app/pdb.yaml");
+        add(
+            "kubernetes/platform/app/pdb.yaml",
+            "kubernetes/app/pdb.yaml",
+        );
     }
-    add("kubernetes/platform/app/network-policies.yaml", "kubernetes/app/network-policies.yaml");
-    add("kubernetes/platform/app/ingress.yaml", "kubernetes/app/ingress.yaml");
-    add("kubernetes/platform/data/postgres.yaml", "kubernetes/data/postgres.yaml");
+    add(
+        "kubernetes/platform/app/network-policies.yaml",
+        "kubernetes/app/network-policies.yaml",
+    );
+    add(
+        "kubernetes/platform/app/ingress.yaml",
+        "kubernetes/app/ingress.yaml",
+    );
+    add(
+        "kubernetes/platform/data/postgres.yaml",
+        "kubernetes/data/postgres.yaml",
+    );
     if model.database.backup.is_some() {
-        add("kubernetes/platform/data/postgres-backup.yaml", "kubernetes/data/postgres-backup.yaml");
+        add(
+            "kubernetes/platform/data/postgres-backup.yaml",
+            "kubernetes/data/postgres-backup.yaml",
+        );
     }
     if model.redis.kind == "RedisCluster" {
-        add("kubernetes/platform/data/redis.yaml", "kubernetes/data/redis-cluster.yaml");
+        add(
+            "kubernetes/platform/data/redis.yaml",
+            "kubernetes/data/redis-cluster.yaml",
+        );
     } else {
-        add("kubernetes/platform/data/redis.yaml", "kubernetes/data/redis-standalone.yaml");
+        add(
+            "kubernetes/platform/data/redis.yaml",
+            "kubernetes/data/redis-standalone.yaml",
+        );
     }
     if model.backups.velero.is_some() {
-        add("kubernetes/platform/data/velero-schedule.yaml", "kubernetes/data/velero-schedule.yaml");
+        add(
+            "kubernetes/platform/data/velero-schedule.yaml",
+            "kubernetes/data/velero-schedule.yaml",
+        );
     }
-    add("kubernetes/platform/mesh/gateway.yaml", "kubernetes/mesh/gateway.yaml");
-    add("kubernetes/platform/mesh/virtual-service.yaml", "kubernetes/mesh/virtual-service.yaml");
+    add(
+        "kubernetes/platform/mesh/gateway.yaml",
+        "kubernetes/mesh/gateway.yaml",
+    );
+    add(
+        "kubernetes/platform/mesh/virtual-service.yaml",
+        "kubernetes/mesh/virtual-service.yaml",
+    );
     debug_assert!(model.env.tier != Tier::Prod || model.mesh.fault_injection.is_none());
 
     for tenant in &model.tenants {

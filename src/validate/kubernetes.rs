@@ -36,7 +36,11 @@ pub fn check(file: &str, doc: &Document) -> Vec<Diagnostic> {
         },
     };
     let mut problems = problems;
-    if doc.value.pointer("/metadata/labels/app.kubernetes.io~1managed-by") != Some(&Value::from("portalgen")) {
+    if doc
+        .value
+        .pointer("/metadata/labels/app.kubernetes.io~1managed-by")
+        != Some(&Value::from("portalgen"))
+    {
         problems.push((
             "metadata.labels".into(),
             "every object carries the label app.kubernetes.io/managed-by: portalgen".into(),
@@ -71,13 +75,19 @@ fn check_typed(doc: &Document) -> Option<Problems> {
         ("autoscaling/v2", "HorizontalPodAutoscaler") => {
             typed::<api::autoscaling::v2::HorizontalPodAutoscaler>(&doc.value)
         }
-        ("policy/v1", "PodDisruptionBudget") => typed::<api::policy::v1::PodDisruptionBudget>(&doc.value),
+        ("policy/v1", "PodDisruptionBudget") => {
+            typed::<api::policy::v1::PodDisruptionBudget>(&doc.value)
+        }
         ("networking.k8s.io/v1", "NetworkPolicy") => {
             typed::<api::networking::v1::NetworkPolicy>(&doc.value)
         }
         ("networking.k8s.io/v1", "Ingress") => typed::<api::networking::v1::Ingress>(&doc.value),
-        ("rbac.authorization.k8s.io/v1", "ClusterRole") => typed::<api::rbac::v1::ClusterRole>(&doc.value),
-        ("rbac.authorization.k8s.io/v1", "RoleBinding") => typed::<api::rbac::v1::RoleBinding>(&doc.value),
+        ("rbac.authorization.k8s.io/v1", "ClusterRole") => {
+            typed::<api::rbac::v1::ClusterRole>(&doc.value)
+        }
+        ("rbac.authorization.k8s.io/v1", "RoleBinding") => {
+            typed::<api::rbac::v1::RoleBinding>(&doc.value)
+        }
         ("rbac.authorization.k8s.io/v1", "Role") => typed::<api::rbac::v1::Role>(&doc.value),
         ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
             typed::<api::rbac::v1::ClusterRoleBinding>(&doc.value)
@@ -95,11 +105,12 @@ fn typed<T: DeserializeOwned>(value: &Value) -> Problems {
         Ok(_) => Vec::new(),
         Err(e) => vec![(e.path().to_string(), e.inner().to_string())],
     };
-    problems.extend(
-        unknown
-            .into_iter()
-            .map(|p| (p.clone(), format!("unknown field '{}'", p.rsplit('.').next().unwrap_or(&p)))),
-    );
+    problems.extend(unknown.into_iter().map(|p| {
+        (
+            p.clone(),
+            format!("unknown field '{}'", p.rsplit('.').next().unwrap_or(&p)),
+        )
+    }));
     problems
 }
 
@@ -118,9 +129,9 @@ fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
                 format!("{p}.{key}")
             }
         }
-        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
-            ignored_path(parent)
-        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => ignored_path(parent),
     }
 }
 
@@ -152,7 +163,8 @@ fn check_crd(validator: &Validator, value: &Value) -> Problems {
 
 /// The compiled schema of a custom resource kind, compiled on first use.
 fn crd_validator(api_version: &str, kind: &str) -> Option<&'static Validator> {
-    static REGISTRY: OnceLock<HashMap<String, (&'static str, OnceLock<Validator>)>> = OnceLock::new();
+    static REGISTRY: OnceLock<HashMap<String, (&'static str, OnceLock<Validator>)>> =
+        OnceLock::new();
     let registry = REGISTRY.get_or_init(|| {
         let index: HashMap<String, String> = assets::schema("crds/index.json")
             .and_then(|text| serde_json::from_str(text).ok())

@@ -3,6 +3,7 @@
 //! JSON Schemas in `schemas/crds/`.
 
 pub mod kubernetes;
+pub mod yaml_subset;
 
 use serde_json::Value;
 
@@ -16,7 +17,10 @@ pub struct Document {
 
 impl Document {
     fn str_at(&self, pointer: &str) -> &str {
-        self.value.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+        self.value
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
     pub fn api_version(&self) -> &str {
         self.str_at("/apiVersion")
@@ -41,9 +45,14 @@ impl Document {
 }
 
 /// Parses a multi-document YAML file into its objects.
+///
+/// The block-style subset portalgen's templates write is read by [`yaml_subset`]; anything
+/// outside it (or any error) is read by serde-saphyr.
 pub fn parse_yaml_documents(text: &str) -> Result<Vec<Document>, String> {
-    let values: Vec<Value> =
-        serde_saphyr::from_multiple(text).map_err(|e| e.without_snippet().to_string())?;
+    let values: Vec<Value> = match yaml_subset::parse_documents(text) {
+        Some(values) => values,
+        None => serde_saphyr::from_multiple(text).map_err(|e| e.without_snippet().to_string())?,
+    };
     Ok(values
         .into_iter()
         .filter(|v| !v.is_null())
@@ -57,17 +66,28 @@ pub fn check_file(path: &str, template: &str, text: &str) -> Vec<Diagnostic> {
     let file = format!("{path} (from templates/{template})");
     if path.ends_with(".yaml") {
         match parse_yaml_documents(text) {
-            Ok(docs) => docs.iter().flat_map(|d| kubernetes::check(&file, d)).collect(),
-            Err(e) => vec![Diagnostic::new(file, format!("rendered YAML does not parse: {e}"))
-                .with_hint(Some(excerpt(text, &e)))],
+            Ok(docs) => docs
+                .iter()
+                .flat_map(|d| kubernetes::check(&file, d))
+                .collect(),
+            Err(e) => vec![
+                Diagnostic::new(file, format!("rendered YAML does not parse: {e}"))
+                    .with_hint(Some(excerpt(text, &e))),
+            ],
         }
     } else if path.ends_with(".json") {
         match serde_json::from_str::<Value>(text) {
             Ok(_) => Vec::new(),
-            Err(e) => vec![Diagnostic::new(file, format!("rendered JSON does not parse: {e}"))],
+            Err(e) => vec![Diagnostic::new(
+                file,
+                format!("rendered JSON does not parse: {e}"),
+            )],
         }
     } else {
-        vec![Diagnostic::new(file, "no check is known for this kind of file")]
+        vec![Diagnostic::new(
+            file,
+            "no check is known for this kind of file",
+        )]
     }
 }
 

@@ -14,7 +14,9 @@ pub fn repo() -> PathBuf {
 /// The portalgen binary, run from the repository root.
 pub fn portalgen() -> Command {
     let mut cmd = Command::cargo_bin("portalgen").unwrap();
-    cmd.current_dir(repo()).env_remove("NO_COLOR").env_remove("PORTALGEN_TEST_FAIL_AFTER_FILES");
+    cmd.current_dir(repo())
+        .env_remove("NO_COLOR")
+        .env_remove("PORTALGEN_TEST_FAIL_AFTER_FILES");
     cmd
 }
 
@@ -31,7 +33,11 @@ pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if ft.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 let bytes = if ft.is_symlink() {
                     format!("-> {}", std::fs::read_link(&path).unwrap().display()).into_bytes()
                 } else {
@@ -61,7 +67,13 @@ impl Scratch {
         let s = Scratch::new();
         for entry in std::fs::read_dir(repo().join("environments")).unwrap() {
             let path = entry.unwrap().path();
-            std::fs::copy(&path, s.root().join("environments").join(path.file_name().unwrap())).unwrap();
+            std::fs::copy(
+                &path,
+                s.root()
+                    .join("environments")
+                    .join(path.file_name().unwrap()),
+            )
+            .unwrap();
         }
         s
     }
@@ -71,7 +83,10 @@ impl Scratch {
     }
 
     pub fn write_env(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.root().join("environments").join(format!("{name}.yaml"));
+        let path = self
+            .root()
+            .join("environments")
+            .join(format!("{name}.yaml"));
         std::fs::write(&path, text).unwrap();
         path
     }
