@@ -1,0 +1,246 @@
+//! The scale benchmark (issue: performance at 10,000 tenants). Run it with
+//!
+//! ```sh
+//! cargo bench --bench scale            # N = 1,000 and 10,000, 5 runs each
+//! BENCH_RUNS=9 BENCH_TENANTS=10000 cargo bench --bench scale
+//! ```
+//!
+//! It generates, in a temporary root, prod-tier environments with N synthetic tenants, and
+//! times the release binary as a whole process (validation always on) for: `render` into a
+//! fresh directory, `render` over an identical tree, `render --check`, and `diff` of N
+//! tenants against N - 10 with one changed override. It reports the median wall time of the
+//! runs, the peak RSS of the slowest-memory run, and the files and bytes written — with the
+//! output on tmpfs (`/dev/shm`, where our own work shows) and on disk (under `target/`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_portalgen");
+
+fn spec(name: &str, tenants: u32, max_replicas: u32) -> String {
+    format!(
+        "apiVersion: portalgen.dev/v1alpha1
+kind: Environment
+metadata:
+  name: {name}
+spec:
+  tier: prod
+  region: us-east-1
+  domain: {name}.example.com
+  image:
+    repository: registry.example.com/portal/app
+    tag: \"2.14.0\"
+  tenants:
+    count: {tenants}
+  cloudflare:
+    zoneId: 0123456789abcdef0123456789abcdef
+  gitops:
+    repoURL: https://github.com/example/portal-gitops.git
+    targetRevision: main
+    tenantShards: 16
+  alerting:
+    slackChannel: \"#portal-alerts\"
+    pagerduty: true
+  overrides:
+    autoscaling: {{minReplicas: 6, maxReplicas: {max_replicas}}}
+"
+    )
+}
+
+struct Run {
+    wall: Duration,
+    max_rss_kb: i64,
+    status: i32,
+}
+
+/// Runs the binary once; wall time and peak RSS of that process alone (wait4).
+fn run(root: &Path, args: &[&str]) -> Run {
+    let start = Instant::now();
+    let child = Command::new(BIN)
+        .arg("--root")
+        .arg(root)
+        .arg("--quiet")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn portalgen");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: plain FFI calls on a child we own; rusage is fully written by wait4.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    std::mem::forget(child);
+    Run {
+        wall,
+        max_rss_kb: usage.ru_maxrss,
+        status: if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -1
+        },
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn tree_size(dir: &Path) -> (usize, u64) {
+    let mut files = 0;
+    let mut bytes = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                files += 1;
+                bytes += m.len();
+            }
+        }
+    }
+    (files, bytes)
+}
+
+struct Measure {
+    name: &'static str,
+    median: Duration,
+    max_rss_kb: i64,
+    expected_status: i32,
+}
+
+fn measure(
+    name: &'static str,
+    runs: usize,
+    expected_status: i32,
+    mut before: impl FnMut(),
+    root: &Path,
+    args: &[&str],
+) -> Measure {
+    let mut walls = Vec::new();
+    let mut rss = 0;
+    for _ in 0..runs {
+        before();
+        let r = run(root, args);
+        assert_eq!(
+            r.status, expected_status,
+            "{name}: portalgen {args:?} exited {}",
+            r.status
+        );
+        walls.push(r.wall);
+        rss = rss.max(r.max_rss_kb);
+    }
+    Measure {
+        name,
+        median: median(walls),
+        max_rss_kb: rss,
+        expected_status,
+    }
+}
+
+fn bench(n: u32, out_base: &Path, runs: usize) -> Vec<(String, Measure)> {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("environments")).unwrap();
+    std::fs::write(
+        root.path().join("environments/bench.yaml"),
+        spec("bench", n, 50),
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("environments/bench-b.yaml"),
+        spec("bench-b", n - 10, 60),
+    )
+    .unwrap();
+    let out: PathBuf = out_base.join(format!("portalgen-bench-{n}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let out_s = out.to_str().unwrap().to_owned();
+    let r = root.path();
+    let render = ["render", "bench", "--out", &out_s];
+    let mut results = Vec::new();
+    let fresh = measure(
+        "render, fresh directory",
+        runs,
+        0,
+        || {
+            let _ = std::fs::remove_dir_all(&out);
+        },
+        r,
+        &render,
+    );
+    let (files, bytes) = tree_size(&out.join("bench"));
+    results.push((format!("{files} files, {bytes} bytes"), fresh));
+    results.push((
+        String::new(),
+        measure("render over an identical tree", runs, 0, || {}, r, &render),
+    ));
+    let check = ["render", "bench", "--check", "--out", &out_s];
+    results.push((
+        String::new(),
+        measure("render --check", runs, 0, || {}, r, &check),
+    ));
+    let has_diff = Command::new(BIN)
+        .args(["diff", "--help"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_diff {
+        results.push((
+            String::new(),
+            measure(
+                "diff (N vs N-10, one override)",
+                runs,
+                1,
+                || {},
+                r,
+                &["diff", "bench", "bench-b"],
+            ),
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    results
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` would too: keep that quick.
+    if std::env::args().any(|a| a == "--test") || std::env::var_os("BENCH_SKIP").is_some() {
+        return;
+    }
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let sizes: Vec<u32> = std::env::var("BENCH_TENANTS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000, 10_000]);
+    let disk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    let mut places = vec![("tmpfs", PathBuf::from("/dev/shm"))];
+    if !Path::new("/dev/shm").is_dir() {
+        places.clear();
+    }
+    places.push(("disk", disk));
+    println!("portalgen scale benchmark: median of {runs} runs, release build, validation on\n");
+    println!("| output | N | measure | median | peak RSS | |");
+    println!("|---|---|---|---|---|---|");
+    for (place, base) in &places {
+        for &n in &sizes {
+            for (note, m) in bench(n, base, runs) {
+                println!(
+                    "| {place} | {n} | {} | {:.3} s | {:.0} MB | {note}{} |",
+                    m.name,
+                    m.median.as_secs_f64(),
+                    m.max_rss_kb as f64 / 1024.0,
+                    if m.expected_status == 1 {
+                        "exit 1 (differences)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
+}
