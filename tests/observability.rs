@@ -19,11 +19,19 @@ fn render(name: &str) -> Tree {
 }
 
 fn text<'a>(tree: &'a Tree, path: &str) -> &'a str {
-    std::str::from_utf8(tree.files.get(path).unwrap_or_else(|| panic!("{path} is not rendered"))).unwrap()
+    std::str::from_utf8(
+        tree.files
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} is not rendered")),
+    )
+    .unwrap()
 }
 
 fn rules(tree: &Tree) -> Value {
-    parse_yaml_documents(text(tree, "prometheus/rules.yaml")).unwrap().remove(0).value
+    parse_yaml_documents(text(tree, "prometheus/rules.yaml"))
+        .unwrap()
+        .remove(0)
+        .value
 }
 
 /// (name, severity) of every alert.
@@ -33,7 +41,10 @@ fn alerts(tree: &Tree) -> BTreeMap<String, String> {
     for group in rules["spec"]["groups"].as_array().unwrap() {
         for rule in group["rules"].as_array().unwrap() {
             if let Some(name) = rule["alert"].as_str() {
-                out.insert(name.to_owned(), rule["labels"]["severity"].as_str().unwrap().to_owned());
+                out.insert(
+                    name.to_owned(),
+                    rule["labels"]["severity"].as_str().unwrap().to_owned(),
+                );
             }
         }
     }
@@ -47,14 +58,19 @@ fn expressions(tree: &Tree) -> Vec<(String, String)> {
     let rules = rules(tree);
     for group in rules["spec"]["groups"].as_array().unwrap() {
         for rule in group["rules"].as_array().unwrap() {
-            out.push(("rules".to_owned(), rule["expr"].as_str().unwrap().to_owned()));
+            out.push((
+                "rules".to_owned(),
+                rule["expr"].as_str().unwrap().to_owned(),
+            ));
         }
     }
     for (path, bytes) in &tree.files {
         let dashboards: Vec<Value> = if path.starts_with("grafana/dashboards/") {
             vec![serde_json::from_slice(bytes).unwrap()]
         } else if path.starts_with("grafana/configmaps/") {
-            let doc = parse_yaml_documents(std::str::from_utf8(bytes).unwrap()).unwrap().remove(0);
+            let doc = parse_yaml_documents(std::str::from_utf8(bytes).unwrap())
+                .unwrap()
+                .remove(0);
             doc.value["data"]
                 .as_object()
                 .unwrap()
@@ -111,13 +127,21 @@ fn each_tier_gets_its_alerts() {
         let prod = alerts(&render(env));
         assert_eq!(prod["PortalErrorBudgetFastBurn"], "critical", "{env}");
         assert_eq!(prod["PortalErrorBudgetSlowBurn"], "warning", "{env}");
-        assert_eq!(prod["PortalPostgresWALArchivingFailing"], "critical", "{env}");
+        assert_eq!(
+            prod["PortalPostgresWALArchivingFailing"], "critical",
+            "{env}"
+        );
         assert!(!prod.contains_key("PortalAvailabilityBelowSLO"), "{env}");
         assert_eq!(prod.len(), 15, "{env}");
     }
     let prod = rules(&render("prod-us")).to_string();
     for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {
-        assert!(prod.contains(&format!("\"record\":\"portal:http_request_errors:ratio_rate{window}\"")), "{window}");
+        assert!(
+            prod.contains(&format!(
+                "\"record\":\"portal:http_request_errors:ratio_rate{window}\""
+            )),
+            "{window}"
+        );
     }
 }
 
@@ -126,13 +150,30 @@ fn every_alert_has_severity_summary_description_and_runbook() {
     for env in ["dev", "staging", "prod-us", "prod-eu"] {
         let rules = rules(&render(env));
         for group in rules["spec"]["groups"].as_array().unwrap() {
-            for rule in group["rules"].as_array().unwrap().iter().filter(|r| r.get("alert").is_some()) {
+            for rule in group["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r.get("alert").is_some())
+            {
                 let name = rule["alert"].as_str().unwrap();
-                assert!(promql::SEVERITIES.contains(&rule["labels"]["severity"].as_str().unwrap()), "{env} {name}");
+                assert!(
+                    promql::SEVERITIES.contains(&rule["labels"]["severity"].as_str().unwrap()),
+                    "{env} {name}"
+                );
                 for key in ["summary", "description"] {
-                    assert!(!rule["annotations"][key].as_str().unwrap().is_empty(), "{env} {name} {key}");
+                    assert!(
+                        !rule["annotations"][key].as_str().unwrap().is_empty(),
+                        "{env} {name} {key}"
+                    );
                 }
-                let domain = if env == "dev" { "dev.portal.example.com" } else if env == "staging" { "staging.portal.example.com" } else { "portal.example.com" };
+                let domain = if env == "dev" {
+                    "dev.portal.example.com"
+                } else if env == "staging" {
+                    "staging.portal.example.com"
+                } else {
+                    "portal.example.com"
+                };
                 assert_eq!(
                     rule["annotations"]["runbook_url"].as_str().unwrap(),
                     format!("https://runbooks.{domain}/portal/{name}")
@@ -148,9 +189,16 @@ fn every_promql_expression_of_every_environment_parses() {
     for env in ["dev", "staging", "prod-us", "prod-eu"] {
         let tree = render(env);
         let exprs = expressions(&tree);
-        let dashboards = exprs.iter().filter(|(at, _)| at.starts_with("grafana/")).count();
+        let dashboards = exprs
+            .iter()
+            .filter(|(at, _)| at.starts_with("grafana/"))
+            .count();
         // Dashboards come with the full level (staging) and up.
-        assert_eq!(dashboards == 0, env == "dev", "{env}: {dashboards} dashboard queries");
+        assert_eq!(
+            dashboards == 0,
+            env == "dev",
+            "{env}: {dashboards} dashboard queries"
+        );
         for (at, expr) in &exprs {
             let vars = BTreeMap::from([("tenant".to_owned(), "t".to_owned())]);
             let q = promql::substitute(expr, &vars).unwrap();
@@ -163,7 +211,12 @@ fn every_promql_expression_of_every_environment_parses() {
 
 #[test]
 fn alert_routing_uses_pagerduty_only_where_asked_and_secrets_by_reference() {
-    let doc = |env: &str| parse_yaml_documents(text(&render(env), "prometheus/alertmanager-config.yaml")).unwrap().remove(0).value;
+    let doc = |env: &str| {
+        parse_yaml_documents(text(&render(env), "prometheus/alertmanager-config.yaml"))
+            .unwrap()
+            .remove(0)
+            .value
+    };
     let prod = doc("prod-us");
     let routes = prod["spec"]["route"]["routes"].as_array().unwrap();
     assert_eq!(routes[0]["receiver"], "pagerduty");
@@ -171,8 +224,14 @@ fn alert_routing_uses_pagerduty_only_where_asked_and_secrets_by_reference() {
     assert_eq!(routes[1]["receiver"], "slack");
     let receivers = prod["spec"]["receivers"].as_array().unwrap();
     assert_eq!(receivers[0]["slackConfigs"][0]["channel"], "#portal-alerts");
-    assert_eq!(receivers[0]["slackConfigs"][0]["apiURL"]["name"], "alertmanager-slack");
-    assert_eq!(receivers[1]["pagerdutyConfigs"][0]["routingKey"]["name"], "alertmanager-pagerduty");
+    assert_eq!(
+        receivers[0]["slackConfigs"][0]["apiURL"]["name"],
+        "alertmanager-slack"
+    );
+    assert_eq!(
+        receivers[1]["pagerdutyConfigs"][0]["routingKey"]["name"],
+        "alertmanager-pagerduty"
+    );
     let inhibit = &prod["spec"]["inhibitRules"][0];
     assert_eq!(inhibit["sourceMatch"][0]["value"], "critical");
     assert_eq!(inhibit["targetMatch"][0]["value"], "warning");
@@ -181,7 +240,10 @@ fn alert_routing_uses_pagerduty_only_where_asked_and_secrets_by_reference() {
     let staging = doc("staging");
     assert_eq!(staging["spec"]["route"]["routes"][0]["receiver"], "slack");
     assert!(!staging.to_string().contains("pagerduty"));
-    assert_eq!(staging["spec"]["receivers"][0]["slackConfigs"][0]["channel"], "#portal-staging-alerts");
+    assert_eq!(
+        staging["spec"]["receivers"][0]["slackConfigs"][0]["channel"],
+        "#portal-staging-alerts"
+    );
 }
 
 #[test]
@@ -191,7 +253,10 @@ fn dashboards_exist_from_the_full_tier_and_configmaps_carry_the_same_json() {
     let staging = render("staging");
     for slug in ["portal-overview", "portal-saas", "portal-slo"] {
         let json = text(&staging, &format!("grafana/dashboards/{slug}.json"));
-        let cm = parse_yaml_documents(text(&staging, &format!("grafana/configmaps/{slug}.yaml"))).unwrap().remove(0).value;
+        let cm = parse_yaml_documents(text(&staging, &format!("grafana/configmaps/{slug}.yaml")))
+            .unwrap()
+            .remove(0)
+            .value;
         assert_eq!(cm["metadata"]["namespace"], "monitoring");
         assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"], "1");
         assert_eq!(cm["data"][format!("{slug}.json")].as_str().unwrap(), json);
@@ -208,15 +273,30 @@ fn two_panels_sharing_an_id_are_rejected() {
     assert!(validate::check_file(path, "grafana/dashboard.json", &d.to_string()).is_empty());
     d["panels"][2]["id"] = d["panels"][0]["id"].clone();
     let problems = validate::check_file(path, "grafana/dashboard.json", &d.to_string());
-    let all = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
-    assert!(all.contains("panel id 1 is also used by panel 'Request rate'"), "{all}");
-    assert!(all.contains("grafana/dashboards/portal-overview.json"), "{all}");
+    let all = problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        all.contains("panel id 1 is also used by panel 'Request rate'"),
+        "{all}"
+    );
+    assert!(
+        all.contains("grafana/dashboards/portal-overview.json"),
+        "{all}"
+    );
 
     // The same dashboard inside its ConfigMap is checked too.
     let cm_path = "grafana/configmaps/portal-overview.yaml";
     let broken = text(&staging, cm_path).replacen("\"id\": 3,", "\"id\": 1,", 1);
     let problems = validate::check_file(cm_path, "grafana/configmap.yaml", &broken);
-    assert!(problems.iter().any(|d| d.message.contains("panel id 1 is also used")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|d| d.message.contains("panel id 1 is also used")),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -224,11 +304,17 @@ fn a_broken_dashboard_query_names_the_panel() {
     let staging = render("staging");
     let path = "grafana/dashboards/portal-saas.json";
     let mut d: Value = serde_json::from_str(text(&staging, path)).unwrap();
-    d["panels"][1]["targets"][0]["expr"] = Value::from("sum(rate(portal_tenant_requests_total[$__rate_interval])");
+    d["panels"][1]["targets"][0]["expr"] =
+        Value::from("sum(rate(portal_tenant_requests_total[$__rate_interval])");
     let problems = validate::check_file(path, "grafana/dashboard.json", &d.to_string());
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(problems[0].message.contains("PromQL expression does not parse"));
-    assert_eq!(problems[0].path.as_deref(), Some("panel 'Tenant request rate', target A"));
+    assert!(problems[0]
+        .message
+        .contains("PromQL expression does not parse"));
+    assert_eq!(
+        problems[0].path.as_deref(),
+        Some("panel 'Tenant request rate', target A")
+    );
 }
 
 /// A copy of an embedded template, edited, in a `--templates` folder.
@@ -248,22 +334,53 @@ fn a_broken_promql_expression_in_a_template_aborts_render_naming_file_and_rule()
     let s = Scratch::shipped();
     // Unbalance the range of every 5m recording rule.
     let dir = override_template(&s, "prometheus/rules.yaml", |t| {
-        t.replacen("expr: {{ rule.expr | yaml }}", "expr: {{ rule.expr | replace(\"[5m]\", \"[5m\") | yaml }}", 1)
+        t.replacen(
+            "expr: {{ rule.expr | yaml }}",
+            "expr: {{ rule.expr | replace(\"[5m]\", \"[5m\") | yaml }}",
+            1,
+        )
     });
     let out = s.root().join("out");
-    let assert = s.cmd().args(["render", "dev", "--out"]).arg(&out).arg("--templates").arg(&dir).assert().code(2);
+    let assert = s
+        .cmd()
+        .args(["render", "dev", "--out"])
+        .arg(&out)
+        .arg("--templates")
+        .arg(&dir)
+        .assert()
+        .code(2);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    assert!(stderr.contains("prometheus/rules.yaml (from templates/prometheus/rules.yaml)"), "{stderr}");
-    assert!(stderr.contains("PromQL expression does not parse"), "{stderr}");
-    assert!(stderr.contains("group 'portal-sli.rules', record 'portal:http_requests:rate5m'"), "{stderr}");
+    assert!(
+        stderr.contains("prometheus/rules.yaml (from templates/prometheus/rules.yaml)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("PromQL expression does not parse"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("group 'portal-sli.rules', record 'portal:http_requests:rate5m'"),
+        "{stderr}"
+    );
     assert!(!out.exists(), "nothing may be written when a check fails");
 
     // validate reports the same finding.
-    let assert = s.cmd().args(["validate", "dev", "--templates"]).arg(&dir).assert();
+    let assert = s
+        .cmd()
+        .args(["validate", "dev", "--templates"])
+        .arg(&dir)
+        .assert();
     let output = assert.get_output();
-    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_ne!(output.status.code(), Some(0));
-    assert!(all.contains("record 'portal:http_requests:rate5m'"), "{all}");
+    assert!(
+        all.contains("record 'portal:http_requests:rate5m'"),
+        "{all}"
+    );
 }
 
 #[test]
@@ -275,7 +392,18 @@ fn an_alert_without_a_runbook_aborts_render() {
             "annotations:\n            summary: {{ rule.annotations.summary | yaml }}\n            description: {{ rule.annotations.description | yaml }}",
         )
     });
-    let assert = s.cmd().args(["render", "dev", "--out"]).arg(s.root().join("out")).arg("--templates").arg(&dir).assert().code(2);
+    let assert = s
+        .cmd()
+        .args(["render", "dev", "--out"])
+        .arg(s.root().join("out"))
+        .arg("--templates")
+        .arg(&dir)
+        .assert()
+        .code(2);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    assert!(stderr.contains("alert 'PortalAppDown'") && stderr.contains("has no runbook_url annotation"), "{stderr}");
+    assert!(
+        stderr.contains("alert 'PortalAppDown'")
+            && stderr.contains("has no runbook_url annotation"),
+        "{stderr}"
+    );
 }

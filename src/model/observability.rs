@@ -153,7 +153,10 @@ pub struct Rule {
 impl Rule {
     /// The rule's name, as diagnostics show it.
     pub fn name(&self) -> &str {
-        self.record.as_deref().or(self.alert.as_deref()).unwrap_or_default()
+        self.record
+            .as_deref()
+            .or(self.alert.as_deref())
+            .unwrap_or_default()
     }
 }
 
@@ -331,8 +334,11 @@ pub const SELECTOR_LABEL: (&str, &str) = ("portal.dev/monitoring", "portal");
 pub fn resolve(m: &Model) -> Observability {
     let level = m.monitoring.level;
     let system = m.namespaces.system;
-    let mut labels: BTreeMap<String, String> =
-        m.labels.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let mut labels: BTreeMap<String, String> = m
+        .labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
     labels.insert(SELECTOR_LABEL.0.to_owned(), SELECTOR_LABEL.1.to_owned());
     let selector = BTreeMap::from([SELECTOR_LABEL]);
 
@@ -508,7 +514,11 @@ pub fn resolve(m: &Model) -> Observability {
     let grafana = Grafana {
         namespace: MONITORING_NAMESPACE,
         folder: "Portal",
-        dashboards: if level >= MonitoringLevel::Full { dashboards(m) } else { Vec::new() },
+        dashboards: if level >= MonitoringLevel::Full {
+            dashboards(m)
+        } else {
+            Vec::new()
+        },
     };
 
     Observability {
@@ -686,7 +696,10 @@ fn rule_groups(m: &Model) -> Vec<RuleGroup> {
         }),
     ];
     if let Some(a) = &m.app.autoscaling {
-        let hpa = format!("namespace=\"{sys}\",horizontalpodautoscaler=\"{}\"", m.app.name);
+        let hpa = format!(
+            "namespace=\"{sys}\",horizontalpodautoscaler=\"{}\"",
+            m.app.name
+        );
         ops.push(alert(m, AlertSpec {
             name: "PortalHPAMaxedOut",
             expr: format!("kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}} >= kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}"),
@@ -724,16 +737,25 @@ fn rule_groups(m: &Model) -> Vec<RuleGroup> {
         }));
     }
     if let Some(v) = &m.backups.velero {
-        ops.push(alert(m, AlertSpec {
-            name: "PortalVeleroBackupFailed",
-            expr: format!("increase(velero_backup_failure_total{{schedule=\"{}\"}}[1h]) > 0", v.name),
-            for_: "5m",
-            severity: Severity::Warning,
-            component: "backup",
-            summary: format!("A Velero backup of schedule {} failed", v.name),
-            description: format!("Velero reported a failed backup of schedule {} in the last hour.", v.name),
-            extra: vec![],
-        }));
+        ops.push(alert(
+            m,
+            AlertSpec {
+                name: "PortalVeleroBackupFailed",
+                expr: format!(
+                    "increase(velero_backup_failure_total{{schedule=\"{}\"}}[1h]) > 0",
+                    v.name
+                ),
+                for_: "5m",
+                severity: Severity::Warning,
+                component: "backup",
+                summary: format!("A Velero backup of schedule {} failed", v.name),
+                description: format!(
+                    "Velero reported a failed backup of schedule {} in the last hour.",
+                    v.name
+                ),
+                extra: vec![],
+            },
+        ));
         ops.push(alert(m, AlertSpec {
             name: "PortalVeleroBackupTooOld",
             // The schedule is daily: 36 hours without a success means one was missed.
@@ -850,7 +872,10 @@ struct Layout {
 
 impl Layout {
     fn new() -> Layout {
-        Layout { panels: Vec::new(), y: 0 }
+        Layout {
+            panels: Vec::new(),
+            y: 0,
+        }
     }
 
     /// One row of panels of height `h`, each with its width.
@@ -879,20 +904,43 @@ fn target(expr: impl Into<String>, legend: &'static str) -> Target {
 }
 
 fn green() -> Step {
-    Step { color: "green", value: None }
+    Step {
+        color: "green",
+        value: None,
+    }
 }
 
 /// Red at and above `v`.
 fn red_above(v: f64) -> Vec<Step> {
-    vec![green(), Step { color: "red", value: Some(v) }]
+    vec![
+        green(),
+        Step {
+            color: "red",
+            value: Some(v),
+        },
+    ]
 }
 
 /// Red below `v`.
 fn red_below(v: f64) -> Vec<Step> {
-    vec![Step { color: "red", value: None }, Step { color: "green", value: Some(v) }]
+    vec![
+        Step {
+            color: "red",
+            value: None,
+        },
+        Step {
+            color: "green",
+            value: Some(v),
+        },
+    ]
 }
 
-fn panel(kind: &'static str, title: &'static str, unit: &'static str, targets: Vec<Target>) -> Panel {
+fn panel(
+    kind: &'static str,
+    title: &'static str,
+    unit: &'static str,
+    targets: Vec<Target>,
+) -> Panel {
     Panel {
         kind,
         title,
@@ -921,12 +969,21 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
     let errors = requests(",status=~\"5..\"");
     let all = requests("");
     let bucket = "http_request_duration_seconds_bucket{job=\"portal-app\"}";
-    let dashboard = |slug: &'static str, uid: &'static str, title: &str, description: &'static str, variables: Vec<Variable>, layout: Layout| Dashboard {
+    let dashboard = |slug: &'static str,
+                     uid: &'static str,
+                     title: &str,
+                     description: &'static str,
+                     variables: Vec<Variable>,
+                     layout: Layout| Dashboard {
         slug,
         uid,
         title: format!("{title} ({env})"),
         description,
-        tags: vec!["portal".to_owned(), format!("env:{env}"), "portalgen".to_owned()],
+        tags: vec![
+            "portal".to_owned(),
+            format!("env:{env}"),
+            "portalgen".to_owned(),
+        ],
         config_map: format!("grafana-dashboard-{slug}"),
         refresh: "1m",
         time_from: "now-6h",
@@ -951,19 +1008,52 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
         }),
         (6, panel("stat", "Ready pods", "short", vec![target(format!("sum(kube_deployment_status_replicas_available{{namespace=\"{sys}\",deployment=\"{}\"}})", m.app.name), "ready")])),
     ]);
-    o.row(8, vec![
-        (12, panel("timeseries", "Request rate by status", "reqps", vec![target(format!("sum by (status) ({})", rate(&all)), "{{status}}")])),
-        (12, Panel {
-            thresholds: red_above(SLO_LATENCY_P95_SECONDS),
-            description: format!("p50, p95 and p99 request latency; SLO: p95 below {ms} ms."),
-            min: Some(0.0),
-            ..panel("timeseries", "Latency", "s", vec![
-                target(format!("histogram_quantile(0.5, sum by (le) ({}))", rate(bucket)), "p50"),
-                target(format!("histogram_quantile(0.95, sum by (le) ({}))", rate(bucket)), "p95"),
-                target(format!("histogram_quantile(0.99, sum by (le) ({}))", rate(bucket)), "p99"),
-            ])
-        }),
-    ]);
+    o.row(
+        8,
+        vec![
+            (
+                12,
+                panel(
+                    "timeseries",
+                    "Request rate by status",
+                    "reqps",
+                    vec![target(
+                        format!("sum by (status) ({})", rate(&all)),
+                        "{{status}}",
+                    )],
+                ),
+            ),
+            (
+                12,
+                Panel {
+                    thresholds: red_above(SLO_LATENCY_P95_SECONDS),
+                    description: format!(
+                        "p50, p95 and p99 request latency; SLO: p95 below {ms} ms."
+                    ),
+                    min: Some(0.0),
+                    ..panel(
+                        "timeseries",
+                        "Latency",
+                        "s",
+                        vec![
+                            target(
+                                format!("histogram_quantile(0.5, sum by (le) ({}))", rate(bucket)),
+                                "p50",
+                            ),
+                            target(
+                                format!("histogram_quantile(0.95, sum by (le) ({}))", rate(bucket)),
+                                "p95",
+                            ),
+                            target(
+                                format!("histogram_quantile(0.99, sum by (le) ({}))", rate(bucket)),
+                                "p99",
+                            ),
+                        ],
+                    )
+                },
+            ),
+        ],
+    );
     o.row(8, vec![
         (12, Panel {
             thresholds: red_above(SLO_ERROR_RATIO),
@@ -1011,18 +1101,37 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
             "{{tenant}}",
         )])),
     ]);
-    s.row(8, vec![
-        (12, Panel {
-            thresholds: red_below(PLUGIN_SUCCESS_MIN),
-            min: Some(0.0),
-            max: Some(1.0),
-            ..panel("timeseries", "Plugin installation success rate", "percentunit", vec![target(plugin_ratio("$__rate_interval"), "success")])
-        }),
-        (12, panel("timeseries", "Plugin installations by status", "ops", vec![target(
+    s.row(
+        8,
+        vec![
+            (
+                12,
+                Panel {
+                    thresholds: red_below(PLUGIN_SUCCESS_MIN),
+                    min: Some(0.0),
+                    max: Some(1.0),
+                    ..panel(
+                        "timeseries",
+                        "Plugin installation success rate",
+                        "percentunit",
+                        vec![target(plugin_ratio("$__rate_interval"), "success")],
+                    )
+                },
+            ),
+            (
+                12,
+                panel(
+                    "timeseries",
+                    "Plugin installations by status",
+                    "ops",
+                    vec![target(
             "sum by (status) (rate(portal_plugin_installations_total[$__rate_interval]))",
             "{{status}}",
-        )])),
-    ]);
+        )],
+                ),
+            ),
+        ],
+    );
     s.row(8, vec![
         (24, panel("timeseries", "5xx responses by tenant (top 10)", "reqps", vec![target(
             "topk(10, sum by (tenant) (rate(portal_tenant_requests_total{status=~\"5..\",tenant=~\"${tenant:regex}\"}[$__rate_interval])))",
@@ -1033,52 +1142,132 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
     // SLO and error budget.
     let budget = error_ratio_rule(SLO_WINDOW);
     let mut e = Layout::new();
-    e.row(4, vec![
-        (6, Panel {
-            thresholds: red_below(SLO_AVAILABILITY),
-            description: format!("Non-5xx share of requests over {SLO_WINDOW}; SLO: {}.", pct(SLO_AVAILABILITY)),
-            decimals: Some(3),
-            ..panel("stat", "Availability (30d)", "percentunit", vec![target(format!("1 - {budget}"), "availability")])
-        }),
-        (6, Panel {
-            thresholds: vec![
-                Step { color: "red", value: None },
-                Step { color: "orange", value: Some(0.0) },
-                Step { color: "green", value: Some(ERROR_BUDGET_LOW) },
-            ],
-            description: format!("Share of the {SLO_WINDOW} error budget ({}) not yet spent.", pct(SLO_ERROR_RATIO)),
-            decimals: Some(1),
-            ..panel("stat", "Error budget remaining (30d)", "percentunit", vec![target(format!("1 - {budget} / {}", num(SLO_ERROR_RATIO)), "remaining")])
-        }),
-        (6, Panel {
-            thresholds: red_above(SLO_LATENCY_P95_SECONDS),
-            description: format!("SLO: below {ms} ms."),
-            ..panel("stat", "p95 latency (5m)", "s", vec![target(RULE_LATENCY_P95, "p95")])
-        }),
-        (6, Panel {
-            thresholds: red_above(SLO_ERROR_RATIO),
-            description: format!("SLO: below {}.", pct(SLO_ERROR_RATIO)),
-            decimals: Some(3),
-            ..panel("stat", "5xx error ratio (1h)", "percentunit", vec![target(error_ratio_rule("1h"), "5xx ratio")])
-        }),
-    ]);
+    e.row(
+        4,
+        vec![
+            (
+                6,
+                Panel {
+                    thresholds: red_below(SLO_AVAILABILITY),
+                    description: format!(
+                        "Non-5xx share of requests over {SLO_WINDOW}; SLO: {}.",
+                        pct(SLO_AVAILABILITY)
+                    ),
+                    decimals: Some(3),
+                    ..panel(
+                        "stat",
+                        "Availability (30d)",
+                        "percentunit",
+                        vec![target(format!("1 - {budget}"), "availability")],
+                    )
+                },
+            ),
+            (
+                6,
+                Panel {
+                    thresholds: vec![
+                        Step {
+                            color: "red",
+                            value: None,
+                        },
+                        Step {
+                            color: "orange",
+                            value: Some(0.0),
+                        },
+                        Step {
+                            color: "green",
+                            value: Some(ERROR_BUDGET_LOW),
+                        },
+                    ],
+                    description: format!(
+                        "Share of the {SLO_WINDOW} error budget ({}) not yet spent.",
+                        pct(SLO_ERROR_RATIO)
+                    ),
+                    decimals: Some(1),
+                    ..panel(
+                        "stat",
+                        "Error budget remaining (30d)",
+                        "percentunit",
+                        vec![target(
+                            format!("1 - {budget} / {}", num(SLO_ERROR_RATIO)),
+                            "remaining",
+                        )],
+                    )
+                },
+            ),
+            (
+                6,
+                Panel {
+                    thresholds: red_above(SLO_LATENCY_P95_SECONDS),
+                    description: format!("SLO: below {ms} ms."),
+                    ..panel(
+                        "stat",
+                        "p95 latency (5m)",
+                        "s",
+                        vec![target(RULE_LATENCY_P95, "p95")],
+                    )
+                },
+            ),
+            (
+                6,
+                Panel {
+                    thresholds: red_above(SLO_ERROR_RATIO),
+                    description: format!("SLO: below {}.", pct(SLO_ERROR_RATIO)),
+                    decimals: Some(3),
+                    ..panel(
+                        "stat",
+                        "5xx error ratio (1h)",
+                        "percentunit",
+                        vec![target(error_ratio_rule("1h"), "5xx ratio")],
+                    )
+                },
+            ),
+        ],
+    );
     // Burn rate over the windows this tier records: 1 spends the budget exactly in 30 days.
-    let burn_windows: Vec<&str> = error_ratio_windows(level).iter().copied().filter(|w| *w != "5m").collect();
+    let burn_windows: Vec<&str> = error_ratio_windows(level)
+        .iter()
+        .copied()
+        .filter(|w| *w != "5m")
+        .collect();
     let mut burn_steps = red_above(1.0);
     if level == MonitoringLevel::Enterprise {
         burn_steps = vec![
             green(),
-            Step { color: "yellow", value: Some(SLOW_BURN[1].2) },
-            Step { color: "orange", value: Some(SLOW_BURN[0].2) },
-            Step { color: "red", value: Some(FAST_BURN[0].2) },
+            Step {
+                color: "yellow",
+                value: Some(SLOW_BURN[1].2),
+            },
+            Step {
+                color: "orange",
+                value: Some(SLOW_BURN[0].2),
+            },
+            Step {
+                color: "red",
+                value: Some(FAST_BURN[0].2),
+            },
         ];
     }
-    let legends: &[&'static str] = &["burn rate 30m", "burn rate 1h", "burn rate 2h", "burn rate 6h", "burn rate 1d", "burn rate 3d"];
+    let legends: &[&'static str] = &[
+        "burn rate 30m",
+        "burn rate 1h",
+        "burn rate 2h",
+        "burn rate 6h",
+        "burn rate 1d",
+        "burn rate 3d",
+    ];
     let burn_targets = burn_windows
         .iter()
         .map(|w| {
-            let legend = legends.iter().find(|l| l.ends_with(&format!(" {w}"))).copied().unwrap_or("burn rate");
-            target(format!("{} / {}", error_ratio_rule(w), num(SLO_ERROR_RATIO)), legend)
+            let legend = legends
+                .iter()
+                .find(|l| l.ends_with(&format!(" {w}")))
+                .copied()
+                .unwrap_or("burn rate");
+            target(
+                format!("{} / {}", error_ratio_rule(w), num(SLO_ERROR_RATIO)),
+                legend,
+            )
         })
         .collect();
     e.row(8, vec![
@@ -1089,25 +1278,65 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
             ..panel("timeseries", "Error budget burn rate", "short", burn_targets)
         }),
     ]);
-    e.row(8, vec![
-        (12, Panel {
-            thresholds: red_above(SLO_LATENCY_P95_SECONDS),
-            description: format!("SLO: below {ms} ms."),
-            min: Some(0.0),
-            ..panel("timeseries", "p95 latency vs SLO", "s", vec![target(RULE_LATENCY_P95, "p95")])
-        }),
-        (12, Panel {
-            thresholds: red_above(SLO_ERROR_RATIO),
-            description: format!("SLO: below {}.", pct(SLO_ERROR_RATIO)),
-            min: Some(0.0),
-            ..panel("timeseries", "5xx error ratio vs SLO", "percentunit", vec![target(error_ratio_rule("5m"), "5xx ratio")])
-        }),
-    ]);
+    e.row(
+        8,
+        vec![
+            (
+                12,
+                Panel {
+                    thresholds: red_above(SLO_LATENCY_P95_SECONDS),
+                    description: format!("SLO: below {ms} ms."),
+                    min: Some(0.0),
+                    ..panel(
+                        "timeseries",
+                        "p95 latency vs SLO",
+                        "s",
+                        vec![target(RULE_LATENCY_P95, "p95")],
+                    )
+                },
+            ),
+            (
+                12,
+                Panel {
+                    thresholds: red_above(SLO_ERROR_RATIO),
+                    description: format!("SLO: below {}.", pct(SLO_ERROR_RATIO)),
+                    min: Some(0.0),
+                    ..panel(
+                        "timeseries",
+                        "5xx error ratio vs SLO",
+                        "percentunit",
+                        vec![target(error_ratio_rule("5m"), "5xx ratio")],
+                    )
+                },
+            ),
+        ],
+    );
 
     vec![
-        dashboard("portal-overview", "portal-overview", "Portal overview", "Request rate, latency and errors of the portal app.", vec![datasource.clone()], o),
-        dashboard("portal-saas", "portal-saas-tenants", "Portal SaaS tenants", "Tenant activity and plugin installations.", vec![datasource.clone(), tenant], s),
-        dashboard("portal-slo", "portal-slo-error-budget", "Portal SLOs and error budget", "Availability, latency and 5xx SLOs, the 30-day error budget and its burn rate.", vec![datasource], e),
+        dashboard(
+            "portal-overview",
+            "portal-overview",
+            "Portal overview",
+            "Request rate, latency and errors of the portal app.",
+            vec![datasource.clone()],
+            o,
+        ),
+        dashboard(
+            "portal-saas",
+            "portal-saas-tenants",
+            "Portal SaaS tenants",
+            "Tenant activity and plugin installations.",
+            vec![datasource.clone(), tenant],
+            s,
+        ),
+        dashboard(
+            "portal-slo",
+            "portal-slo-error-budget",
+            "Portal SLOs and error budget",
+            "Availability, latency and 5xx SLOs, the 30-day error budget and its burn rate.",
+            vec![datasource],
+            e,
+        ),
     ]
 }
 
@@ -1117,11 +1346,20 @@ mod tests {
 
     #[test]
     fn burn_rate_pairs_follow_the_sre_workbook() {
-        assert_eq!(FAST_BURN.iter().map(|p| p.2).collect::<Vec<_>>(), [14.4, 6.0]);
-        assert_eq!(SLOW_BURN.iter().map(|p| p.2).collect::<Vec<_>>(), [3.0, 1.0]);
+        assert_eq!(
+            FAST_BURN.iter().map(|p| p.2).collect::<Vec<_>>(),
+            [14.4, 6.0]
+        );
+        assert_eq!(
+            SLOW_BURN.iter().map(|p| p.2).collect::<Vec<_>>(),
+            [3.0, 1.0]
+        );
         let windows = error_ratio_windows(MonitoringLevel::Enterprise);
         for (long, short, _) in FAST_BURN.iter().chain(&SLOW_BURN) {
-            assert!(windows.contains(long) && windows.contains(short), "{long}/{short} not recorded");
+            assert!(
+                windows.contains(long) && windows.contains(short),
+                "{long}/{short} not recorded"
+            );
         }
     }
 

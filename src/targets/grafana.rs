@@ -14,13 +14,17 @@ use minijinja::{context, Value};
 use serde_json::{json, Map, Value as Json};
 
 use super::Artifact;
-use crate::model::observability::{Dashboard, Panel, Variable, DATASOURCE_VARIABLE, GRAFANA_SCHEMA_VERSION};
+use crate::model::observability::{
+    Dashboard, Panel, Variable, DATASOURCE_VARIABLE, GRAFANA_SCHEMA_VERSION,
+};
 use crate::model::Model;
 
 pub fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
     for d in &model.observability.grafana.dashboards {
-        let text = serde_json::to_string_pretty(&dashboard_json(d)).expect("a JSON value serializes");
-        let ctx = context! { m => m.clone(), d => Value::from(minijinja::value::Serde(d)), json => text };
+        let text =
+            serde_json::to_string_pretty(&dashboard_json(d)).expect("a JSON value serializes");
+        let ctx =
+            context! { m => m.clone(), d => Value::from(minijinja::value::Serde(d)), json => text };
         out.push(Artifact {
             path: format!("grafana/dashboards/{}.json", d.slug),
             template: "grafana/dashboard.json",
@@ -135,7 +139,11 @@ fn panel_json(p: &Panel) -> Json {
         _ => {
             defaults.insert("color".into(), json!({ "mode": "palette-classic" }));
             // Thresholds drawn as lines, so the SLO is visible on the graph.
-            let draw = if p.thresholds.len() > 1 { "line" } else { "off" };
+            let draw = if p.thresholds.len() > 1 {
+                "line"
+            } else {
+                "off"
+            };
             defaults.insert(
                 "custom".into(),
                 json!({

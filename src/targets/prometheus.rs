@@ -15,8 +15,16 @@ pub fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
             context: context! { m => m.clone(), s => s },
         });
     };
-    add("prometheus/prometheus.yaml".into(), "prometheus/prometheus.yaml", Value::UNDEFINED);
-    add("prometheus/rbac.yaml".into(), "prometheus/rbac.yaml", Value::UNDEFINED);
+    add(
+        "prometheus/prometheus.yaml".into(),
+        "prometheus/prometheus.yaml",
+        Value::UNDEFINED,
+    );
+    add(
+        "prometheus/rbac.yaml".into(),
+        "prometheus/rbac.yaml",
+        Value::UNDEFINED,
+    );
     for s in &o.service_monitors {
         add(
             format!("prometheus/monitors/{}.yaml", s.name),
@@ -31,7 +39,11 @@ pub fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
             Value::from(minijinja::value::Serde(s)),
         );
     }
-    add("prometheus/rules.yaml".into(), "prometheus/rules.yaml", Value::UNDEFINED);
+    add(
+        "prometheus/rules.yaml".into(),
+        "prometheus/rules.yaml",
+        Value::UNDEFINED,
+    );
     add(
         "prometheus/alertmanager-config.yaml".into(),
         "prometheus/alertmanager-config.yaml",

@@ -14,7 +14,9 @@ pub const SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
 
 /// Parses one PromQL expression.
 pub fn parse(expr: &str) -> Result<(), String> {
-    promql_parser::parser::parse(expr).map(|_| ()).map_err(|e| e.trim().to_owned())
+    promql_parser::parser::parse(expr)
+        .map(|_| ())
+        .map_err(|e| e.trim().to_owned())
 }
 
 /// Every problem of a PrometheusRule object (nothing for other kinds).
@@ -25,7 +27,10 @@ pub fn check_document(file: &str, doc: &Document) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let groups = doc.value.pointer("/spec/groups").and_then(Value::as_array);
     for group in groups.into_iter().flatten() {
-        let gname = group.get("name").and_then(Value::as_str).unwrap_or_default();
+        let gname = group
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let rules = group.get("rules").and_then(Value::as_array);
         for rule in rules.into_iter().flatten() {
             let (kind, name) = match (rule.get("record"), rule.get("alert")) {
@@ -35,21 +40,29 @@ pub fn check_document(file: &str, doc: &Document) -> Vec<Diagnostic> {
             };
             let at = format!("{}: group '{gname}', {kind} '{name}'", doc.describe());
             let mut problem = |message: String, hint: Option<String>| {
-                out.push(Diagnostic::new(file, message).with_path(at.clone()).with_hint(hint));
+                out.push(
+                    Diagnostic::new(file, message)
+                        .with_path(at.clone())
+                        .with_hint(hint),
+                );
             };
             match rule.get("expr") {
                 Some(Value::String(expr)) => {
                     if let Err(e) = parse(expr) {
-                        problem(format!("PromQL expression does not parse: {e}"), Some(format!("expr: {expr}")));
+                        problem(
+                            format!("PromQL expression does not parse: {e}"),
+                            Some(format!("expr: {expr}")),
+                        );
                     }
                 }
                 Some(Value::Number(_)) => {}
                 _ => problem("the rule has no expr".into(), None),
             }
             match kind {
-                "record" if !is_metric_name(name) => {
-                    problem(format!("'{name}' is not a valid metric name for a recording rule"), None)
-                }
+                "record" if !is_metric_name(name) => problem(
+                    format!("'{name}' is not a valid metric name for a recording rule"),
+                    None,
+                ),
                 "alert" => check_alert(rule, name, &mut problem),
                 "rule" => problem("a rule needs either record or alert".into(), None),
                 _ => {}
@@ -63,16 +76,27 @@ fn check_alert(rule: &Value, name: &str, problem: &mut impl FnMut(String, Option
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         problem(format!("'{name}' is not a valid alert name"), None);
     }
-    let label = |k: &str| rule.get("labels").and_then(|l| l.get(k)).and_then(Value::as_str);
+    let label = |k: &str| {
+        rule.get("labels")
+            .and_then(|l| l.get(k))
+            .and_then(Value::as_str)
+    };
     match label("severity") {
         Some(s) if SEVERITIES.contains(&s) => {}
         Some(s) => problem(
             format!("severity '{s}' is not one of {}", SEVERITIES.join(", ")),
             None,
         ),
-        None => problem("the alert has no severity label".into(), Some(format!("one of {}", SEVERITIES.join(", ")))),
+        None => problem(
+            "the alert has no severity label".into(),
+            Some(format!("one of {}", SEVERITIES.join(", "))),
+        ),
     }
-    let annotation = |k: &str| rule.get("annotations").and_then(|l| l.get(k)).and_then(Value::as_str);
+    let annotation = |k: &str| {
+        rule.get("annotations")
+            .and_then(|l| l.get(k))
+            .and_then(Value::as_str)
+    };
     for key in ["summary", "description"] {
         if annotation(key).is_none_or(|v| v.trim().is_empty()) {
             problem(format!("the alert has no {key} annotation"), None);
@@ -120,7 +144,9 @@ pub fn substitute(expr: &str, vars: &BTreeMap<String, String>) -> Result<String,
                 }
             }
         } else if let Some(t) = tail.strip_prefix('$') {
-            let end = t.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(t.len());
+            let end = t
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(t.len());
             (&t[..end], end + 1)
         } else {
             out.push('[');
@@ -132,7 +158,9 @@ pub fn substitute(expr: &str, vars: &BTreeMap<String, String>) -> Result<String,
         }
         let value = if name.starts_with("__") {
             match name {
-                "__rate_interval" | "__interval" | "__range" | "__auto" => BUILTIN_DURATION.to_owned(),
+                "__rate_interval" | "__interval" | "__range" | "__auto" => {
+                    BUILTIN_DURATION.to_owned()
+                }
                 "__range_s" | "__range_ms" | "__interval_ms" => "300".to_owned(),
                 _ => return Err(format!("unknown Grafana built-in variable ${name}")),
             }
@@ -166,7 +194,9 @@ mod tests {
         assert_eq!(s, "sum(rate(x{tenant=~\"tenant_value\",a=\"tenant_value\",b=\"tenant_value\"}[5m])) + y[1m]");
         assert!(parse(&s).is_ok());
         assert!(substitute("rate(x[$__rate_interval])", &BTreeMap::new()).is_ok());
-        assert!(substitute("x{a=\"$nope\"}", &vars()).unwrap_err().contains("$nope"));
+        assert!(substitute("x{a=\"$nope\"}", &vars())
+            .unwrap_err()
+            .contains("$nope"));
     }
 
     #[test]
@@ -196,9 +226,27 @@ spec:
         let docs = super::super::parse_yaml_documents(text).unwrap();
         let problems = check_document("f.yaml", &docs[0]);
         let messages: Vec<_> = problems.iter().map(|d| d.to_string()).collect();
-        assert!(messages.iter().any(|m| m.contains("no runbook_url") && m.contains("alert 'NoRunbook'")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("severity 'page'")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("does not parse") && m.contains("record 'bad name'")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("not a valid metric name")), "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("no runbook_url") && m.contains("alert 'NoRunbook'")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("severity 'page'")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("does not parse") && m.contains("record 'bad name'")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("not a valid metric name")),
+            "{messages:?}"
+        );
     }
 }
