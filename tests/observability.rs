@@ -407,3 +407,66 @@ fn an_alert_without_a_runbook_aborts_render() {
         "{stderr}"
     );
 }
+
+#[test]
+fn prometheus_size_follows_the_tier() {
+    for (env, replicas, storage) in [
+        ("dev", 1, "20Gi"),
+        ("staging", 2, "100Gi"),
+        ("prod-us", 2, "500Gi"),
+    ] {
+        let tree = render(env);
+        let p = parse_yaml_documents(text(&tree, "prometheus/prometheus.yaml"))
+            .unwrap()
+            .remove(0)
+            .value;
+        assert_eq!(p["spec"]["replicas"], replicas, "{env}");
+        assert_eq!(p["spec"]["retention"], "30d", "{env}");
+        assert_eq!(
+            p["spec"]["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"],
+            storage
+        );
+        assert_eq!(p["spec"]["externalLabels"]["environment"], env);
+        assert_eq!(
+            p["spec"]["ruleSelector"]["matchLabels"]["portal.dev/monitoring"],
+            "portal"
+        );
+        let rules = parse_yaml_documents(text(&tree, "prometheus/rules.yaml"))
+            .unwrap()
+            .remove(0)
+            .value;
+        assert_eq!(
+            rules["metadata"]["labels"]["portal.dev/monitoring"],
+            "portal"
+        );
+        assert_eq!(
+            tree.files.contains_key("prometheus/monitors/velero.yaml"),
+            env != "dev",
+            "{env}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_field_in_an_operator_resource_is_rejected() {
+    let s = Scratch::shipped();
+    let dir = override_template(&s, "prometheus/prometheus.yaml", |t| {
+        t.replace(
+            "  walCompression: true\n",
+            "  walCompression: true\n  retentionn: 30d\n",
+        )
+    });
+    let assert = s
+        .cmd()
+        .args(["render", "dev", "--out"])
+        .arg(s.root().join("out"))
+        .arg("--templates")
+        .arg(&dir)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("prometheus/prometheus.yaml") && stderr.contains("retentionn"),
+        "{stderr}"
+    );
+}

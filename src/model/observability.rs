@@ -456,7 +456,8 @@ pub fn resolve(m: &Model) -> Observability {
         title: "[{{ .Status | toUpper }}{{ if eq .Status \"firing\" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.environment }})",
         text: "{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}",
     };
-    let pagerduty = (m.alerting.pagerduty && level == MonitoringLevel::Enterprise).then_some(PagerDuty {
+    // The spec's flag decides on any tier (the shipped specs set it for prod only).
+    let pagerduty = m.alerting.pagerduty.then_some(PagerDuty {
         receiver: "pagerduty",
         routing_key: SecretKey {
             name: "alertmanager-pagerduty",

@@ -187,11 +187,11 @@ mod tests {
     #[test]
     fn grafana_variables_are_substituted() {
         let s = substitute(
-            "sum(rate(x{tenant=~\"${tenant:regex}\",a=\"$tenant\",b=\"[[tenant]]\"}[$__rate_interval])) + y[1m]",
+            "sum(rate(x{tenant=~\"${tenant:regex}\",a=\"$tenant\",b=\"[[tenant]]\"}[$__rate_interval])) + sum(rate(y[1m]))",
             &vars(),
         )
         .unwrap();
-        assert_eq!(s, "sum(rate(x{tenant=~\"tenant_value\",a=\"tenant_value\",b=\"tenant_value\"}[5m])) + y[1m]");
+        assert_eq!(s, "sum(rate(x{tenant=~\"tenant_value\",a=\"tenant_value\",b=\"tenant_value\"}[5m])) + sum(rate(y[1m]))");
         assert!(parse(&s).is_ok());
         assert!(substitute("rate(x[$__rate_interval])", &BTreeMap::new()).is_ok());
         assert!(substitute("x{a=\"$nope\"}", &vars())
