@@ -1,6 +1,7 @@
 //! The resolved model of one environment (DESIGN §3): tier defaults with the spec's
 //! overrides applied, every name and number decided. Templates only lay these values out.
 
+pub mod observability;
 pub mod quantity;
 pub mod tenants;
 pub mod tiers;
@@ -35,6 +36,8 @@ pub struct Model {
     pub ingress: Ingress,
     pub monitoring: Monitoring,
     pub alerting: Alerting,
+    /// Prometheus, alerting and dashboards (see `observability`).
+    pub observability: observability::Observability,
     pub cloudflare: Cloudflare,
     pub gitops: Gitops,
     /// Not serialized into the shared template context: each tenant file gets its own.
@@ -453,7 +456,7 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
     labels.insert("app.kubernetes.io/part-of", "portal".to_owned());
     labels.insert("portal.dev/environment", name.clone());
 
-    Ok(Model {
+    let mut model = Model {
         env: EnvInfo {
             name: name.clone(),
             tier: spec.tier,
@@ -608,9 +611,12 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
             target_revision: spec.gitops.target_revision.clone(),
             tenant_shards: shards,
         },
+        observability: observability::Observability::default(),
         tenants,
         shards: shard_list,
-    })
+    };
+    model.observability = observability::resolve(&model);
+    Ok(model)
 }
 
 /// Where a request-above-limit problem is reported: the override that caused it.

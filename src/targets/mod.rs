@@ -2,7 +2,9 @@
 //! its template and the values it lays out. Decisions about which files exist live here
 //! (and in the model), never in templates.
 
+pub mod grafana;
 pub mod kubernetes;
+pub mod prometheus;
 
 use minijinja::Value;
 
@@ -29,5 +31,7 @@ pub fn plan(model: &Model) -> Vec<Artifact> {
     let m = model_value(model);
     let mut out = Vec::new();
     kubernetes::plan(model, &m, &mut out);
+    prometheus::plan(model, &m, &mut out);
+    grafana::plan(model, &m, &mut out);
     out
 }

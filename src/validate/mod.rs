@@ -1,8 +1,11 @@
 //! Checks on every rendered file before anything is written: parsed back, Kubernetes
 //! objects type-checked (unknown fields are errors), custom resources checked against the
-//! JSON Schemas in `schemas/crds/`.
+//! JSON Schemas in `schemas/crds/`; PromQL in rules and dashboards parsed, dashboards checked
+//! for their structure.
 
+pub mod grafana;
 pub mod kubernetes;
+pub mod promql;
 pub mod yaml_subset;
 
 use serde_json::Value;
@@ -68,15 +71,19 @@ pub fn check_file(path: &str, template: &str, text: &str) -> Vec<Diagnostic> {
         match parse_yaml_documents(text) {
             Ok(docs) => docs
                 .iter()
-                .flat_map(|d| kubernetes::check(&file, d))
+                .flat_map(|d| {
+                    let mut problems = kubernetes::check(&file, d);
+                    problems.extend(promql::check_document(&file, d));
+                    problems.extend(grafana::check_config_map(&file, d));
+                    problems
+                })
                 .collect(),
-            Err(e) => vec![
-                Diagnostic::new(file, format!("rendered YAML does not parse: {e}"))
-                    .with_hint(Some(excerpt(text, &e))),
-            ],
+            Err(e) => vec![Diagnostic::new(file, format!("rendered YAML does not parse: {e}"))
+                .with_hint(Some(excerpt(text, &e)))],
         }
     } else if path.ends_with(".json") {
         match serde_json::from_str::<Value>(text) {
+            Ok(v) if path.starts_with("grafana/") => grafana::check_dashboard(&file, "", &v),
             Ok(_) => Vec::new(),
             Err(e) => vec![Diagnostic::new(
                 file,

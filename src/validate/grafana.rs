@@ -1,0 +1,391 @@
+//! Grafana dashboards (the JSON files under `grafana/`, and the same JSON inside the
+//! sidecar ConfigMaps): a stable `uid` of at most 40 characters, a current
+//! `schemaVersion`, a Prometheus datasource variable used by every panel, unique panel
+//! ids, a `gridPos` on every panel, a unit on every panel's axis, thresholds that match the
+//! SLOs on panels that show an SLI, and every query parsed as PromQL (variables
+//! substituted first).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use super::{promql, Document};
+use crate::diagnostic::Diagnostic;
+use crate::model::observability::{
+    DATASOURCE_VARIABLE, RULE_ERROR_RATIO_PREFIX, RULE_LATENCY_P95, SLO_AVAILABILITY,
+    SLO_ERROR_RATIO, SLO_LATENCY_P95_SECONDS,
+};
+
+/// Oldest dashboard schema accepted: Grafana 11.0.
+pub const MIN_SCHEMA_VERSION: u64 = 39;
+pub const MAX_UID_LEN: usize = 40;
+
+/// Dashboards carried by a ConfigMap (`data` keys ending in `.json`).
+pub fn check_config_map(file: &str, doc: &Document) -> Vec<Diagnostic> {
+    if doc.kind() != "ConfigMap" {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let data = doc.value.pointer("/data").and_then(Value::as_object);
+    for (key, value) in data.into_iter().flatten() {
+        if !key.ends_with(".json") {
+            continue;
+        }
+        let at = format!("{}: data.{key}", doc.describe());
+        match value.as_str().map(serde_json::from_str::<Value>) {
+            Some(Ok(dashboard)) => out.extend(check_dashboard(file, &at, &dashboard)),
+            Some(Err(e)) => out.push(
+                Diagnostic::new(file, format!("the dashboard JSON does not parse: {e}"))
+                    .with_path(at),
+            ),
+            None => out.push(Diagnostic::new(file, "the dashboard is not a string").with_path(at)),
+        }
+    }
+    out
+}
+
+/// Every problem of one dashboard; `at` prefixes the paths in diagnostics.
+pub fn check_dashboard(file: &str, at: &str, d: &Value) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let here = |path: &str| {
+        if at.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{at}: {path}")
+        }
+    };
+    let mut problem = |path: String, message: String, hint: Option<String>| {
+        out.push(
+            Diagnostic::new(file, message)
+                .with_path(path)
+                .with_hint(hint),
+        );
+    };
+
+    match d.get("uid").and_then(Value::as_str) {
+        None | Some("") => problem(here("uid"), "the dashboard has no uid".into(), None),
+        Some(uid) if uid.len() > MAX_UID_LEN => problem(
+            here("uid"),
+            format!("uid '{uid}' is longer than {MAX_UID_LEN} characters"),
+            None,
+        ),
+        Some(uid)
+            if !uid
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            problem(
+                here("uid"),
+                format!("uid '{uid}' may hold only letters, digits, '-' and '_'"),
+                None,
+            )
+        }
+        Some(_) => {}
+    }
+    if d.get("title")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        problem(here("title"), "the dashboard has no title".into(), None);
+    }
+    match d.get("schemaVersion").and_then(Value::as_u64) {
+        Some(v) if v >= MIN_SCHEMA_VERSION => {}
+        other => problem(
+            here("schemaVersion"),
+            format!("schemaVersion {other:?} is not current (at least {MIN_SCHEMA_VERSION})"),
+            None,
+        ),
+    }
+
+    // Variables: a Prometheus datasource variable, and stand-ins for the others.
+    let mut vars = BTreeMap::new();
+    let mut has_datasource = false;
+    let list = d.pointer("/templating/list").and_then(Value::as_array);
+    for v in list.into_iter().flatten() {
+        let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
+        let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
+        if kind == "datasource" && v.get("query").and_then(Value::as_str) == Some("prometheus") {
+            has_datasource = name == DATASOURCE_VARIABLE || has_datasource;
+        }
+        let stand_in = match kind {
+            "interval" | "custom" | "constant" | "textbox" => v
+                .pointer("/current/value")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| {
+                    v.get("query")
+                        .and_then(Value::as_str)
+                        .and_then(|q| q.split(',').next())
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| format!("{name}_value")),
+            _ => format!("{name}_value"),
+        };
+        vars.insert(name.to_owned(), stand_in);
+    }
+    if !has_datasource {
+        problem(
+            here("templating.list"),
+            format!("the dashboard has no Prometheus datasource variable '{DATASOURCE_VARIABLE}'"),
+            None,
+        );
+    }
+
+    // Panels, rows' panels included.
+    let mut panels = Vec::new();
+    for p in d
+        .get("panels")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        panels.push(p);
+        panels.extend(
+            p.get("panels")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        );
+    }
+    if panels.is_empty() {
+        problem(here("panels"), "the dashboard has no panels".into(), None);
+    }
+    let mut ids: HashMap<u64, String> = HashMap::new();
+    for (i, p) in panels.iter().enumerate() {
+        let title = p.get("title").and_then(Value::as_str).unwrap_or_default();
+        let kind = p.get("type").and_then(Value::as_str).unwrap_or_default();
+        let path = here(&format!("panel '{title}'"));
+        match p.get("id").and_then(Value::as_u64) {
+            None => problem(path.clone(), "the panel has no numeric id".into(), None),
+            Some(id) => {
+                if let Some(first) = ids.insert(id, title.to_owned()) {
+                    problem(
+                        path.clone(),
+                        format!("panel id {id} is also used by panel '{first}'"),
+                        None,
+                    );
+                }
+            }
+        }
+        let grid = ["x", "y", "w", "h"]
+            .map(|k| p.pointer(&format!("/gridPos/{k}")).and_then(Value::as_u64));
+        match grid {
+            [Some(x), Some(_), Some(w), Some(h)] if w > 0 && h > 0 && x + w <= 24 => {}
+            [Some(_), Some(_), Some(_), Some(_)] => problem(
+                path.clone(),
+                "gridPos must have w, h > 0 and x + w <= 24".into(),
+                None,
+            ),
+            _ => problem(
+                path.clone(),
+                "the panel has no complete gridPos {x, y, w, h}".into(),
+                Some(format!("panel #{}", i + 1)),
+            ),
+        }
+        if matches!(kind, "row" | "text") {
+            continue;
+        }
+        let unit = p
+            .pointer("/fieldConfig/defaults/unit")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if unit.is_empty() {
+            problem(
+                path.clone(),
+                "the panel has no unit (fieldConfig.defaults.unit)".into(),
+                None,
+            );
+        }
+        if !uses_datasource_variable(p.get("datasource")) {
+            problem(
+                path.clone(),
+                format!("the panel does not query the ${{{DATASOURCE_VARIABLE}}} datasource"),
+                None,
+            );
+        }
+        let targets = p.get("targets").and_then(Value::as_array);
+        let mut exprs = Vec::new();
+        for (j, t) in targets.into_iter().flatten().enumerate() {
+            let ref_id = t.get("refId").and_then(Value::as_str).unwrap_or_default();
+            let tpath = format!(
+                "{path}, target {}",
+                if ref_id.is_empty() {
+                    (j + 1).to_string()
+                } else {
+                    ref_id.to_owned()
+                }
+            );
+            if t.get("datasource").is_some() && !uses_datasource_variable(t.get("datasource")) {
+                problem(
+                    tpath.clone(),
+                    format!("the target does not query the ${{{DATASOURCE_VARIABLE}}} datasource"),
+                    None,
+                );
+            }
+            let Some(expr) = t.get("expr").and_then(Value::as_str) else {
+                problem(tpath, "the target has no expr".into(), None);
+                continue;
+            };
+            match promql::substitute(expr, &vars) {
+                Ok(q) => {
+                    if let Err(e) = promql::parse(&q) {
+                        problem(
+                            tpath,
+                            format!("PromQL expression does not parse: {e}"),
+                            Some(format!("expr: {expr}")),
+                        );
+                    }
+                }
+                Err(e) => problem(tpath, e, Some(format!("expr: {expr}"))),
+            }
+            exprs.push(expr);
+        }
+        if let Some((what, slo)) = sli_of(unit, &exprs) {
+            let steps = p
+                .pointer("/fieldConfig/defaults/thresholds/steps")
+                .and_then(Value::as_array);
+            let matches = steps
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.get("value").and_then(Value::as_f64))
+                .any(|v| (v - slo).abs() < 1e-12);
+            if !matches {
+                problem(
+                    path,
+                    format!(
+                        "the panel shows the {what} SLI but has no threshold at its SLO ({slo})"
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+    out
+}
+
+fn uses_datasource_variable(ds: Option<&Value>) -> bool {
+    let uid = match ds {
+        Some(Value::String(s)) => s.as_str(),
+        Some(v) => v.get("uid").and_then(Value::as_str).unwrap_or_default(),
+        None => "",
+    };
+    uid == format!("${{{DATASOURCE_VARIABLE}}}") || uid == format!("${DATASOURCE_VARIABLE}")
+}
+
+/// The SLI a panel shows, from its unit and queries, with the SLO its thresholds must mark.
+fn sli_of(unit: &str, exprs: &[&str]) -> Option<(&'static str, f64)> {
+    let any = |f: &dyn Fn(&str) -> bool| exprs.iter().any(|e| f(e));
+    let error_ratio = |e: &str| {
+        e.contains(RULE_ERROR_RATIO_PREFIX)
+            || (e.contains("status=~\"5..\"") && e.contains(") / sum("))
+    };
+    let budget_scaled = |e: &str| e.contains(&format!("/ {SLO_ERROR_RATIO}"));
+    match unit {
+        "s" if any(&|e| {
+            e.contains(RULE_LATENCY_P95)
+                || (e.contains("http_request_duration_seconds") && e.contains("0.95"))
+        }) =>
+        {
+            Some(("p95 latency", SLO_LATENCY_P95_SECONDS))
+        }
+        "percentunit"
+            if any(&|e| {
+                error_ratio(e) && !budget_scaled(e) && e.trim_start().starts_with("1 -")
+            }) =>
+        {
+            Some(("availability", SLO_AVAILABILITY))
+        }
+        "percentunit" if any(&|e| error_ratio(e) && !budget_scaled(e)) => {
+            Some(("5xx error ratio", SLO_ERROR_RATIO))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn dashboard() -> Value {
+        json!({
+            "uid": "portal-overview",
+            "title": "Overview",
+            "schemaVersion": 41,
+            "templating": { "list": [
+                { "name": "datasource", "type": "datasource", "query": "prometheus" },
+                { "name": "tenant", "type": "query", "query": "label_values(x, tenant)" }
+            ]},
+            "panels": [
+                {
+                    "id": 1, "type": "stat", "title": "p95",
+                    "datasource": { "type": "prometheus", "uid": "${datasource}" },
+                    "gridPos": { "x": 0, "y": 0, "w": 12, "h": 4 },
+                    "fieldConfig": { "defaults": { "unit": "s", "thresholds": { "mode": "absolute", "steps": [
+                        { "color": "green", "value": null }, { "color": "red", "value": 0.5 }
+                    ]}}},
+                    "targets": [{ "refId": "A", "expr": "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[$__rate_interval])))" }]
+                },
+                {
+                    "id": 2, "type": "timeseries", "title": "by tenant",
+                    "datasource": { "type": "prometheus", "uid": "${datasource}" },
+                    "gridPos": { "x": 12, "y": 0, "w": 12, "h": 4 },
+                    "fieldConfig": { "defaults": { "unit": "reqps" } },
+                    "targets": [{ "refId": "A", "expr": "sum by (tenant) (rate(t{tenant=~\"${tenant:regex}\"}[$__rate_interval]))" }]
+                }
+            ]
+        })
+    }
+
+    fn messages(d: &Value) -> Vec<String> {
+        check_dashboard("d.json", "", d)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_good_dashboard_passes() {
+        assert_eq!(messages(&dashboard()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn structural_problems_are_reported() {
+        let mut d = dashboard();
+        d["panels"][1]["id"] = json!(1);
+        d["uid"] = json!("x".repeat(41));
+        d["schemaVersion"] = json!(16);
+        d["panels"][1]["fieldConfig"]["defaults"]["unit"] = json!("");
+        d["panels"][0]["gridPos"] = json!({ "x": 0, "y": 0 });
+        let m = messages(&d).join("\n");
+        for needle in [
+            "panel id 1 is also used by panel 'p95'",
+            "longer than 40",
+            "schemaVersion",
+            "no unit",
+            "gridPos",
+        ] {
+            assert!(m.contains(needle), "{needle} not in:\n{m}");
+        }
+    }
+
+    #[test]
+    fn thresholds_must_match_the_slo_and_queries_must_parse() {
+        let mut d = dashboard();
+        d["panels"][0]["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] = json!(1.0);
+        d["panels"][1]["targets"][0]["expr"] = json!("sum by (tenant) (rate(t[$__rate_interval])");
+        let m = messages(&d).join("\n");
+        assert!(
+            m.contains("p95 latency SLI but has no threshold at its SLO (0.5)"),
+            "{m}"
+        );
+        assert!(
+            m.contains("panel 'by tenant', target A") && m.contains("does not parse"),
+            "{m}"
+        );
+        d["templating"]["list"].as_array_mut().unwrap().remove(0);
+        assert!(messages(&d)
+            .join("\n")
+            .contains("no Prometheus datasource variable"));
+    }
+}

@@ -1,0 +1,472 @@
+//! The `prometheus/` and `grafana/` families: what each tier gets, every PromQL expression
+//! parsed, and broken templates or dashboards caught with their file and rule or panel.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{repo, Scratch};
+use portalgen::output::Tree;
+use portalgen::render::Templates;
+use portalgen::spec::Workspace;
+use portalgen::validate::{self, parse_yaml_documents, promql};
+use serde_json::Value;
+
+fn render(name: &str) -> Tree {
+    let ws = Workspace::open(&repo()).unwrap();
+    let loaded = ws.load_all();
+    portalgen::pipeline::render_env(&loaded, name, &Templates::embedded().unwrap()).unwrap()
+}
+
+fn text<'a>(tree: &'a Tree, path: &str) -> &'a str {
+    std::str::from_utf8(
+        tree.files
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} is not rendered")),
+    )
+    .unwrap()
+}
+
+fn rules(tree: &Tree) -> Value {
+    parse_yaml_documents(text(tree, "prometheus/rules.yaml"))
+        .unwrap()
+        .remove(0)
+        .value
+}
+
+/// (name, severity) of every alert.
+fn alerts(tree: &Tree) -> BTreeMap<String, String> {
+    let rules = rules(tree);
+    let mut out = BTreeMap::new();
+    for group in rules["spec"]["groups"].as_array().unwrap() {
+        for rule in group["rules"].as_array().unwrap() {
+            if let Some(name) = rule["alert"].as_str() {
+                out.insert(
+                    name.to_owned(),
+                    rule["labels"]["severity"].as_str().unwrap().to_owned(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Every PromQL expression of a rendered environment: rules and dashboard targets (the
+/// JSON files and their ConfigMap copies), with where it is.
+fn expressions(tree: &Tree) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let rules = rules(tree);
+    for group in rules["spec"]["groups"].as_array().unwrap() {
+        for rule in group["rules"].as_array().unwrap() {
+            out.push((
+                "rules".to_owned(),
+                rule["expr"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    for (path, bytes) in &tree.files {
+        let dashboards: Vec<Value> = if path.starts_with("grafana/dashboards/") {
+            vec![serde_json::from_slice(bytes).unwrap()]
+        } else if path.starts_with("grafana/configmaps/") {
+            let doc = parse_yaml_documents(std::str::from_utf8(bytes).unwrap())
+                .unwrap()
+                .remove(0);
+            doc.value["data"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| serde_json::from_str(v.as_str().unwrap()).unwrap())
+                .collect()
+        } else {
+            continue;
+        };
+        for d in dashboards {
+            for panel in d["panels"].as_array().unwrap() {
+                for t in panel["targets"].as_array().unwrap() {
+                    out.push((path.clone(), t["expr"].as_str().unwrap().to_owned()));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn each_tier_gets_its_alerts() {
+    let names = |tree: &Tree| alerts(tree).keys().cloned().collect::<Vec<_>>();
+    let core = [
+        "PortalAppDown",
+        "PortalPluginInstallSuccessLow",
+        "PortalPodCrashLooping",
+        "PortalPostgresDown",
+        "PortalRedisDown",
+    ];
+    // basic: core alerts only (no HPA, no replica, no backups in dev).
+    assert_eq!(names(&render("dev")), core);
+
+    // full: + HPA, replication, Velero, SLO alerts; no burn rates, no WAL archiving.
+    let staging = alerts(&render("staging"));
+    for name in core.iter().chain(&[
+        "PortalHPAMaxedOut",
+        "PortalPostgresReplicationLag",
+        "PortalVeleroBackupFailed",
+        "PortalVeleroBackupTooOld",
+        "PortalHighErrorRate",
+        "PortalHighLatency",
+        "PortalAvailabilityBelowSLO",
+        "PortalErrorBudgetLow",
+    ]) {
+        assert!(staging.contains_key(*name), "staging lacks {name}");
+    }
+    assert_eq!(staging.len(), 13);
+    assert!(!staging.contains_key("PortalErrorBudgetFastBurn"));
+    assert!(!staging.contains_key("PortalPostgresWALArchivingFailing"));
+
+    // enterprise: multi-window multi-burn-rate; a fast burn pages, a slow burn is a ticket.
+    for env in ["prod-us", "prod-eu"] {
+        let prod = alerts(&render(env));
+        assert_eq!(prod["PortalErrorBudgetFastBurn"], "critical", "{env}");
+        assert_eq!(prod["PortalErrorBudgetSlowBurn"], "warning", "{env}");
+        assert_eq!(
+            prod["PortalPostgresWALArchivingFailing"], "critical",
+            "{env}"
+        );
+        assert!(!prod.contains_key("PortalAvailabilityBelowSLO"), "{env}");
+        assert_eq!(prod.len(), 15, "{env}");
+    }
+    let prod = rules(&render("prod-us")).to_string();
+    for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {
+        assert!(
+            prod.contains(&format!(
+                "\"record\":\"portal:http_request_errors:ratio_rate{window}\""
+            )),
+            "{window}"
+        );
+    }
+}
+
+#[test]
+fn every_alert_has_severity_summary_description_and_runbook() {
+    for env in ["dev", "staging", "prod-us", "prod-eu"] {
+        let rules = rules(&render(env));
+        for group in rules["spec"]["groups"].as_array().unwrap() {
+            for rule in group["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r.get("alert").is_some())
+            {
+                let name = rule["alert"].as_str().unwrap();
+                assert!(
+                    promql::SEVERITIES.contains(&rule["labels"]["severity"].as_str().unwrap()),
+                    "{env} {name}"
+                );
+                for key in ["summary", "description"] {
+                    assert!(
+                        !rule["annotations"][key].as_str().unwrap().is_empty(),
+                        "{env} {name} {key}"
+                    );
+                }
+                let domain = if env == "dev" {
+                    "dev.portal.example.com"
+                } else if env == "staging" {
+                    "staging.portal.example.com"
+                } else {
+                    "portal.example.com"
+                };
+                assert_eq!(
+                    rule["annotations"]["runbook_url"].as_str().unwrap(),
+                    format!("https://runbooks.{domain}/portal/{name}")
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_promql_expression_of_every_environment_parses() {
+    let mut total = 0;
+    for env in ["dev", "staging", "prod-us", "prod-eu"] {
+        let tree = render(env);
+        let exprs = expressions(&tree);
+        let dashboards = exprs
+            .iter()
+            .filter(|(at, _)| at.starts_with("grafana/"))
+            .count();
+        // Dashboards come with the full level (staging) and up.
+        assert_eq!(
+            dashboards == 0,
+            env == "dev",
+            "{env}: {dashboards} dashboard queries"
+        );
+        for (at, expr) in &exprs {
+            let vars = BTreeMap::from([("tenant".to_owned(), "t".to_owned())]);
+            let q = promql::substitute(expr, &vars).unwrap();
+            assert!(promql::parse(&q).is_ok(), "{env} {at}: {expr}");
+        }
+        total += exprs.len();
+    }
+    assert!(total > 150, "only {total} expressions");
+}
+
+#[test]
+fn alert_routing_uses_pagerduty_only_where_asked_and_secrets_by_reference() {
+    let doc = |env: &str| {
+        parse_yaml_documents(text(&render(env), "prometheus/alertmanager-config.yaml"))
+            .unwrap()
+            .remove(0)
+            .value
+    };
+    let prod = doc("prod-us");
+    let routes = prod["spec"]["route"]["routes"].as_array().unwrap();
+    assert_eq!(routes[0]["receiver"], "pagerduty");
+    assert_eq!(routes[0]["matchers"][0]["value"], "critical");
+    assert_eq!(routes[1]["receiver"], "slack");
+    let receivers = prod["spec"]["receivers"].as_array().unwrap();
+    assert_eq!(receivers[0]["slackConfigs"][0]["channel"], "#portal-alerts");
+    assert_eq!(
+        receivers[0]["slackConfigs"][0]["apiURL"]["name"],
+        "alertmanager-slack"
+    );
+    assert_eq!(
+        receivers[1]["pagerdutyConfigs"][0]["routingKey"]["name"],
+        "alertmanager-pagerduty"
+    );
+    let inhibit = &prod["spec"]["inhibitRules"][0];
+    assert_eq!(inhibit["sourceMatch"][0]["value"], "critical");
+    assert_eq!(inhibit["targetMatch"][0]["value"], "warning");
+
+    // Without pagerduty: true, critical alerts go to Slack and no PagerDuty receiver exists.
+    let staging = doc("staging");
+    assert_eq!(staging["spec"]["route"]["routes"][0]["receiver"], "slack");
+    assert!(!staging.to_string().contains("pagerduty"));
+    assert_eq!(
+        staging["spec"]["receivers"][0]["slackConfigs"][0]["channel"],
+        "#portal-staging-alerts"
+    );
+}
+
+#[test]
+fn dashboards_exist_from_the_full_tier_and_configmaps_carry_the_same_json() {
+    let dev = render("dev");
+    assert!(!dev.files.keys().any(|p| p.starts_with("grafana/")));
+    let staging = render("staging");
+    for slug in ["portal-overview", "portal-saas", "portal-slo"] {
+        let json = text(&staging, &format!("grafana/dashboards/{slug}.json"));
+        let cm = parse_yaml_documents(text(&staging, &format!("grafana/configmaps/{slug}.yaml")))
+            .unwrap()
+            .remove(0)
+            .value;
+        assert_eq!(cm["metadata"]["namespace"], "monitoring");
+        assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"], "1");
+        assert_eq!(cm["data"][format!("{slug}.json")].as_str().unwrap(), json);
+        let d: Value = serde_json::from_str(json).unwrap();
+        assert!(d["uid"].as_str().unwrap().len() <= 40);
+    }
+}
+
+#[test]
+fn two_panels_sharing_an_id_are_rejected() {
+    let staging = render("staging");
+    let path = "grafana/dashboards/portal-overview.json";
+    let mut d: Value = serde_json::from_str(text(&staging, path)).unwrap();
+    assert!(validate::check_file(path, "grafana/dashboard.json", &d.to_string()).is_empty());
+    d["panels"][2]["id"] = d["panels"][0]["id"].clone();
+    let problems = validate::check_file(path, "grafana/dashboard.json", &d.to_string());
+    let all = problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        all.contains("panel id 1 is also used by panel 'Request rate'"),
+        "{all}"
+    );
+    assert!(
+        all.contains("grafana/dashboards/portal-overview.json"),
+        "{all}"
+    );
+
+    // The same dashboard inside its ConfigMap is checked too.
+    let cm_path = "grafana/configmaps/portal-overview.yaml";
+    let broken = text(&staging, cm_path).replacen("\"id\": 3,", "\"id\": 1,", 1);
+    let problems = validate::check_file(cm_path, "grafana/configmap.yaml", &broken);
+    assert!(
+        problems
+            .iter()
+            .any(|d| d.message.contains("panel id 1 is also used")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_broken_dashboard_query_names_the_panel() {
+    let staging = render("staging");
+    let path = "grafana/dashboards/portal-saas.json";
+    let mut d: Value = serde_json::from_str(text(&staging, path)).unwrap();
+    d["panels"][1]["targets"][0]["expr"] =
+        Value::from("sum(rate(portal_tenant_requests_total[$__rate_interval])");
+    let problems = validate::check_file(path, "grafana/dashboard.json", &d.to_string());
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0]
+        .message
+        .contains("PromQL expression does not parse"));
+    assert_eq!(
+        problems[0].path.as_deref(),
+        Some("panel 'Tenant request rate', target A")
+    );
+}
+
+/// A copy of an embedded template, edited, in a `--templates` folder.
+fn override_template(s: &Scratch, name: &str, edit: impl Fn(&str) -> String) -> std::path::PathBuf {
+    let original = std::fs::read_to_string(repo().join("templates").join(name)).unwrap();
+    let edited = edit(&original);
+    assert_ne!(edited, original, "the edit changed nothing");
+    let dir = s.root().join("my-templates");
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, edited).unwrap();
+    dir
+}
+
+#[test]
+fn a_broken_promql_expression_in_a_template_aborts_render_naming_file_and_rule() {
+    let s = Scratch::shipped();
+    // Unbalance the range of every 5m recording rule.
+    let dir = override_template(&s, "prometheus/rules.yaml", |t| {
+        t.replacen(
+            "expr: {{ rule.expr | yaml }}",
+            "expr: {{ rule.expr | replace(\"[5m]\", \"[5m\") | yaml }}",
+            1,
+        )
+    });
+    let out = s.root().join("out");
+    let assert = s
+        .cmd()
+        .args(["render", "dev", "--out"])
+        .arg(&out)
+        .arg("--templates")
+        .arg(&dir)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("prometheus/rules.yaml (from templates/prometheus/rules.yaml)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("PromQL expression does not parse"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("group 'portal-sli.rules', record 'portal:http_requests:rate5m'"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing may be written when a check fails");
+
+    // validate reports the same finding.
+    let assert = s
+        .cmd()
+        .args(["validate", "dev", "--templates"])
+        .arg(&dir)
+        .assert();
+    let output = assert.get_output();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        all.contains("record 'portal:http_requests:rate5m'"),
+        "{all}"
+    );
+}
+
+#[test]
+fn an_alert_without_a_runbook_aborts_render() {
+    let s = Scratch::shipped();
+    let dir = override_template(&s, "prometheus/rules.yaml", |t| {
+        t.replace(
+            "annotations:{{ rule.annotations | toyaml(12) }}",
+            "annotations:\n            summary: {{ rule.annotations.summary | yaml }}\n            description: {{ rule.annotations.description | yaml }}",
+        )
+    });
+    let assert = s
+        .cmd()
+        .args(["render", "dev", "--out"])
+        .arg(s.root().join("out"))
+        .arg("--templates")
+        .arg(&dir)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("alert 'PortalAppDown'")
+            && stderr.contains("has no runbook_url annotation"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn prometheus_size_follows_the_tier() {
+    for (env, replicas, storage) in [
+        ("dev", 1, "20Gi"),
+        ("staging", 2, "100Gi"),
+        ("prod-us", 2, "500Gi"),
+    ] {
+        let tree = render(env);
+        let p = parse_yaml_documents(text(&tree, "prometheus/prometheus.yaml"))
+            .unwrap()
+            .remove(0)
+            .value;
+        assert_eq!(p["spec"]["replicas"], replicas, "{env}");
+        assert_eq!(p["spec"]["retention"], "30d", "{env}");
+        assert_eq!(
+            p["spec"]["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"],
+            storage
+        );
+        assert_eq!(p["spec"]["externalLabels"]["environment"], env);
+        assert_eq!(
+            p["spec"]["ruleSelector"]["matchLabels"]["portal.dev/monitoring"],
+            "portal"
+        );
+        let rules = parse_yaml_documents(text(&tree, "prometheus/rules.yaml"))
+            .unwrap()
+            .remove(0)
+            .value;
+        assert_eq!(
+            rules["metadata"]["labels"]["portal.dev/monitoring"],
+            "portal"
+        );
+        assert_eq!(
+            tree.files.contains_key("prometheus/monitors/velero.yaml"),
+            env != "dev",
+            "{env}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_field_in_an_operator_resource_is_rejected() {
+    let s = Scratch::shipped();
+    let dir = override_template(&s, "prometheus/prometheus.yaml", |t| {
+        t.replace(
+            "  walCompression: true\n",
+            "  walCompression: true\n  retentionn: 30d\n",
+        )
+    });
+    let assert = s
+        .cmd()
+        .args(["render", "dev", "--out"])
+        .arg(s.root().join("out"))
+        .arg("--templates")
+        .arg(&dir)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("prometheus/prometheus.yaml") && stderr.contains("retentionn"),
+        "{stderr}"
+    );
+}
