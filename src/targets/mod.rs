@@ -2,6 +2,8 @@
 //! its template and the values it lays out. Decisions about which files exist live here
 //! (and in the model), never in templates.
 
+pub mod argocd;
+pub mod cloudflare;
 pub mod kubernetes;
 
 use minijinja::Value;
@@ -29,5 +31,7 @@ pub fn plan(model: &Model) -> Vec<Artifact> {
     let m = model_value(model);
     let mut out = Vec::new();
     kubernetes::plan(model, &m, &mut out);
+    cloudflare::plan(model, &mut out);
+    argocd::plan(model, &m, &mut out);
     out
 }

@@ -3,6 +3,7 @@
 //! JSON Schemas in `schemas/crds/`.
 
 pub mod kubernetes;
+pub mod terraform;
 
 use serde_json::Value;
 
@@ -61,6 +62,8 @@ pub fn check_file(path: &str, template: &str, text: &str) -> Vec<Diagnostic> {
             Err(e) => vec![Diagnostic::new(file, format!("rendered YAML does not parse: {e}"))
                 .with_hint(Some(excerpt(text, &e)))],
         }
+    } else if path.ends_with(".tf.json") {
+        terraform::check(&file, text)
     } else if path.ends_with(".json") {
         match serde_json::from_str::<Value>(text) {
             Ok(_) => Vec::new(),
