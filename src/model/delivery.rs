@@ -113,7 +113,12 @@ pub fn resolve(i: &Inputs) -> Delivery {
     };
     let base_options = vec!["CreateNamespace=true", "PruneLast=true"];
     let project_name = format!("portal-{env}");
-    let app = |name: String, file: String, wave, ns, paths: Vec<String>, ignore: Vec<IgnoreDifference>| {
+    let app = |name: String,
+               file: String,
+               wave,
+               ns,
+               paths: Vec<String>,
+               ignore: Vec<IgnoreDifference>| {
         let mut sync_options = base_options.clone();
         if !ignore.is_empty() {
             // Without it, a sync would still write the ignored fields.
@@ -159,7 +164,10 @@ pub fn resolve(i: &Inputs) -> Delivery {
             MONITORING_NAMESPACE,
             // grafana/dashboards/ holds raw dashboard JSON, not Kubernetes objects: only the
             // ConfigMaps that carry them are synced.
-            vec![format!("{tree}/prometheus"), format!("{tree}/grafana/configmaps")],
+            vec![
+                format!("{tree}/prometheus"),
+                format!("{tree}/grafana/configmaps"),
+            ],
             Vec::new(),
         ),
     ];
@@ -174,7 +182,10 @@ pub fn resolve(i: &Inputs) -> Delivery {
             Vec::new(),
         ));
     }
-    debug_assert!(i.tenants.iter().all(|t| i.shards.iter().any(|s| s.name == t.shard)));
+    debug_assert!(i
+        .tenants
+        .iter()
+        .all(|t| i.shards.iter().any(|s| s.name == t.shard)));
 
     let mut destinations = vec![
         SYSTEM_NAMESPACE.to_owned(),
@@ -206,7 +217,9 @@ pub fn resolve(i: &Inputs) -> Delivery {
         server: IN_CLUSTER,
         project: Project {
             name: project_name,
-            description: format!("The portal's {env} environment: only its namespaces and its repository"),
+            description: format!(
+                "The portal's {env} environment: only its namespaces and its repository"
+            ),
             wave: "-1",
             destinations,
             cluster_resources: vec![

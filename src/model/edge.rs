@@ -36,7 +36,8 @@ pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains
 
 /// File extensions served as long-lived static assets.
 pub const STATIC_EXTENSIONS: [&str; 14] = [
-    "avif", "css", "gif", "ico", "jpeg", "jpg", "js", "map", "png", "svg", "ttf", "webp", "woff", "woff2",
+    "avif", "css", "gif", "ico", "jpeg", "jpg", "js", "map", "png", "svg", "ttf", "webp", "woff",
+    "woff2",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -195,17 +196,29 @@ pub fn cloudflare_region(region: &str) -> Option<&'static str> {
         ("af-", "SAF"),
         ("cn-", "NEAS"),
     ];
-    PREFIXES.iter().find(|(p, _)| region.starts_with(p)).map(|(_, r)| *r)
+    PREFIXES
+        .iter()
+        .find(|(p, _)| region.starts_with(p))
+        .map(|(_, r)| *r)
 }
 
 fn location(code: &str) -> Option<(f64, f64)> {
-    CLOUDFLARE_REGIONS.iter().find(|(c, _, _)| *c == code).map(|(_, lat, lon)| (*lat, *lon))
+    CLOUDFLARE_REGIONS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, lat, lon)| (*lat, *lon))
 }
 
 /// Great-circle distance in kilometres.
 fn distance(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, lo1, la2, lo2) = (a.0.to_radians(), a.1.to_radians(), b.0.to_radians(), b.1.to_radians());
-    let h = ((la2 - la1) / 2.0).sin().powi(2) + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    let (la1, lo1, la2, lo2) = (
+        a.0.to_radians(),
+        a.1.to_radians(),
+        b.0.to_radians(),
+        b.1.to_radians(),
+    );
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
     2.0 * 6371.0 * h.sqrt().asin()
 }
 
@@ -255,17 +268,28 @@ pub fn resolve(
     let zone_owner = all
         .values()
         .filter(|e| e.spec.cloudflare.zone_id == spec.cloudflare.zone_id)
-        .min_by_key(|e| (std::cmp::Reverse(tier_rank(e.spec.tier)), e.spec.role != Role::Primary, e.name.clone()))
+        .min_by_key(|e| {
+            (
+                std::cmp::Reverse(tier_rank(e.spec.tier)),
+                e.spec.role != Role::Primary,
+                e.name.clone(),
+            )
+        })
         .map_or_else(|| env.name.clone(), |e| e.name.clone());
 
     // The group serving this domain: a primary and its replicas, nothing else.
-    let group: Vec<&Environment> = all.values().copied().filter(|e| e.spec.domain == spec.domain).collect();
+    let group: Vec<&Environment> = all
+        .values()
+        .copied()
+        .filter(|e| e.spec.domain == spec.domain)
+        .collect();
     let group_primary = match spec.role {
         Role::Primary => env.name.clone(),
         Role::Replica => spec.replica_of.clone().unwrap_or_default(),
     };
     for other in &group {
-        let belongs = other.name == group_primary || other.spec.replica_of.as_deref() == Some(group_primary.as_str());
+        let belongs = other.name == group_primary
+            || other.spec.replica_of.as_deref() == Some(group_primary.as_str());
         if !belongs {
             problems.push(
                 env.diagnostic(
@@ -349,7 +373,10 @@ pub fn resolve(
                 })
                 .collect();
             Balancers {
-                hostnames: vec![("apex", domain.clone()), ("wildcard", format!("*.{domain}"))],
+                hostnames: vec![
+                    ("apex", domain.clone()),
+                    ("wildcard", format!("*.{domain}")),
+                ],
                 fallback_pool: pool_name(&env.name),
                 pools,
                 region_pools,
@@ -400,7 +427,11 @@ pub fn resolve(
 /// The zone-wide edge policy (values from the architecture notes).
 fn zone_config() -> ZoneConfig {
     let path = "http.request.uri.path";
-    let extensions = STATIC_EXTENSIONS.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join(" ");
+    let extensions = STATIC_EXTENSIONS
+        .iter()
+        .map(|e| format!("\"{e}\""))
+        .collect::<Vec<_>>()
+        .join(" ");
     ZoneConfig {
         settings: vec![("min_tls_version", "1.2"), ("always_use_https", "on"), ("ssl", "strict")],
         cache_rules: vec![

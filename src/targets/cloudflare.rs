@@ -84,15 +84,24 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
                 }),
             );
         }
-        out.push(("dns.tf.json", json!({"resource": {"cloudflare_dns_record": records}})));
+        out.push((
+            "dns.tf.json",
+            json!({"resource": {"cloudflare_dns_record": records}}),
+        ));
     }
 
     if let Some(z) = &e.zone {
         let mut settings = Map::new();
         for (id, value) in &z.settings {
-            settings.insert((*id).to_owned(), json!({"zone_id": e.zone_id, "setting_id": id, "value": value}));
+            settings.insert(
+                (*id).to_owned(),
+                json!({"zone_id": e.zone_id, "setting_id": id, "value": value}),
+            );
         }
-        out.push(("zone-settings.tf.json", json!({"resource": {"cloudflare_zone_setting": settings}})));
+        out.push((
+            "zone-settings.tf.json",
+            json!({"resource": {"cloudflare_zone_setting": settings}}),
+        ));
 
         let cache_rules: Vec<Value> = z
             .cache_rules
@@ -118,12 +127,21 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
             .collect();
         out.push((
             "cache-rules.tf.json",
-            ruleset("cache_rules", e, "portal cache rules", "http_request_cache_settings", cache_rules),
+            ruleset(
+                "cache_rules",
+                e,
+                "portal cache rules",
+                "http_request_cache_settings",
+                cache_rules,
+            ),
         ));
 
         let mut headers = Map::new();
         for (name, value) in &z.headers {
-            headers.insert((*name).to_owned(), json!({"operation": "set", "value": value}));
+            headers.insert(
+                (*name).to_owned(),
+                json!({"operation": "set", "value": value}),
+            );
         }
         out.push((
             "security-headers.tf.json",
@@ -169,7 +187,10 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
     }
 
     if let Some(lb) = &e.load_balancing {
-        let account = r(&format!("var.{}", e.variables.account_id.unwrap_or("cloudflare_account_id")));
+        let account = r(&format!(
+            "var.{}",
+            e.variables.account_id.unwrap_or("cloudflare_account_id")
+        ));
         let m = &lb.monitor;
         let p = &lb.pool;
         let mut pool = json!({
@@ -222,7 +243,12 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
             let region_pools: Map<String, Value> = b
                 .region_pools
                 .iter()
-                .map(|(code, pools)| ((*code).to_owned(), Value::Array(pools.iter().map(pool_ref).collect())))
+                .map(|(code, pools)| {
+                    (
+                        (*code).to_owned(),
+                        Value::Array(pools.iter().map(pool_ref).collect()),
+                    )
+                })
                 .collect();
             let mut balancers = Map::new();
             for (key, host) in &b.hostnames {
@@ -243,7 +269,8 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
                 );
             }
             doc["resource"]["cloudflare_load_balancer"] = Value::Object(balancers);
-            doc["data"] = json!({"cloudflare_load_balancer_pools": {"all": {"account_id": account}}});
+            doc["data"] =
+                json!({"cloudflare_load_balancer_pools": {"all": {"account_id": account}}});
             doc["locals"] = json!({
                 "pool_ids": r(" { for p in data.cloudflare_load_balancer_pools.all.result : p.name => p.id } "),
             });

@@ -18,14 +18,22 @@ pub const SCHEMA: &str = "cloudflare/provider-v5.schema.json";
 pub fn check(file: &str, text: &str) -> Vec<Diagnostic> {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(e) => return vec![Diagnostic::new(file, format!("rendered Terraform JSON does not parse: {e}"))],
+        Err(e) => {
+            return vec![Diagnostic::new(
+                file,
+                format!("rendered Terraform JSON does not parse: {e}"),
+            )]
+        }
     };
     let mut out: Vec<Diagnostic> = validator()
         .iter_errors(&value)
         .map(|e| {
             let message = match e.kind() {
                 jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
-                    format!("unknown attribute(s) for cloudflare provider v5: {}", unexpected.join(", "))
+                    format!(
+                        "unknown attribute(s) for cloudflare provider v5: {}",
+                        unexpected.join(", ")
+                    )
                 }
                 _ => e.to_string(),
             };
@@ -33,11 +41,16 @@ pub fn check(file: &str, text: &str) -> Vec<Diagnostic> {
         })
         .collect();
     if let Some(token) = value.pointer("/provider/cloudflare/api_token") {
-        let is_var = token.as_str().is_some_and(|s| s.starts_with("${var.") && s.ends_with('}'));
+        let is_var = token
+            .as_str()
+            .is_some_and(|s| s.starts_with("${var.") && s.ends_with('}'));
         if !is_var {
             out.push(
-                Diagnostic::new(file, "the CloudFlare API token must be a Terraform variable, never a value")
-                    .with_path("provider.cloudflare.api_token"),
+                Diagnostic::new(
+                    file,
+                    "the CloudFlare API token must be a Terraform variable, never a value",
+                )
+                .with_path("provider.cloudflare.api_token"),
             );
         }
     }
@@ -45,14 +58,20 @@ pub fn check(file: &str, text: &str) -> Vec<Diagnostic> {
         for (name, v) in vars {
             if name.contains("token") && v.get("sensitive") != Some(&Value::Bool(true)) {
                 out.push(
-                    Diagnostic::new(file, format!("variable '{name}' holds a secret and must be sensitive"))
-                        .with_path(format!("variable.{name}")),
+                    Diagnostic::new(
+                        file,
+                        format!("variable '{name}' holds a secret and must be sensitive"),
+                    )
+                    .with_path(format!("variable.{name}")),
                 );
             }
             if name.contains("token") && v.get("default").is_some() {
                 out.push(
-                    Diagnostic::new(file, format!("variable '{name}' holds a secret and has no default"))
-                        .with_path(format!("variable.{name}.default")),
+                    Diagnostic::new(
+                        file,
+                        format!("variable '{name}' holds a secret and has no default"),
+                    )
+                    .with_path(format!("variable.{name}.default")),
                 );
             }
         }
@@ -74,7 +93,10 @@ mod tests {
     use super::*;
 
     fn problems(doc: &str) -> Vec<String> {
-        check("x.tf.json", doc).into_iter().map(|d| d.to_string()).collect()
+        check("x.tf.json", doc)
+            .into_iter()
+            .map(|d| d.to_string())
+            .collect()
     }
 
     #[test]
@@ -82,11 +104,18 @@ mod tests {
         let ok = r#"{"resource": {"cloudflare_dns_record": {"a": {"zone_id": "z", "name": "a.example.com", "type": "CNAME", "content": "b.example.com", "proxied": true, "ttl": 1}}}}"#;
         assert!(problems(ok).is_empty(), "{:?}", problems(ok));
         let unknown = ok.replace("\"proxied\"", "\"proxy\"");
-        assert!(problems(&unknown).iter().any(|p| p.contains("proxy")), "{:?}", problems(&unknown));
+        assert!(
+            problems(&unknown).iter().any(|p| p.contains("proxy")),
+            "{:?}",
+            problems(&unknown)
+        );
         let read_only = ok.replace("\"ttl\": 1", "\"ttl\": 1, \"proxiable\": true");
         assert!(problems(&read_only).iter().any(|p| p.contains("proxiable")));
         let v4_type = ok.replace("cloudflare_dns_record", "cloudflare_record");
-        assert!(!problems(&v4_type).is_empty(), "the v4 resource type is gone in v5");
+        assert!(
+            !problems(&v4_type).is_empty(),
+            "the v4 resource type is gone in v5"
+        );
         let bad_enum = ok.replace("\"CNAME\"", "\"CNAMEX\"");
         assert!(!problems(&bad_enum).is_empty());
     }
@@ -96,7 +125,9 @@ mod tests {
         let literal = r#"{"provider": {"cloudflare": {"api_token": "abc123"}}}"#;
         assert!(!problems(literal).is_empty());
         let insensitive = r#"{"provider": {"cloudflare": {"api_token": "${var.cloudflare_api_token}"}}, "variable": {"cloudflare_api_token": {"type": "string"}}}"#;
-        assert!(problems(insensitive).iter().any(|p| p.contains("sensitive")));
+        assert!(problems(insensitive)
+            .iter()
+            .any(|p| p.contains("sensitive")));
         let good = r#"{"provider": {"cloudflare": {"api_token": "${var.cloudflare_api_token}"}}, "variable": {"cloudflare_api_token": {"type": "string", "sensitive": true}}}"#;
         assert!(problems(good).is_empty(), "{:?}", problems(good));
     }
