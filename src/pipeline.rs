@@ -19,7 +19,8 @@ pub fn model_of(loaded: &Loaded, name: &str) -> Result<Model> {
         .replica_of
         .as_ref()
         .and_then(|p| loaded.envs.get(p));
-    model::resolve(env, primary).map_err(Error::Invalid)
+    let peers: Vec<_> = loaded.envs.values().collect();
+    model::resolve_with_peers(env, primary, &peers).map_err(Error::Invalid)
 }
 
 /// Renders and checks every file of environment `name`. Nothing is written.

@@ -1,6 +1,8 @@
 //! The resolved model of one environment (DESIGN §3): tier defaults with the spec's
 //! overrides applied, every name and number decided. Templates only lay these values out.
 
+pub mod delivery;
+pub mod edge;
 pub mod observability;
 pub mod quantity;
 pub mod tenants;
@@ -40,6 +42,10 @@ pub struct Model {
     pub observability: observability::Observability,
     pub cloudflare: Cloudflare,
     pub gitops: Gitops,
+    /// CloudFlare resources this environment's Terraform owns (see [`edge`]).
+    pub edge: edge::Edge,
+    /// Argo CD project and applications (see [`delivery`]).
+    pub delivery: delivery::Delivery,
     /// Not serialized into the shared template context: each tenant file gets its own.
     #[serde(skip_serializing)]
     pub tenants: Vec<Tenant>,
@@ -255,8 +261,19 @@ pub struct Shard {
     pub tenants: usize,
 }
 
-/// Resolves an environment (and, for a replica, its primary) into the model.
+/// Resolves an environment (and, for a replica, its primary) into the model, as if no
+/// other environment shared its CloudFlare zone or domain.
 pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model, Vec<Diagnostic>> {
+    resolve_with_peers(env, primary, &[])
+}
+
+/// Resolves an environment into the model, knowing the other environments of the
+/// workspace (`peers`): they decide who owns shared CloudFlare resources.
+pub fn resolve_with_peers(
+    env: &Environment,
+    primary: Option<&Environment>,
+    peers: &[&Environment],
+) -> Result<Model, Vec<Diagnostic>> {
     let spec = &env.spec;
     let d = tiers::defaults(spec.tier);
     let o = &spec.overrides;
@@ -360,9 +377,14 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
         }),
         _ => None,
     };
-    if !problems.is_empty() {
-        return Err(problems);
-    }
+    let edge = match edge::resolve(env, primary, peers) {
+        Ok(edge) if problems.is_empty() => edge,
+        Ok(_) => return Err(problems),
+        Err(p) => {
+            problems.extend(p);
+            return Err(problems);
+        }
+    };
 
     let name = env.name.clone();
     let db_instances = o
@@ -377,7 +399,7 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
         .unwrap_or_else(|| d.db_storage.to_owned());
     let shards = spec.gitops.tenant_shards.unwrap_or(DEFAULT_TENANT_SHARDS);
     let tenants = tenants::resolve(&spec.tenants, shards);
-    let shard_list = (0..shards)
+    let shard_list: Vec<Shard> = (0..shards)
         .map(|i| {
             let name = tenants::shard_name(i);
             Shard {
@@ -455,6 +477,17 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
     labels.insert("app.kubernetes.io/managed-by", "portalgen".to_owned());
     labels.insert("app.kubernetes.io/part-of", "portal".to_owned());
     labels.insert("portal.dev/environment", name.clone());
+
+    let delivery = delivery::resolve(&delivery::Inputs {
+        env: &name,
+        repo_url: &spec.gitops.repo_url,
+        target_revision: &spec.gitops.target_revision,
+        app_name: "portal-app",
+        autoscaling: autoscaling.is_some(),
+        velero: backups.is_some(),
+        shards: &shard_list,
+        tenants: &tenants,
+    });
 
     let mut model = Model {
         env: EnvInfo {
@@ -600,11 +633,7 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
         },
         cloudflare: Cloudflare {
             zone_id: spec.cloudflare.zone_id.clone(),
-            origin_host: spec
-                .cloudflare
-                .origin_host
-                .clone()
-                .unwrap_or_else(|| format!("origin-{}.{}", spec.region, spec.domain)),
+            origin_host: edge::origin_host(env),
         },
         gitops: Gitops {
             repo_url: spec.gitops.repo_url.clone(),
@@ -612,6 +641,8 @@ pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model
             tenant_shards: shards,
         },
         observability: observability::Observability::default(),
+        edge,
+        delivery,
         tenants,
         shards: shard_list,
     };

@@ -2,6 +2,8 @@
 //! its template and the values it lays out. Decisions about which files exist live here
 //! (and in the model), never in templates.
 
+pub mod argocd;
+pub mod cloudflare;
 pub mod grafana;
 pub mod kubernetes;
 pub mod prometheus;
@@ -33,5 +35,7 @@ pub fn plan(model: &Model) -> Vec<Artifact> {
     kubernetes::plan(model, &m, &mut out);
     prometheus::plan(model, &m, &mut out);
     grafana::plan(model, &m, &mut out);
+    cloudflare::plan(model, &mut out);
+    argocd::plan(model, &m, &mut out);
     out
 }

@@ -6,6 +6,7 @@
 pub mod grafana;
 pub mod kubernetes;
 pub mod promql;
+pub mod terraform;
 pub mod yaml_subset;
 
 use serde_json::Value;
@@ -78,9 +79,13 @@ pub fn check_file(path: &str, template: &str, text: &str) -> Vec<Diagnostic> {
                     problems
                 })
                 .collect(),
-            Err(e) => vec![Diagnostic::new(file, format!("rendered YAML does not parse: {e}"))
-                .with_hint(Some(excerpt(text, &e)))],
+            Err(e) => vec![
+                Diagnostic::new(file, format!("rendered YAML does not parse: {e}"))
+                    .with_hint(Some(excerpt(text, &e))),
+            ],
         }
+    } else if path.ends_with(".tf.json") {
+        terraform::check(&file, text)
     } else if path.ends_with(".json") {
         match serde_json::from_str::<Value>(text) {
             Ok(v) if path.starts_with("grafana/") => grafana::check_dashboard(&file, "", &v),

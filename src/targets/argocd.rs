@@ -1,0 +1,29 @@
+//! The `argocd/` family (DESIGN §4): the environment's AppProject, the bootstrap project
+//! with the root Application (app of apps), and one Application per folder of the rendered
+//! tree: platform, monitoring, and each tenant shard that holds a tenant.
+
+use minijinja::{context, Value};
+
+use super::Artifact;
+use crate::model::Model;
+
+pub fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
+    let d = &model.delivery;
+    out.push(Artifact {
+        path: "argocd/bootstrap.yaml".into(),
+        template: "argocd/bootstrap.yaml",
+        context: context! { m => m.clone() },
+    });
+    out.push(Artifact {
+        path: "argocd/project.yaml".into(),
+        template: "argocd/project.yaml",
+        context: context! { m => m.clone(), p => Value::from(minijinja::value::Serde(&d.project)) },
+    });
+    for app in &d.applications {
+        out.push(Artifact {
+            path: format!("argocd/{}", app.file),
+            template: "argocd/application.yaml",
+            context: context! { m => m.clone(), a => Value::from(minijinja::value::Serde(app)) },
+        });
+    }
+}

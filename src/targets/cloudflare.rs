@@ -1,0 +1,292 @@
+//! The `cloudflare/` family (DESIGN §4): Terraform JSON (`*.tf.json`) for the cloudflare
+//! provider v5, one file per concern, holding only the resources this environment owns
+//! (see `model::edge` for who owns what).
+//!
+//! Terraform JSON is built here as `serde_json` values from the model and pretty-printed;
+//! the template `cloudflare/terraform.tf.json` only lays the document out. A text template
+//! would have to re-implement JSON string escaping (the CSP holds quotes) for no gain. Every
+//! value comes from the model; this file only decides the shape Terraform expects.
+
+use minijinja::context;
+use serde_json::{json, Map, Value};
+
+use super::Artifact;
+use crate::model::edge::{self, Edge};
+use crate::model::Model;
+
+const TEMPLATE: &str = "cloudflare/terraform.tf.json";
+
+pub fn plan(model: &Model, out: &mut Vec<Artifact>) {
+    for (path, doc) in documents(&model.edge, &model.env.name) {
+        let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
+        text.push('\n');
+        out.push(Artifact {
+            path: format!("cloudflare/{path}"),
+            template: TEMPLATE,
+            context: context! { document => text },
+        });
+    }
+}
+
+/// `${…}`: a Terraform reference.
+fn r(expr: &str) -> Value {
+    Value::String(format!("${{{expr}}}"))
+}
+
+/// Every file of the environment's edge, by name, in a stable order.
+pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    let mut variables = Map::new();
+    variables.insert(
+        e.variables.api_token.to_owned(),
+        json!({
+            "type": "string",
+            "sensitive": true,
+            "description": "CloudFlare API token (Zone DNS, Zone Settings, Rulesets and Load Balancing edit). Set TF_VAR_cloudflare_api_token; never commit it.",
+        }),
+    );
+    if let Some(account) = e.variables.account_id {
+        variables.insert(
+            account.to_owned(),
+            json!({
+                "type": "string",
+                "description": "CloudFlare account id that holds the load-balancer pools and monitors.",
+            }),
+        );
+    }
+    out.push((
+        "provider.tf.json",
+        json!({
+            "terraform": {
+                "required_version": edge::TERRAFORM_VERSION,
+                "required_providers": {
+                    "cloudflare": {"source": edge::PROVIDER_SOURCE, "version": edge::PROVIDER_VERSION},
+                },
+            },
+            "provider": {"cloudflare": {"api_token": r(&format!("var.{}", e.variables.api_token))}},
+            "variable": variables,
+        }),
+    ));
+
+    if !e.dns_records.is_empty() {
+        let mut records = Map::new();
+        for d in &e.dns_records {
+            records.insert(
+                d.key.to_owned(),
+                json!({
+                    "zone_id": e.zone_id,
+                    "name": d.name,
+                    "type": d.r#type,
+                    "content": d.content,
+                    "proxied": d.proxied,
+                    "ttl": d.ttl,
+                    "comment": d.comment,
+                }),
+            );
+        }
+        out.push((
+            "dns.tf.json",
+            json!({"resource": {"cloudflare_dns_record": records}}),
+        ));
+    }
+
+    if let Some(z) = &e.zone {
+        let mut settings = Map::new();
+        for (id, value) in &z.settings {
+            settings.insert(
+                (*id).to_owned(),
+                json!({"zone_id": e.zone_id, "setting_id": id, "value": value}),
+            );
+        }
+        out.push((
+            "zone-settings.tf.json",
+            json!({"resource": {"cloudflare_zone_setting": settings}}),
+        ));
+
+        let cache_rules: Vec<Value> = z
+            .cache_rules
+            .iter()
+            .map(|c| {
+                let parameters = match c.ttl {
+                    Some((edge_ttl, browser_ttl)) => json!({
+                        "cache": true,
+                        "edge_ttl": {"mode": "override_origin", "default": edge_ttl},
+                        "browser_ttl": {"mode": "override_origin", "default": browser_ttl},
+                    }),
+                    None => json!({"cache": false, "browser_ttl": {"mode": "bypass"}}),
+                };
+                json!({
+                    "ref": c.r#ref,
+                    "description": c.description,
+                    "expression": c.expression,
+                    "action": "set_cache_settings",
+                    "action_parameters": parameters,
+                    "enabled": true,
+                })
+            })
+            .collect();
+        out.push((
+            "cache-rules.tf.json",
+            ruleset(
+                "cache_rules",
+                e,
+                "portal cache rules",
+                "http_request_cache_settings",
+                cache_rules,
+            ),
+        ));
+
+        let mut headers = Map::new();
+        for (name, value) in &z.headers {
+            headers.insert(
+                (*name).to_owned(),
+                json!({"operation": "set", "value": value}),
+            );
+        }
+        out.push((
+            "security-headers.tf.json",
+            ruleset(
+                "security_headers",
+                e,
+                "portal security response headers",
+                "http_response_headers_transform",
+                vec![json!({
+                    "ref": "security_headers",
+                    "description": "Security headers on every response",
+                    "expression": "true",
+                    "action": "rewrite",
+                    "action_parameters": {"headers": headers},
+                    "enabled": true,
+                })],
+            ),
+        ));
+
+        let rl = &z.rate_limit;
+        out.push((
+            "rate-limiting.tf.json",
+            ruleset(
+                "rate_limiting",
+                e,
+                "portal rate limiting",
+                "http_ratelimit",
+                vec![json!({
+                    "ref": rl.r#ref,
+                    "description": rl.description,
+                    "expression": rl.expression,
+                    "action": "block",
+                    "ratelimit": {
+                        "characteristics": rl.characteristics,
+                        "period": rl.period,
+                        "requests_per_period": rl.requests_per_period,
+                        "mitigation_timeout": rl.mitigation_timeout,
+                    },
+                    "enabled": true,
+                })],
+            ),
+        ));
+    }
+
+    if let Some(lb) = &e.load_balancing {
+        let account = r(&format!(
+            "var.{}",
+            e.variables.account_id.unwrap_or("cloudflare_account_id")
+        ));
+        let m = &lb.monitor;
+        let p = &lb.pool;
+        let mut pool = json!({
+            "account_id": account,
+            "name": p.name,
+            "description": p.description,
+            "enabled": true,
+            "minimum_origins": 1,
+            "monitor": r("cloudflare_load_balancer_monitor.origin.id"),
+            "origins": [{"name": p.origin_name, "address": p.address, "enabled": true, "weight": 1}],
+        });
+        if let Some(region) = p.check_region {
+            pool["check_regions"] = json!([region]);
+        }
+        if let (Some(lat), Some(lon)) = (p.latitude, p.longitude) {
+            pool["latitude"] = json!(lat);
+            pool["longitude"] = json!(lon);
+        }
+        let mut doc = json!({
+            "resource": {
+                "cloudflare_load_balancer_monitor": {"origin": {
+                    "account_id": account,
+                    "description": m.description,
+                    "type": m.r#type,
+                    "method": m.method,
+                    "path": m.path,
+                    "expected_codes": m.expected_codes,
+                    "header": {"Host": [m.host]},
+                    "follow_redirects": false,
+                    "allow_insecure": false,
+                    "interval": m.interval,
+                    "timeout": m.timeout,
+                    "retries": m.retries,
+                    "consecutive_down": m.consecutive_down,
+                    "consecutive_up": m.consecutive_up,
+                }},
+                "cloudflare_load_balancer_pool": {"origin": pool},
+            },
+        });
+        if let Some(b) = &lb.balancers {
+            // This environment's pool by reference; the other regions' pools (each owned by
+            // its own environment's Terraform) by name, through the account's pool list.
+            let pool_ref = |name: &String| {
+                if *name == p.name {
+                    r("cloudflare_load_balancer_pool.origin.id")
+                } else {
+                    r(&format!("local.pool_ids[\"{name}\"]"))
+                }
+            };
+            let region_pools: Map<String, Value> = b
+                .region_pools
+                .iter()
+                .map(|(code, pools)| {
+                    (
+                        (*code).to_owned(),
+                        Value::Array(pools.iter().map(pool_ref).collect()),
+                    )
+                })
+                .collect();
+            let mut balancers = Map::new();
+            for (key, host) in &b.hostnames {
+                balancers.insert(
+                    (*key).to_owned(),
+                    json!({
+                        "zone_id": e.zone_id,
+                        "name": host,
+                        "description": format!("portal {host}: nearest healthy region (managed by portalgen, {env})"),
+                        "enabled": true,
+                        "proxied": true,
+                        "steering_policy": "geo",
+                        "default_pools": b.pools.iter().map(pool_ref).collect::<Vec<_>>(),
+                        "fallback_pool": pool_ref(&b.fallback_pool),
+                        "region_pools": region_pools,
+                        "session_affinity": "none",
+                    }),
+                );
+            }
+            doc["resource"]["cloudflare_load_balancer"] = Value::Object(balancers);
+            doc["data"] =
+                json!({"cloudflare_load_balancer_pools": {"all": {"account_id": account}}});
+            doc["locals"] = json!({
+                "pool_ids": r(" { for p in data.cloudflare_load_balancer_pools.all.result : p.name => p.id } "),
+            });
+        }
+        out.push(("load-balancing.tf.json", doc));
+    }
+    out
+}
+
+fn ruleset(key: &str, e: &Edge, name: &str, phase: &str, rules: Vec<Value>) -> Value {
+    json!({"resource": {"cloudflare_ruleset": {key: {
+        "zone_id": e.zone_id,
+        "name": name,
+        "description": format!("{name} (managed by portalgen, owner {})", e.zone_owner),
+        "kind": "zone",
+        "phase": phase,
+        "rules": rules,
+    }}}})
+}
