@@ -233,10 +233,20 @@ fn flow_sequence(s: &str) -> Option<Value> {
     let mut items = Vec::new();
     for part in inner.split(',') {
         let part = part.trim_matches(' ');
-        if part.is_empty() || part.contains(['[', ']', '{', '}', '"', '\'']) {
+        if part.is_empty() || part.contains(['[', ']', '{', '}']) {
             return None;
         }
-        items.push(plain(part)?);
+        let item = if part.starts_with('"') || part.starts_with('\'') {
+            if quoted_end(part)? != part.len() {
+                return None;
+            }
+            Value::String(quoted(part)?)
+        } else if part.contains(['"', '\'']) {
+            return None;
+        } else {
+            plain(part)?
+        };
+        items.push(item);
     }
     Some(Value::Array(items))
 }
@@ -302,19 +312,49 @@ fn plain(s: &str) -> Option<Value> {
     Some(Value::String(s.to_owned()))
 }
 
-/// A scalar that starts with a digit but holds a letter that no number notation of YAML
-/// 1.1 or 1.2 uses (hex digits, `x`, `o`, `b`, `e`), like Kubernetes quantities `100m` or
-/// `2Gi`: a string to every reader.
+/// A scalar that starts with a digit but that no number (or date) notation of YAML 1.1 or
+/// 1.2 can match — Kubernetes quantities `100m`, `2Gi`, durations `30d`, `25%`, cron lines
+/// `0 2 * * *` — is a string to every reader.
 fn digit_led_string(s: &str) -> Option<Value> {
     let b = s.as_bytes();
-    let plain_chars = b
-        .iter()
-        .all(|c| c.is_ascii_alphanumeric() || b".-".contains(c));
-    let non_numeric_letter = b
-        .iter()
-        .any(|c| c.is_ascii_alphabetic() && !b"abcdefABCDEFxXoO".contains(c));
-    (b[0].is_ascii_digit() && plain_chars && non_numeric_letter)
-        .then(|| Value::String(s.to_owned()))
+    if !b[0].is_ascii_digit() || s.ends_with(' ') || looks_like_date(b) || could_be_number(s) {
+        return None;
+    }
+    Some(Value::String(s.to_owned()))
+}
+
+/// `2001-12-14…`: YAML 1.1 timestamps, which readers resolve differently.
+fn looks_like_date(b: &[u8]) -> bool {
+    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-'
+}
+
+/// Whether any YAML 1.1 or 1.2 reader could take `s` (which starts with a digit) for a
+/// number: hex, octal, binary, decimal with underscores, sexagesimal, exponent.
+fn could_be_number(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    let all =
+        |bytes: &[u8], ok: &dyn Fn(u8) -> bool| !bytes.is_empty() && bytes.iter().all(|&c| ok(c));
+    if let Some(rest) = lower.strip_prefix("0x") {
+        return all(rest.as_bytes(), &|c| c.is_ascii_hexdigit() || c == b'_');
+    }
+    if let Some(rest) = lower
+        .strip_prefix("0o")
+        .or_else(|| lower.strip_prefix("0b"))
+    {
+        return all(rest.as_bytes(), &|c| c.is_ascii_digit() || c == b'_');
+    }
+    let (mantissa, exponent) = match lower.split_once('e') {
+        Some((m, e)) => (m, Some(e)),
+        None => (lower.as_str(), None),
+    };
+    let mantissa_ok = all(mantissa.as_bytes(), &|c| {
+        c.is_ascii_digit() || b"_:.".contains(&c)
+    }) && mantissa.bytes().filter(|&c| c == b'.').count() <= 1;
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        all(e.as_bytes(), &|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
 }
 
 /// Decimal integers and simple decimals; anything else that starts like a number is left
@@ -349,7 +389,7 @@ mod tests {
 
     #[test]
     fn reads_what_templates_write() {
-        let text = "# c\napiVersion: v1\nkind: X\nmetadata:\n  name: a\n  labels:\n    a.b/c: \"on\"\n    num: '1'\nspec:\n  list:\n    - a\n    - b: 1\n      c: [x, z]\n  same:\n  - 3\n  e: {}\n  f: []\n  g:\n  h: -1.5\n  q: 100m\n  r: 2Gi\n---\nkind: Z\n";
+        let text = "# c\napiVersion: v1\nkind: X\nmetadata:\n  name: a\n  labels:\n    a.b/c: \"on\"\n    num: '1'\nspec:\n  list:\n    - a\n    - b: 1\n      c: [x, z]\n  same:\n  - 3\n  e: {}\n  f: []\n  g:\n  h: -1.5\n  q: 100m\n  r: 2Gi\n  s: 30d\n  t: 25%\n  u: 0 2 * * *\n  v: 5xx,reset\n  w: [\"\", x]\n---\nkind: Z\n";
         let fast = parse_documents(text).unwrap();
         assert_eq!(fast, saphyr(text));
         assert_eq!(fast[0]["spec"]["list"][1], json!({"b": 1, "c": ["x", "z"]}));
@@ -371,6 +411,10 @@ mod tests {
             "a: \"x\\u0041\"\n",
             "a: 1e3\n",
             "a: 0b101\n",
+            "a: 1:30\n",
+            "a: 2001-12-14\n",
+            "a: 1e-3\n",
+            "a: 0o17\n",
             "a: 1_000\n",
             "a: .inf\n",
             "a: 007\n",
