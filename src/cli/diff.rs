@@ -126,7 +126,7 @@ impl Printer {
             sum.changed, sum.added, sum.removed, sum.unchanged
         ));
         let t = &r.tenants;
-        if t.in_both + t.only_old.count + t.only_new.count > 0 {
+        if t.changed + t.only_old.count + t.only_new.count > 0 {
             let mut parts = vec![format!("{} in both ({} changed)", t.in_both, t.changed)];
             for (set, side) in [(&t.only_new, &r.new), (&t.only_old, &r.old)] {
                 if set.count > 0 {
@@ -162,8 +162,10 @@ impl Printer {
             if e.removed_lines > 0 {
                 counts.push(self.paint("31", &format!("-{}", e.removed_lines)));
             }
-            if e.moved() {
-                counts.push("moved".into());
+            match &e.tenants {
+                Some(g) if !g.moved.is_empty() => counts.push(format!("({} in another file)", g.moved.len())),
+                None if e.moved() => counts.push("(in another file)".into()),
+                _ => {}
             }
             let line = format!("  {} {:<width$}  {}", self.mark(e.status), label(e), counts.join(" "));
             s.push_str(line.trim_end());
@@ -211,6 +213,16 @@ impl Printer {
             ));
         }
         match (&e.old_path, &e.new_path) {
+            (Some(a), Some(b)) if e.tenants.as_ref().is_some_and(|g| !g.moved.is_empty()) => {
+                let g = e.tenants.as_ref().expect("a tenant group");
+                let moved = if g.moved.len() == g.count {
+                    "all of them move".to_owned()
+                } else {
+                    format!("{} of them move ({})", g.moved.len(), examples(&g.moved))
+                };
+                let example = if a == b { String::new() } else { format!(", e.g. {a} → {b}") };
+                s.push_str(&format!("  file: {moved} to another file{example}\n"));
+            }
             (Some(a), Some(b)) if a != b => s.push_str(&format!("  file: {a} → {b}\n")),
             (Some(p), _) | (None, Some(p)) => s.push_str(&format!("  file: {p}\n")),
             (None, None) => {}

@@ -7,7 +7,7 @@
 //! 2 when validation cannot run at all (no `environments/`, an unknown environment name,
 //! unreadable templates, an I/O error).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -58,7 +58,7 @@ struct Finding {
 }
 
 impl Finding {
-    fn new(environment: &str, stage: Stage, d: &Diagnostic) -> Finding {
+    fn new(environment: &str, stage: Stage, d: &Diagnostic, root: &Path) -> Finding {
         let (object, path) = match (stage, &d.path) {
             (Stage::Output, Some(p)) => match p.split_once(": ") {
                 Some((object, path)) => (Some(object.to_owned()), Some(path.to_owned())),
@@ -69,7 +69,7 @@ impl Finding {
         Finding {
             environment: environment.to_owned(),
             stage,
-            file: d.file.display().to_string(),
+            file: d.file.strip_prefix(root).unwrap_or(&d.file).display().to_string(),
             line: d.position.map(|p| p.line),
             column: d.position.map(|p| p.column),
             object,
@@ -103,36 +103,55 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let names = select(&ws, &loaded, &args.envs, args.all)?;
     let templates = templates(args.templates.as_deref())?;
 
-    let mut seen: Vec<Diagnostic> = Vec::new();
-    let mut results = Vec::new();
-    let mut findings: Vec<Finding> = Vec::new();
+    let mut checked: Vec<(&String, Stage, Vec<Diagnostic>, usize)> = Vec::new();
     for name in &names {
         let (stage, diags, files) = match pipeline::render_env(&loaded, name, &templates) {
             Ok(tree) => (Stage::Output, Vec::new(), tree.files.len()),
             Err(Error::Invalid(d)) => (Stage::Spec, d, 0),
             Err(Error::Rendered(mut d)) => {
                 // The render may stop at the first failing files; collect every file's.
+                let mut files = 0;
                 if let Ok(model) = pipeline::model_of(&loaded, name) {
+                    files = crate::targets::plan(&model).len();
                     for extra in pipeline::check_all(&model, &templates) {
                         if !d.contains(&extra) {
                             d.push(extra);
                         }
                     }
                 }
-                (Stage::Output, d, 0)
+                (Stage::Output, d, files)
             }
             Err(other) => return Err(other.into()),
         };
+        checked.push((name, stage, diags, files));
+    }
+
+    // A replica repeats its primary's spec errors: each spec finding is listed once, under
+    // the environment whose spec file it is in when that one is checked too, else under
+    // the first environment that reports it. (The same output finding in two environments
+    // is two findings: two rendered files.)
+    let owner_of = |d: &Diagnostic| -> Option<&String> {
+        checked
+            .iter()
+            .find(|(n, stage, diags, _)| *stage == Stage::Spec && ws.files.get(*n) == Some(&d.file) && diags.contains(d))
+            .map(|(n, ..)| *n)
+    };
+    let mut seen: Vec<&Diagnostic> = Vec::new();
+    let mut results = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    for (name, stage, diags, files) in &checked {
         let mut count = 0;
         for d in diags {
-            count += 1;
-            // A replica reports its primary's spec errors too; list each finding once.
-            if !seen.contains(&d) {
-                findings.push(Finding::new(name, stage, &d));
+            if *stage == Stage::Spec {
+                if seen.contains(&d) || owner_of(d).is_some_and(|owner| owner != *name) {
+                    continue;
+                }
                 seen.push(d);
             }
+            count += 1;
+            findings.push(Finding::new(name, *stage, d, &ws.root));
         }
-        results.push(EnvResult { name: name.clone(), ok: count == 0, files, findings: count });
+        results.push(EnvResult { name: (*name).clone(), ok: diags.is_empty(), files: *files, findings: count });
     }
 
     let ok = findings.is_empty();

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 /// One segment of a field path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Seg {
     Key(String),
     Index(usize),
@@ -180,9 +180,19 @@ fn is_plain(s: &str) -> bool {
     !looks_numeric(s)
 }
 
+/// Whether YAML could read `s` as a number (so that it must be quoted to stay a string).
+/// `500m` and `4Gi` are not numbers; `1`, `-1.5`, `1e3`, `0x1f`, `1_000`, `.inf` are.
 fn looks_numeric(s: &str) -> bool {
-    let t = s.trim_start_matches(['-', '+']);
-    t.starts_with(|c: char| c.is_ascii_digit()) || (t.starts_with('.') && t[1..].starts_with(|c: char| c.is_ascii_digit())) || matches!(t.to_ascii_lowercase().as_str(), ".inf" | ".nan")
+    let lower = s.to_ascii_lowercase();
+    let t = lower.trim_start_matches(['-', '+']);
+    if matches!(t, ".inf" | ".nan") {
+        return true;
+    }
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0o")).or_else(|| t.strip_prefix("0b")) {
+        return !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit() || c == '_');
+    }
+    let digits = t.chars().any(|c| c.is_ascii_digit());
+    digits && (t.parse::<f64>().is_ok() || t.chars().all(|c| c.is_ascii_digit() || "_.:".contains(c)))
 }
 
 #[cfg(test)]
@@ -236,6 +246,12 @@ mod tests {
             ("-x", "-x"),
             ("#x", "\"#x\""),
             ("Prune=false", "Prune=false"),
+            ("4Gi", "4Gi"),
+            ("500m", "500m"),
+            ("1e3", "\"1e3\""),
+            ("0x1f", "\"0x1f\""),
+            ("1.5", "\"1.5\""),
+            ("2.14.0", "2.14.0"),
         ] {
             assert_eq!(plain_or_quoted(s), want, "{s}");
         }

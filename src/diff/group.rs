@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::hunks::Hunk;
+use super::hunks::{Hunk, Tag};
 use super::{Entry, Status, TenantGroup};
 
 /// The placeholder that stands for a tenant id in a group's title.
@@ -21,7 +21,9 @@ pub struct TenantChange {
 }
 
 /// Groups `changes` (of tenants present on both sides) into one entry per distinct change,
-/// ordered like the objects in a tenant's file.
+/// ordered like the objects in a tenant's file. Only the changed lines (and the fields they
+/// are in) decide; the context lines around them may differ (a plan label) and a tenant
+/// whose file moves (to another shard) is still the same change, counted in `moved`.
 pub fn group(mut changes: Vec<TenantChange>) -> Vec<Entry> {
     changes.sort_by(|a, b| a.tenant.cmp(&b.tenant));
     #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -29,40 +31,40 @@ pub fn group(mut changes: Vec<TenantChange>) -> Vec<Entry> {
         index: usize,
         title: String,
         status: Status,
-        moved: bool,
         diff: String,
     }
-    let mut groups: BTreeMap<Key, (Entry, Vec<String>)> = BTreeMap::new();
+    let mut groups: BTreeMap<Key, (Entry, Vec<String>, Vec<String>)> = BTreeMap::new();
     for c in changes {
         let key = Key {
             index: c.index,
             title: normalize(&c.entry.title, &c.tenant),
             status: c.entry.status,
-            moved: c.entry.moved(),
-            diff: normalize(&hunks_text(&c.entry.hunks), &c.tenant),
+            diff: normalize(&changed_lines(&c.entry.hunks), &c.tenant),
         };
-        groups
-            .entry(key)
-            .or_insert_with(|| (c.entry, Vec::new()))
-            .1
-            .push(c.tenant);
+        let moved = c.entry.moved();
+        let (_, ids, moved_ids) = groups.entry(key).or_insert_with(|| (c.entry, Vec::new(), Vec::new()));
+        if moved {
+            moved_ids.push(c.tenant.clone());
+        }
+        ids.push(c.tenant);
     }
     groups
         .into_iter()
-        .map(|(key, (mut entry, ids))| {
+        .map(|(key, (mut entry, ids, moved))| {
             entry.title = key.title;
-            entry.tenants = Some(TenantGroup { count: ids.len(), shown: ids[0].clone(), ids });
+            entry.tenants = Some(TenantGroup { count: ids.len(), shown: ids[0].clone(), ids, moved });
             entry
         })
         .collect()
 }
 
-fn hunks_text(hunks: &[Hunk]) -> String {
+/// What a change is, without its context: each hunk's field and its changed lines.
+fn changed_lines(hunks: &[Hunk]) -> String {
     let mut out = String::new();
     for h in hunks {
-        out.push_str(&h.header());
+        out.push_str(&h.at);
         out.push('\n');
-        for l in &h.lines {
+        for l in h.lines.iter().filter(|l| l.tag != Tag::Context) {
             out.push(l.tag.sign());
             out.push_str(&l.text);
             out.push('\n');

@@ -57,9 +57,24 @@ impl Hunk {
 
 /// The hunks that turn `old` into `new`.
 pub fn diff(old: &[Line], new: &[Line]) -> Vec<Hunk> {
-    let old_text: Vec<&str> = old.iter().map(|l| l.text.as_str()).collect();
-    let new_text: Vec<&str> = new.iter().map(|l| l.text.as_str()).collect();
-    let ops = capture_diff_slices(Algorithm::Myers, &old_text, &new_text);
+    // Lines match only when they show the same field: `cpu: "1"` under `limits` never
+    // pairs with `cpu: "1"` under `requests`, which keeps hunks aligned with the structure.
+    // List indices are left out, so that an item inserted at the front of a list does not
+    // make every later item look different.
+    let key = |l: &Line| {
+        let path: Vec<Seg> = l
+            .path
+            .iter()
+            .map(|s| match s {
+                Seg::Index(_) => Seg::Index(0),
+                key => key.clone(),
+            })
+            .collect();
+        (path, l.text.clone())
+    };
+    let old_keys: Vec<(Vec<Seg>, String)> = old.iter().map(key).collect();
+    let new_keys: Vec<(Vec<Seg>, String)> = new.iter().map(key).collect();
+    let ops = capture_diff_slices(Algorithm::Myers, &old_keys, &new_keys);
     group_diff_ops(ops, CONTEXT)
         .into_iter()
         .filter(|group| group.iter().any(|op| !matches!(op, DiffOp::Equal { .. })))

@@ -118,6 +118,9 @@ pub struct TenantGroup {
     pub ids: Vec<String>,
     /// The tenant whose diff is shown.
     pub shown: String,
+    /// The tenants (of `ids`) whose object is in another file on each side (a tenant whose
+    /// shard changes, when the shard count differs).
+    pub moved: Vec<String>,
 }
 
 /// A file on disk that portalgen did not write.

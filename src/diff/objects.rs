@@ -92,12 +92,22 @@ fn parse(path: &str, bytes: &[u8]) -> Parsed {
 pub fn of_trees(old: &Tree, new: &Tree) -> (BTreeMap<ObjectId, Object>, BTreeMap<ObjectId, Object>) {
     let parsed_old: BTreeMap<&str, Parsed> = old.files.iter().map(|(p, b)| (p.as_str(), parse(p, b))).collect();
     let parsed_new: BTreeMap<&str, Parsed> = new.files.iter().map(|(p, b)| (p.as_str(), parse(p, b))).collect();
-    let broken: BTreeSet<&str> = parsed_old
+    let mut broken: BTreeSet<&str> = parsed_old
         .iter()
         .chain(parsed_new.iter())
         .filter(|(_, p)| matches!(p, Parsed::Broken(_)))
         .map(|(path, _)| *path)
         .collect();
+    // A YAML file of Kubernetes objects on one side and of other documents on the other
+    // (a hand edit that dropped `kind`) is compared as text too, not as unrelated objects.
+    for (path, p) in &parsed_old {
+        if let (Parsed::Docs(a), Some(Parsed::Docs(b))) = (p, parsed_new.get(path)) {
+            let all_objects = |docs: &[Value]| docs.iter().all(|d| kubernetes_id(d).is_some());
+            if all_objects(a) != all_objects(b) {
+                broken.insert(path);
+            }
+        }
+    }
     (collect(old, parsed_old, &broken), collect(new, parsed_new, &broken))
 }
 
