@@ -8,7 +8,12 @@ use super::diff::display_path;
 use super::{out, Context, ExitStatus};
 use crate::output::{self, Tree};
 
-pub fn run(ctx: &Context, root: &Path, out_dir: &Path, trees: &[(&String, Tree)]) -> anyhow::Result<ExitStatus> {
+pub fn run(
+    ctx: &Context,
+    root: &Path,
+    out_dir: &Path,
+    trees: &[(&String, Tree)],
+) -> anyhow::Result<ExitStatus> {
     let mut stale = 0;
     let mut text = String::new();
     for (name, tree) in trees {
@@ -19,11 +24,17 @@ pub fn run(ctx: &Context, root: &Path, out_dir: &Path, trees: &[(&String, Tree)]
         let foreign = if d.foreign.is_empty() {
             String::new()
         } else {
-            format!("; {} file(s) portalgen does not own left alone", d.foreign.len())
+            format!(
+                "; {} file(s) portalgen does not own left alone",
+                d.foreign.len()
+            )
         };
         if d.is_empty() {
             if !ctx.quiet {
-                text.push_str(&format!("{name}: up to date ({} files in {shown}{foreign})\n", tree.files.len()));
+                text.push_str(&format!(
+                    "{name}: up to date ({} files in {shown}{foreign})\n",
+                    tree.files.len()
+                ));
             }
             continue;
         }
@@ -47,7 +58,11 @@ pub fn run(ctx: &Context, root: &Path, out_dir: &Path, trees: &[(&String, Tree)]
             ("~", &d.changed, ""),
             ("+", &d.added, ""),
             ("-", &d.removed, ""),
-            ("!", &d.blocked, "  (a file portalgen does not own has this path; render would refuse)"),
+            (
+                "!",
+                &d.blocked,
+                "  (a file portalgen does not own has this path; render would refuse)",
+            ),
         ] {
             for p in list {
                 text.push_str(&format!("  {mark} {shown}/{p}{note}\n"));
@@ -58,5 +73,9 @@ pub fn run(ctx: &Context, root: &Path, out_dir: &Path, trees: &[(&String, Tree)]
         text.push_str(&format!("{stale} of {} environments stale\n", trees.len()));
     }
     out(&text)?;
-    Ok(if stale == 0 { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if stale == 0 {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }

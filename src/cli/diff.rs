@@ -52,7 +52,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             let dir = out_dir.join(env);
             let disk = output::read_on_disk(&dir)?;
             let shown = display_path(&dir, &ws.root);
-            let label = if disk.exists { format!("{shown} (on disk)") } else { format!("{shown} (not rendered yet)") };
+            let label = if disk.exists {
+                format!("{shown} (on disk)")
+            } else {
+                format!("{shown} (not rendered yet)")
+            };
             diff::compare_with_disk(&label, &disk, &format!("{env} (fresh render)"), &fresh)
         }
         _ => unreachable!("clap allows one or two environments"),
@@ -64,15 +68,25 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     }
     let text = match args.format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
-        Format::Text => Printer { color: use_color(ctx.color) }.report(&report, args.stat),
+        Format::Text => Printer {
+            color: use_color(ctx.color),
+        }
+        .report(&report, args.stat),
     };
     out(&text)?;
-    Ok(if report.identical { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if report.identical {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 /// `path` relative to `root` when it is inside it (as people type it), else as it is.
 pub fn display_path(path: &Path, root: &Path) -> String {
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Whether to color stdout: `--color always|never`, or with `auto` when stdout is a
@@ -82,7 +96,8 @@ pub fn use_color(color: Color) -> bool {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
         }
     }
 }
@@ -116,7 +131,10 @@ impl Printer {
         s.push_str(&self.paint("1", &format!("{} → {}", r.old, r.new)));
         s.push('\n');
         if r.identical {
-            s.push_str(&format!("  no differences ({} objects)\n", r.summary.unchanged));
+            s.push_str(&format!(
+                "  no differences ({} objects)\n",
+                r.summary.unchanged
+            ));
             self.foreign(&mut s, r);
             return s;
         }
@@ -130,7 +148,11 @@ impl Printer {
             let mut parts = vec![format!("{} in both ({} changed)", t.in_both, t.changed)];
             for (set, side) in [(&t.only_new, &r.new), (&t.only_old, &r.old)] {
                 if set.count > 0 {
-                    parts.push(format!("{} only in {side} ({})", set.count, examples(&set.ids)));
+                    parts.push(format!(
+                        "{} only in {side} ({})",
+                        set.count,
+                        examples(&set.ids)
+                    ));
                 }
             }
             s.push_str(&format!("  tenants: {}\n", parts.join(", ")));
@@ -152,7 +174,13 @@ impl Printer {
             Some(g) => format!("{}  ×{} tenant{}", e.title, g.count, plural(g.count)),
             None => e.title.clone(),
         };
-        let width = r.entries.iter().map(|e| label(e).chars().count()).max().unwrap_or(0).min(72);
+        let width = r
+            .entries
+            .iter()
+            .map(|e| label(e).chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(72);
         s.push('\n');
         for e in &r.entries {
             let mut counts = Vec::new();
@@ -163,15 +191,25 @@ impl Printer {
                 counts.push(self.paint("31", &format!("-{}", e.removed_lines)));
             }
             match &e.tenants {
-                Some(g) if !g.moved.is_empty() => counts.push(format!("({} in another file)", g.moved.len())),
+                Some(g) if !g.moved.is_empty() => {
+                    counts.push(format!("({} in another file)", g.moved.len()))
+                }
                 None if e.moved() => counts.push("(in another file)".into()),
                 _ => {}
             }
-            let line = format!("  {} {:<width$}  {}", self.mark(e.status), label(e), counts.join(" "));
+            let line = format!(
+                "  {} {:<width$}  {}",
+                self.mark(e.status),
+                label(e),
+                counts.join(" ")
+            );
             s.push_str(line.trim_end());
             s.push('\n');
         }
-        for (set, side, status) in [(&r.tenants.only_new, &r.new, Status::Added), (&r.tenants.only_old, &r.old, Status::Removed)] {
+        for (set, side, status) in [
+            (&r.tenants.only_new, &r.new, Status::Added),
+            (&r.tenants.only_old, &r.old, Status::Removed),
+        ] {
             if set.count > 0 {
                 s.push_str(&format!(
                     "  {} {} tenant{} only in {side}: {} objects ({})\n",
@@ -189,9 +227,16 @@ impl Printer {
         if r.foreign.is_empty() {
             return;
         }
-        s.push_str(&format!("\n  files portalgen does not own (left alone, not compared): {}\n", r.foreign.len()));
+        s.push_str(&format!(
+            "\n  files portalgen does not own (left alone, not compared): {}\n",
+            r.foreign.len()
+        ));
         for f in &r.foreign {
-            let note = if f.in_the_way { "  ← a rendered file has this path: render would refuse" } else { "" };
+            let note = if f.in_the_way {
+                "  ← a rendered file has this path: render would refuse"
+            } else {
+                ""
+            };
             s.push_str(&format!("  {} {}{note}\n", self.paint("35", "?"), f.path));
         }
     }
@@ -202,7 +247,11 @@ impl Printer {
             Status::Added => "added",
             Status::Removed => "removed",
         };
-        s.push_str(&format!("{} {} ({status})\n", self.mark(e.status), self.paint("1", &e.title)));
+        s.push_str(&format!(
+            "{} {} ({status})\n",
+            self.mark(e.status),
+            self.paint("1", &e.title)
+        ));
         if let Some(g) = &e.tenants {
             s.push_str(&format!(
                 "  {} tenant{} alike: {}; shown for {}\n",
@@ -220,7 +269,11 @@ impl Printer {
                 } else {
                     format!("{} of them move ({})", g.moved.len(), examples(&g.moved))
                 };
-                let example = if a == b { String::new() } else { format!(", e.g. {a} → {b}") };
+                let example = if a == b {
+                    String::new()
+                } else {
+                    format!(", e.g. {a} → {b}")
+                };
                 s.push_str(&format!("  file: {moved} to another file{example}\n"));
             }
             (Some(a), Some(b)) if a != b => s.push_str(&format!("  file: {a} → {b}\n")),
@@ -254,7 +307,12 @@ fn plural(n: usize) -> &'static str {
 
 /// `t00001, t00002, t00003, … 17 more`
 fn examples(ids: &[String]) -> String {
-    let mut text = ids.iter().take(EXAMPLES).cloned().collect::<Vec<_>>().join(", ");
+    let mut text = ids
+        .iter()
+        .take(EXAMPLES)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if ids.len() > EXAMPLES {
         text.push_str(&format!(", … {} more", ids.len() - EXAMPLES));
     }

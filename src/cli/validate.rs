@@ -69,7 +69,12 @@ impl Finding {
         Finding {
             environment: environment.to_owned(),
             stage,
-            file: d.file.strip_prefix(root).unwrap_or(&d.file).display().to_string(),
+            file: d
+                .file
+                .strip_prefix(root)
+                .unwrap_or(&d.file)
+                .display()
+                .to_string(),
             line: d.position.map(|p| p.line),
             column: d.position.map(|p| p.column),
             object,
@@ -133,7 +138,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let owner_of = |d: &Diagnostic| -> Option<&String> {
         checked
             .iter()
-            .find(|(n, stage, diags, _)| *stage == Stage::Spec && ws.files.get(*n) == Some(&d.file) && diags.contains(d))
+            .find(|(n, stage, diags, _)| {
+                *stage == Stage::Spec && ws.files.get(*n) == Some(&d.file) && diags.contains(d)
+            })
             .map(|(n, ..)| *n)
     };
     let mut seen: Vec<&Diagnostic> = Vec::new();
@@ -151,19 +158,32 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             count += 1;
             findings.push(Finding::new(name, *stage, d, &ws.root));
         }
-        results.push(EnvResult { name: (*name).clone(), ok: diags.is_empty(), files: *files, findings: count });
+        results.push(EnvResult {
+            name: (*name).clone(),
+            ok: diags.is_empty(),
+            files: *files,
+            findings: count,
+        });
     }
 
     let ok = findings.is_empty();
     let text = match args.format {
         Format::Json => {
-            let report = JsonReport { ok, environments: results, findings };
+            let report = JsonReport {
+                ok,
+                environments: results,
+                findings,
+            };
             format!("{}\n", serde_json::to_string_pretty(&report)?)
         }
         Format::Text => text_report(ctx, &results, &findings),
     };
     out(&text)?;
-    Ok(if ok { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 fn text_report(ctx: &Context, results: &[EnvResult], findings: &[Finding]) -> String {
@@ -175,7 +195,12 @@ fn text_report(ctx: &Context, results: &[EnvResult], findings: &[Finding]) -> St
             }
             continue;
         }
-        s.push_str(&format!("{}: {} finding{}\n", r.name, r.findings, if r.findings == 1 { "" } else { "s" }));
+        s.push_str(&format!(
+            "{}: {} finding{}\n",
+            r.name,
+            r.findings,
+            if r.findings == 1 { "" } else { "s" }
+        ));
         for f in findings.iter().filter(|f| f.environment == r.name) {
             let at = match (f.line, f.column) {
                 (Some(l), Some(c)) => format!(":{l}:{c}"),

@@ -29,17 +29,28 @@ pub fn lines(value: &Value) -> Vec<Line> {
         Value::Object(m) if !m.is_empty() => map(&mut out, m, 0, &mut path),
         Value::Array(a) if !a.is_empty() => list(&mut out, a, 0, &mut path),
         Value::String(s) if s.contains('\n') => {
-            out.push(Line { text: block_indicator(s).into(), path: Vec::new() });
+            out.push(Line {
+                text: block_indicator(s).into(),
+                path: Vec::new(),
+            });
             block(&mut out, s, 2, &path);
         }
-        other => out.push(Line { text: scalar(other), path: Vec::new() }),
+        other => out.push(Line {
+            text: scalar(other),
+            path: Vec::new(),
+        }),
     }
     out
 }
 
 /// The lines of a text file that is not parsed (shown as it is).
 pub fn text_lines(text: &str) -> Vec<Line> {
-    text.lines().map(|l| Line { text: l.to_owned(), path: Vec::new() }).collect()
+    text.lines()
+        .map(|l| Line {
+            text: l.to_owned(),
+            path: Vec::new(),
+        })
+        .collect()
 }
 
 /// Formats a field path: `spec.containers[0].env`, with keys that are not plain words
@@ -49,7 +60,11 @@ pub fn format_path(path: &[Seg]) -> String {
     for seg in path {
         match seg {
             Seg::Index(i) => out.push_str(&format!("[{i}]")),
-            Seg::Key(k) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') => {
+            Seg::Key(k)
+                if !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
                 if !out.is_empty() {
                     out.push('.');
                 }
@@ -79,23 +94,37 @@ fn is_multiline(v: &Value) -> bool {
     matches!(v, Value::String(s) if s.contains('\n'))
 }
 
-fn map(out: &mut Vec<Line>, m: &serde_json::Map<String, Value>, indent: usize, path: &mut Vec<Seg>) {
+fn map(
+    out: &mut Vec<Line>,
+    m: &serde_json::Map<String, Value>,
+    indent: usize,
+    path: &mut Vec<Seg>,
+) {
     let pad = " ".repeat(indent);
     for (k, v) in sorted(m) {
         path.push(Seg::Key(k.clone()));
         let key = plain_or_quoted(k);
         if is_block(v) {
-            out.push(Line { text: format!("{pad}{key}:"), path: path.clone() });
+            out.push(Line {
+                text: format!("{pad}{key}:"),
+                path: path.clone(),
+            });
             match v {
                 Value::Object(child) => map(out, child, indent + 2, path),
                 Value::Array(items) => list(out, items, indent + 2, path),
                 _ => unreachable!(),
             }
         } else if let (true, Value::String(s)) = (is_multiline(v), v) {
-            out.push(Line { text: format!("{pad}{key}: {}", block_indicator(s)), path: path.clone() });
+            out.push(Line {
+                text: format!("{pad}{key}: {}", block_indicator(s)),
+                path: path.clone(),
+            });
             block(out, s, indent + 2, path);
         } else {
-            out.push(Line { text: format!("{pad}{key}: {}", scalar(v)), path: path.clone() });
+            out.push(Line {
+                text: format!("{pad}{key}: {}", scalar(v)),
+                path: path.clone(),
+            });
         }
         path.pop();
     }
@@ -116,10 +145,16 @@ fn list(out: &mut Vec<Line>, items: &[Value], indent: usize, path: &mut Vec<Seg>
             let line = &mut out[first];
             line.text = format!("{pad}- {}", &line.text[indent + 2..]);
         } else if let (true, Value::String(s)) = (is_multiline(v), v) {
-            out.push(Line { text: format!("{pad}- {}", block_indicator(s)), path: path.clone() });
+            out.push(Line {
+                text: format!("{pad}- {}", block_indicator(s)),
+                path: path.clone(),
+            });
             block(out, s, indent + 2, path);
         } else {
-            out.push(Line { text: format!("{pad}- {}", scalar(v)), path: path.clone() });
+            out.push(Line {
+                text: format!("{pad}- {}", scalar(v)),
+                path: path.clone(),
+            });
         }
         path.pop();
     }
@@ -136,8 +171,15 @@ fn block_indicator(s: &str) -> &'static str {
 fn block(out: &mut Vec<Line>, s: &str, indent: usize, path: &[Seg]) {
     let pad = " ".repeat(indent);
     for l in s.strip_suffix('\n').unwrap_or(s).split('\n') {
-        let text = if l.is_empty() { String::new() } else { format!("{pad}{l}") };
-        out.push(Line { text, path: path.to_vec() });
+        let text = if l.is_empty() {
+            String::new()
+        } else {
+            format!("{pad}{l}")
+        };
+        out.push(Line {
+            text,
+            path: path.to_vec(),
+        });
     }
 }
 
@@ -162,7 +204,9 @@ fn plain_or_quoted(s: &str) -> String {
 }
 
 fn is_plain(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     if "-?:,[]{}#&*!|>'\"%@` ".contains(first) {
         // A dash starts a plain scalar when a word follows it (`-x`), not a space.
         let word_after_dash = first == '-' && s.len() > 1 && !s[1..].starts_with(' ');
@@ -170,11 +214,19 @@ fn is_plain(s: &str) -> bool {
             return false;
         }
     }
-    if s.ends_with(' ') || s.ends_with(':') || s.contains(": ") || s.contains(" #") || s.chars().any(char::is_control) {
+    if s.ends_with(' ')
+        || s.ends_with(':')
+        || s.contains(": ")
+        || s.contains(" #")
+        || s.chars().any(char::is_control)
+    {
         return false;
     }
     let lower = s.to_ascii_lowercase();
-    if matches!(lower.as_str(), "true" | "false" | "null" | "~" | "yes" | "no" | "on" | "off" | "y" | "n") {
+    if matches!(
+        lower.as_str(),
+        "true" | "false" | "null" | "~" | "yes" | "no" | "on" | "off" | "y" | "n"
+    ) {
         return false;
     }
     !looks_numeric(s)
@@ -188,11 +240,16 @@ fn looks_numeric(s: &str) -> bool {
     if matches!(t, ".inf" | ".nan") {
         return true;
     }
-    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0o")).or_else(|| t.strip_prefix("0b")) {
+    if let Some(hex) = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0o"))
+        .or_else(|| t.strip_prefix("0b"))
+    {
         return !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit() || c == '_');
     }
     let digits = t.chars().any(|c| c.is_ascii_digit());
-    digits && (t.parse::<f64>().is_ok() || t.chars().all(|c| c.is_ascii_digit() || "_.:".contains(c)))
+    digits
+        && (t.parse::<f64>().is_ok() || t.chars().all(|c| c.is_ascii_digit() || "_.:".contains(c)))
 }
 
 #[cfg(test)]
@@ -207,7 +264,10 @@ mod tests {
     #[test]
     fn keys_are_sorted_and_nested() {
         let v = json!({"b": 1, "a": {"z": [1, {"k": "v", "j": true}], "x": "2"}, "c": {}});
-        assert_eq!(text(&v), "a:\n  x: \"2\"\n  z:\n    - 1\n    - j: true\n      k: v\nb: 1\nc: {}\n");
+        assert_eq!(
+            text(&v),
+            "a:\n  x: \"2\"\n  z:\n    - 1\n    - j: true\n      k: v\nb: 1\nc: {}\n"
+        );
     }
 
     #[test]

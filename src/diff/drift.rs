@@ -23,7 +23,10 @@ pub struct Drift {
 impl Drift {
     /// The tree on disk is exactly what `render` would write.
     pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty() && self.blocked.is_empty()
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && self.blocked.is_empty()
     }
 }
 
@@ -39,8 +42,18 @@ pub fn drift(disk: &OnDisk, tree: &Tree) -> Drift {
             None => d.added.push(path.clone()),
         }
     }
-    d.removed = disk.owned.keys().filter(|p| !tree.files.contains_key(*p)).cloned().collect();
-    d.foreign = disk.foreign.iter().filter(|p| !tree.files.contains_key(*p)).cloned().collect();
+    d.removed = disk
+        .owned
+        .keys()
+        .filter(|p| !tree.files.contains_key(*p))
+        .cloned()
+        .collect();
+    d.foreign = disk
+        .foreign
+        .iter()
+        .filter(|p| !tree.files.contains_key(*p))
+        .cloned()
+        .collect();
     d
 }
 
@@ -71,7 +84,11 @@ mod tests {
         assert_eq!(d.blocked, ["d"]);
         assert_eq!(d.foreign, ["notes"]);
         assert!(!d.is_empty());
-        let clean = OnDisk { owned: tree.files.clone(), foreign: ["notes".to_owned()].into(), exists: true };
+        let clean = OnDisk {
+            owned: tree.files.clone(),
+            foreign: ["notes".to_owned()].into(),
+            exists: true,
+        };
         assert!(drift(&clean, &tree).is_empty());
     }
 }

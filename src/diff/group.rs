@@ -42,7 +42,9 @@ pub fn group(mut changes: Vec<TenantChange>) -> Vec<Entry> {
             diff: normalize(&changed_lines(&c.entry.hunks), &c.tenant),
         };
         let moved = c.entry.moved();
-        let (_, ids, moved_ids) = groups.entry(key).or_insert_with(|| (c.entry, Vec::new(), Vec::new()));
+        let (_, ids, moved_ids) = groups
+            .entry(key)
+            .or_insert_with(|| (c.entry, Vec::new(), Vec::new()));
         if moved {
             moved_ids.push(c.tenant.clone());
         }
@@ -52,7 +54,12 @@ pub fn group(mut changes: Vec<TenantChange>) -> Vec<Entry> {
         .into_iter()
         .map(|(key, (mut entry, ids, moved))| {
             entry.title = key.title;
-            entry.tenants = Some(TenantGroup { count: ids.len(), shown: ids[0].clone(), ids, moved });
+            entry.tenants = Some(TenantGroup {
+                count: ids.len(),
+                shown: ids[0].clone(),
+                ids,
+                moved,
+            });
             entry
         })
         .collect()
@@ -104,7 +111,10 @@ mod tests {
     #[test]
     fn normalize_replaces_whole_ids_only() {
         assert_eq!(
-            normalize("portal-tenant-acme tenant:acme:admins acme2 xacme acme", "acme"),
+            normalize(
+                "portal-tenant-acme tenant:acme:admins acme2 xacme acme",
+                "acme"
+            ),
             "portal-tenant-<tenant> tenant:<tenant>:admins acme2 xacme <tenant>"
         );
         assert_eq!(normalize("t00001 t000012", "t00001"), "<tenant> t000012");

@@ -50,8 +50,15 @@ pub struct Hunk {
 impl Hunk {
     /// `@@ -12,4 +12,4 @@ spec.replicas`
     pub fn header(&self) -> String {
-        let at = if self.at.is_empty() { String::new() } else { format!(" {}", self.at) };
-        format!("@@ -{},{} +{},{} @@{at}", self.old_start, self.old_len, self.new_start, self.new_len)
+        let at = if self.at.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.at)
+        };
+        format!(
+            "@@ -{},{} +{},{} @@{at}",
+            self.old_start, self.old_len, self.new_start, self.new_len
+        )
     }
 }
 
@@ -87,14 +94,24 @@ pub fn whole(lines: &[Line], tag: Tag) -> Vec<Hunk> {
     if lines.is_empty() {
         return Vec::new();
     }
-    let (old_len, new_len) = if tag == Tag::Added { (0, lines.len()) } else { (lines.len(), 0) };
+    let (old_len, new_len) = if tag == Tag::Added {
+        (0, lines.len())
+    } else {
+        (lines.len(), 0)
+    };
     vec![Hunk {
         at: String::new(),
         old_start: usize::from(old_len > 0),
         old_len,
         new_start: usize::from(new_len > 0),
         new_len,
-        lines: lines.iter().map(|l| DiffLine { tag, text: l.text.clone() }).collect(),
+        lines: lines
+            .iter()
+            .map(|l| DiffLine {
+                tag,
+                text: l.text.clone(),
+            })
+            .collect(),
     }]
 }
 
@@ -105,15 +122,24 @@ fn hunk(old: &[Line], new: &[Line], group: &[DiffOp]) -> Hunk {
         let (_, o, n) = op.as_tag_tuple();
         match op {
             DiffOp::Equal { .. } => {
-                lines.extend(old[o].iter().map(|l| DiffLine { tag: Tag::Context, text: l.text.clone() }));
+                lines.extend(old[o].iter().map(|l| DiffLine {
+                    tag: Tag::Context,
+                    text: l.text.clone(),
+                }));
             }
             _ => {
                 for l in &old[o] {
-                    lines.push(DiffLine { tag: Tag::Removed, text: l.text.clone() });
+                    lines.push(DiffLine {
+                        tag: Tag::Removed,
+                        text: l.text.clone(),
+                    });
                     changed_paths.push(&l.path);
                 }
                 for l in &new[n] {
-                    lines.push(DiffLine { tag: Tag::Added, text: l.text.clone() });
+                    lines.push(DiffLine {
+                        tag: Tag::Added,
+                        text: l.text.clone(),
+                    });
                     changed_paths.push(&l.path);
                 }
             }
@@ -134,10 +160,18 @@ fn hunk(old: &[Line], new: &[Line], group: &[DiffOp]) -> Hunk {
 }
 
 fn common_prefix<'a>(paths: &[&'a [Seg]]) -> &'a [Seg] {
-    let Some((first, rest)) = paths.split_first() else { return &[] };
+    let Some((first, rest)) = paths.split_first() else {
+        return &[];
+    };
     let mut len = first.len();
     for p in rest {
-        len = len.min(first.iter().zip(p.iter()).take_while(|(a, b)| a == b).count());
+        len = len.min(
+            first
+                .iter()
+                .zip(p.iter())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
     }
     &first[..len]
 }
@@ -158,8 +192,21 @@ mod tests {
         let h = &hunks[0];
         assert_eq!(h.at, "spec.replicas");
         assert_eq!(h.header(), "@@ -5,4 +5,4 @@ spec.replicas");
-        let text: Vec<String> = h.lines.iter().map(|l| format!("{}{}", l.tag.sign(), l.text)).collect();
-        assert_eq!(text, ["   d: 4", "   e: 5", "-  replicas: 3", "+  replicas: 8", "   z: 0"]);
+        let text: Vec<String> = h
+            .lines
+            .iter()
+            .map(|l| format!("{}{}", l.tag.sign(), l.text))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "   d: 4",
+                "   e: 5",
+                "-  replicas: 3",
+                "+  replicas: 8",
+                "   z: 0"
+            ]
+        );
     }
 
     #[test]

@@ -140,8 +140,14 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
     let (tenants_a, tenants_b) = (tenants_of(&a), tenants_of(&b));
     let mut tenants = Tenants {
         in_both: tenants_a.intersection(&tenants_b).count(),
-        only_old: TenantSet { ids: tenants_a.difference(&tenants_b).cloned().collect(), ..TenantSet::default() },
-        only_new: TenantSet { ids: tenants_b.difference(&tenants_a).cloned().collect(), ..TenantSet::default() },
+        only_old: TenantSet {
+            ids: tenants_a.difference(&tenants_b).cloned().collect(),
+            ..TenantSet::default()
+        },
+        only_new: TenantSet {
+            ids: tenants_b.difference(&tenants_a).cloned().collect(),
+            ..TenantSet::default()
+        },
         ..Tenants::default()
     };
     tenants.only_old.count = tenants.only_old.ids.len();
@@ -175,7 +181,10 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
                     tenants.only_old.objects += 1;
                     continue;
                 }
-                (Status::Removed, hunks::whole(&view(&x.content), Tag::Removed))
+                (
+                    Status::Removed,
+                    hunks::whole(&view(&x.content), Tag::Removed),
+                )
             }
             (None, Some(y)) => {
                 summary.added += 1;
@@ -188,7 +197,13 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
             (None, None) => unreachable!(),
         };
         let either = x.or(y).expect("one side has the object");
-        let count = |tag| hunks.iter().flat_map(|h| &h.lines).filter(|l| l.tag == tag).count();
+        let count = |tag| {
+            hunks
+                .iter()
+                .flat_map(|h| &h.lines)
+                .filter(|l| l.tag == tag)
+                .count()
+        };
         let entry = Entry {
             status,
             title: id.title(),
@@ -201,11 +216,19 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
             hunks,
         };
         match &either.tenant {
-            Some(t) => per_tenant.push(group::TenantChange { tenant: t.clone(), index: either.index, entry }),
+            Some(t) => per_tenant.push(group::TenantChange {
+                tenant: t.clone(),
+                index: either.index,
+                entry,
+            }),
             None => platform.push(((either.path.clone(), either.index), entry)),
         }
     }
-    tenants.changed = per_tenant.iter().map(|c| c.tenant.as_str()).collect::<BTreeSet<_>>().len();
+    tenants.changed = per_tenant
+        .iter()
+        .map(|c| c.tenant.as_str())
+        .collect::<BTreeSet<_>>()
+        .len();
     platform.sort_by(|p, q| p.0.cmp(&q.0));
     let mut entries: Vec<Entry> = platform.into_iter().map(|(_, e)| e).collect();
     entries.extend(group::group(per_tenant));
@@ -223,12 +246,17 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
 /// Compares an environment's tree on disk (old) with a fresh render (new). Foreign files
 /// on disk are listed, never compared.
 pub fn compare_with_disk(disk_label: &str, disk: &OnDisk, new_label: &str, fresh: &Tree) -> Report {
-    let on_disk = Tree { files: disk.owned.clone() };
+    let on_disk = Tree {
+        files: disk.owned.clone(),
+    };
     let mut report = compare(disk_label, &on_disk, new_label, fresh);
     report.foreign = disk
         .foreign
         .iter()
-        .map(|p| Foreign { path: p.clone(), in_the_way: fresh.files.contains_key(p) })
+        .map(|p| Foreign {
+            path: p.clone(),
+            in_the_way: fresh.files.contains_key(p),
+        })
         .collect();
     if report.foreign.iter().any(|f| f.in_the_way) {
         report.identical = false;
@@ -248,7 +276,12 @@ mod tests {
     use super::*;
 
     fn tree(files: &[(&str, &str)]) -> Tree {
-        Tree { files: files.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect() }
+        Tree {
+            files: files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+                .collect(),
+        }
     }
 
     fn tenant(id: &str, env: &str, plan: &str) -> (String, String) {
@@ -296,8 +329,20 @@ mod tests {
             ("pdb.yaml", "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: app, namespace: p}\n"),
         ]);
         let r = compare("a", &a, "b", &b);
-        assert_eq!(r.summary, Summary { changed: 1, added: 1, removed: 1, unchanged: 0 });
-        let titles: Vec<(Status, &str)> = r.entries.iter().map(|e| (e.status, e.title.as_str())).collect();
+        assert_eq!(
+            r.summary,
+            Summary {
+                changed: 1,
+                added: 1,
+                removed: 1,
+                unchanged: 0
+            }
+        );
+        let titles: Vec<(Status, &str)> = r
+            .entries
+            .iter()
+            .map(|e| (e.status, e.title.as_str()))
+            .collect();
         assert_eq!(
             titles,
             [
@@ -307,13 +352,21 @@ mod tests {
             ]
         );
         assert_eq!(r.entries[0].hunks[0].at, "spec.replicas");
-        assert_eq!((r.entries[0].added_lines, r.entries[0].removed_lines), (1, 1));
+        assert_eq!(
+            (r.entries[0].added_lines, r.entries[0].removed_lines),
+            (1, 1)
+        );
     }
 
     #[test]
     fn an_object_that_moves_file_is_matched_and_marked() {
         let obj = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n";
-        let r = compare("a", &tree(&[("a.yaml", obj)]), "b", &tree(&[("b.yaml", obj)]));
+        let r = compare(
+            "a",
+            &tree(&[("a.yaml", obj)]),
+            "b",
+            &tree(&[("b.yaml", obj)]),
+        );
         assert_eq!(r.summary.changed, 1);
         assert!(r.entries[0].moved() && r.entries[0].hunks.is_empty());
     }
@@ -332,7 +385,10 @@ mod tests {
         assert_eq!((g.count, g.shown.as_str()), (20, "t00001"));
         assert_eq!(r.tenants.in_both, 20);
         assert_eq!(r.tenants.changed, 20);
-        assert_eq!((r.tenants.only_new.count, r.tenants.only_new.objects), (280, 280));
+        assert_eq!(
+            (r.tenants.only_new.count, r.tenants.only_new.objects),
+            (280, 280)
+        );
         assert_eq!(r.tenants.only_new.ids[0], "t00021");
         assert_eq!(r.summary.added, 280);
     }
@@ -354,7 +410,10 @@ mod tests {
 
     #[test]
     fn foreign_files_on_disk_are_listed_not_compared() {
-        let fresh = tree(&[("a.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")]);
+        let fresh = tree(&[(
+            "a.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+        )]);
         let disk = OnDisk {
             owned: fresh.files.clone(),
             foreign: ["notes.txt".to_owned()].into(),
@@ -362,6 +421,12 @@ mod tests {
         };
         let r = compare_with_disk("disk", &disk, "fresh", &fresh);
         assert!(r.identical);
-        assert_eq!(r.foreign, [Foreign { path: "notes.txt".into(), in_the_way: false }]);
+        assert_eq!(
+            r.foreign,
+            [Foreign {
+                path: "notes.txt".into(),
+                in_the_way: false
+            }]
+        );
     }
 }

@@ -15,7 +15,12 @@ use crate::validate::parse_yaml_documents;
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ObjectId {
     /// A Kubernetes object (a YAML document with apiVersion, kind and metadata.name).
-    Kubernetes { group: String, kind: String, namespace: String, name: String },
+    Kubernetes {
+        group: String,
+        kind: String,
+        namespace: String,
+        name: String,
+    },
     /// Any other file (JSON, Terraform JSON, text), or a document of a YAML file that is
     /// not a Kubernetes object (`document` is then its index in the file).
     File {
@@ -29,10 +34,26 @@ impl ObjectId {
     /// `Deployment portal-system/portal-app`, `Namespace monitoring`, or the file's path.
     pub fn title(&self) -> String {
         match self {
-            ObjectId::Kubernetes { kind, namespace, name, .. } if namespace.is_empty() => format!("{kind} {name}"),
-            ObjectId::Kubernetes { kind, namespace, name, .. } => format!("{kind} {namespace}/{name}"),
-            ObjectId::File { path, document: None } => path.clone(),
-            ObjectId::File { path, document: Some(i) } => format!("{path} (document {})", i + 1),
+            ObjectId::Kubernetes {
+                kind,
+                namespace,
+                name,
+                ..
+            } if namespace.is_empty() => format!("{kind} {name}"),
+            ObjectId::Kubernetes {
+                kind,
+                namespace,
+                name,
+                ..
+            } => format!("{kind} {namespace}/{name}"),
+            ObjectId::File {
+                path,
+                document: None,
+            } => path.clone(),
+            ObjectId::File {
+                path,
+                document: Some(i),
+            } => format!("{path} (document {})", i + 1),
         }
     }
 }
@@ -89,9 +110,20 @@ fn parse(path: &str, bytes: &[u8]) -> Parsed {
 
 /// The objects of two trees. A file that does not parse on one side is compared as text
 /// on both sides, so that a broken hand edit shows as a line diff of that file.
-pub fn of_trees(old: &Tree, new: &Tree) -> (BTreeMap<ObjectId, Object>, BTreeMap<ObjectId, Object>) {
-    let parsed_old: BTreeMap<&str, Parsed> = old.files.iter().map(|(p, b)| (p.as_str(), parse(p, b))).collect();
-    let parsed_new: BTreeMap<&str, Parsed> = new.files.iter().map(|(p, b)| (p.as_str(), parse(p, b))).collect();
+pub fn of_trees(
+    old: &Tree,
+    new: &Tree,
+) -> (BTreeMap<ObjectId, Object>, BTreeMap<ObjectId, Object>) {
+    let parsed_old: BTreeMap<&str, Parsed> = old
+        .files
+        .iter()
+        .map(|(p, b)| (p.as_str(), parse(p, b)))
+        .collect();
+    let parsed_new: BTreeMap<&str, Parsed> = new
+        .files
+        .iter()
+        .map(|(p, b)| (p.as_str(), parse(p, b)))
+        .collect();
     let mut broken: BTreeSet<&str> = parsed_old
         .iter()
         .chain(parsed_new.iter())
@@ -108,14 +140,24 @@ pub fn of_trees(old: &Tree, new: &Tree) -> (BTreeMap<ObjectId, Object>, BTreeMap
             }
         }
     }
-    (collect(old, parsed_old, &broken), collect(new, parsed_new, &broken))
+    (
+        collect(old, parsed_old, &broken),
+        collect(new, parsed_new, &broken),
+    )
 }
 
-fn collect(tree: &Tree, parsed: BTreeMap<&str, Parsed>, broken: &BTreeSet<&str>) -> BTreeMap<ObjectId, Object> {
+fn collect(
+    tree: &Tree,
+    parsed: BTreeMap<&str, Parsed>,
+    broken: &BTreeSet<&str>,
+) -> BTreeMap<ObjectId, Object> {
     let mut out = BTreeMap::new();
     for (path, p) in parsed {
         let whole = |content: Content| Object {
-            id: ObjectId::File { path: path.to_owned(), document: None },
+            id: ObjectId::File {
+                path: path.to_owned(),
+                document: None,
+            },
             path: path.to_owned(),
             index: 0,
             content,
@@ -151,7 +193,13 @@ fn collect(tree: &Tree, parsed: BTreeMap<&str, Parsed>, broken: &BTreeSet<&str>)
                     let tenant = tenant_of(&value);
                     out.insert(
                         id.clone(),
-                        Object { id, path: path.to_owned(), index, content: Content::Parsed(value), tenant },
+                        Object {
+                            id,
+                            path: path.to_owned(),
+                            index,
+                            content: Content::Parsed(value),
+                            tenant,
+                        },
                     );
                 }
             }
@@ -161,7 +209,9 @@ fn collect(tree: &Tree, parsed: BTreeMap<&str, Parsed>, broken: &BTreeSet<&str>)
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 fn kubernetes_id(v: &Value) -> Option<ObjectId> {
@@ -194,7 +244,9 @@ fn tenant_of(v: &Value) -> Option<String> {
         ("Namespace", _) => str_at(v, "/metadata/name"),
         (_, ns) => ns,
     };
-    ns.strip_prefix(TENANT_NAMESPACE_PREFIX).filter(|id| !id.is_empty()).map(str::to_owned)
+    ns.strip_prefix(TENANT_NAMESPACE_PREFIX)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -202,13 +254,24 @@ mod tests {
     use super::*;
 
     fn tree(files: &[(&str, &str)]) -> Tree {
-        Tree { files: files.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect() }
+        Tree {
+            files: files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+                .collect(),
+        }
     }
 
     #[test]
     fn objects_are_keyed_by_identity_not_file() {
-        let a = tree(&[("a.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x, namespace: ns}\n")]);
-        let b = tree(&[("b.yaml", "kind: Deployment\napiVersion: apps/v1\nmetadata: {namespace: ns, name: x}\n")]);
+        let a = tree(&[(
+            "a.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x, namespace: ns}\n",
+        )]);
+        let b = tree(&[(
+            "b.yaml",
+            "kind: Deployment\napiVersion: apps/v1\nmetadata: {namespace: ns, name: x}\n",
+        )]);
         let (oa, ob) = of_trees(&a, &b);
         assert_eq!(oa.keys().collect::<Vec<_>>(), ob.keys().collect::<Vec<_>>());
         let id = oa.keys().next().unwrap();
@@ -218,10 +281,19 @@ mod tests {
 
     #[test]
     fn broken_files_are_text_on_both_sides() {
-        let a = tree(&[("a.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")]);
-        let b = tree(&[("a.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: x\n")]);
+        let a = tree(&[(
+            "a.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+        )]);
+        let b = tree(&[(
+            "a.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: x\n",
+        )]);
         let (oa, ob) = of_trees(&a, &b);
-        let id = ObjectId::File { path: "a.yaml".into(), document: None };
+        let id = ObjectId::File {
+            path: "a.yaml".into(),
+            document: None,
+        };
         assert!(matches!(oa[&id].content, Content::Text(_)));
         assert!(matches!(ob[&id].content, Content::Text(_)));
     }
@@ -238,7 +310,16 @@ mod tests {
             &Tree::default(),
         );
         let tenants: Vec<_> = o.values().map(|o| o.tenant.clone()).collect();
-        assert_eq!(tenants.iter().filter(|t| t.as_deref() == Some("acme")).count(), 2);
-        assert_eq!(tenants.iter().filter(|t| t.as_deref() == Some("b")).count(), 1);
+        assert_eq!(
+            tenants
+                .iter()
+                .filter(|t| t.as_deref() == Some("acme"))
+                .count(),
+            2
+        );
+        assert_eq!(
+            tenants.iter().filter(|t| t.as_deref() == Some("b")).count(),
+            1
+        );
     }
 }
