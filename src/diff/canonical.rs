@@ -249,7 +249,9 @@ fn looks_numeric(s: &str) -> bool {
     }
     let digits = t.chars().any(|c| c.is_ascii_digit());
     digits
-        && (t.parse::<f64>().is_ok() || t.chars().all(|c| c.is_ascii_digit() || "_.:".contains(c)))
+        && (t.parse::<f64>().is_ok()
+            || (t.matches('.').count() <= 1
+                && t.chars().all(|c| c.is_ascii_digit() || "_.:".contains(c))))
 }
 
 #[cfg(test)]
