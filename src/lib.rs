@@ -13,6 +13,7 @@
 pub mod assets;
 pub mod cli;
 pub mod diagnostic;
+pub mod diff;
 pub mod model;
 pub mod output;
 pub mod pipeline;

@@ -64,3 +64,18 @@ pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
         Err(Error::Rendered(problems))
     }
 }
+
+/// Every problem of every file of a resolved model, without stopping at the first failing
+/// file (`validate` reports them all). Empty when every file passes its checks.
+pub fn check_all(model: &Model, templates: &Templates) -> Vec<Diagnostic> {
+    targets::plan(model)
+        .par_iter()
+        .map(|a| match templates.render(a.template, &a.context) {
+            Ok(text) => validate::check_file(&a.path, a.template, &text),
+            Err(d) => vec![d],
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect()
+}

@@ -2,6 +2,8 @@
 //! errors and decides the exit status.
 
 mod check;
+mod completions;
+mod diff;
 mod list;
 mod render;
 mod schema;
@@ -43,7 +45,7 @@ impl From<ExitStatus> for ExitCode {
     name = "portalgen",
     version,
     about = "Generate a multi-tenant portal's whole GitOps tree from one small spec per environment",
-    after_help = "Examples:\n  portalgen render prod-us          write rendered/prod-us/\n  portalgen render --all --check    exit 1 if the committed tree is stale\n  portalgen validate --all          every check, nothing written\n  portalgen list                    environments with tier, region, tenants"
+    after_help = "Examples:\n  portalgen render prod-us          write rendered/prod-us/\n  portalgen render --all --check    exit 1 if the committed tree is stale\n  portalgen diff staging prod       what differs between two environments\n  portalgen diff prod-us            what `render prod-us` would change\n  portalgen validate --all          every check, nothing written\n  portalgen list                    environments with tier, region, tenants"
 )]
 pub struct Cli {
     /// The project root (default: the nearest ancestor folder holding `environments/`).
@@ -66,6 +68,13 @@ pub enum Color {
     Never,
 }
 
+/// Output format of `diff` and `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render environments into DIR/<env>/ (default: rendered/).
@@ -74,14 +83,27 @@ pub enum Command {
     )]
     Render(render::Args),
     /// Run every check on the spec and the rendered output; write nothing.
-    #[command(after_help = "Examples:\n  portalgen validate prod-us\n  portalgen validate --all")]
+    #[command(
+        after_help = "Examples:\n  portalgen validate prod-us\n  portalgen validate --all\n  portalgen validate --all --format json   # machine-readable findings for CI"
+    )]
     Validate(validate::Args),
+    /// Compare two environments object by object, or an environment's committed tree with
+    /// a fresh render. Exit 0 when equal, 1 when they differ, 2 on error.
+    #[command(
+        after_help = "Examples:\n  portalgen diff staging prod-us        # what changes from staging to prod-us\n  portalgen diff staging prod           # a tier name stands for its one primary\n  portalgen diff prod-us                # what `portalgen render prod-us` would change\n  portalgen diff staging prod-us --stat # counts and one line per object\n  portalgen diff prod-us --format json  # for CI bots"
+    )]
+    Diff(diff::Args),
     /// List the environments with tier, region, role and tenant count.
     #[command(after_help = "Example:\n  portalgen list")]
     List,
     /// Print the environment spec's JSON Schema.
     #[command(after_help = "Example:\n  portalgen schema > environment.schema.json")]
     Schema,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  portalgen completions bash > ~/.local/share/bash-completion/completions/portalgen\n  portalgen completions zsh > ~/.zfunc/_portalgen\n  portalgen completions fish > ~/.config/fish/completions/portalgen.fish"
+    )]
+    Completions(completions::Args),
 }
 
 /// Runs the binary: parses arguments, runs the command, reports errors, exits.
@@ -137,6 +159,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Render(args) => render::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
+        Command::Diff(args) => diff::run(&ctx, args),
+        Command::Completions(args) => completions::run(args),
         Command::List => list::run(&ctx),
         Command::Schema => schema::run(),
     }

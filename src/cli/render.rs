@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     }
 
     if args.check {
-        return check::run(ctx, &out_dir, &trees);
+        return check::run(ctx, &ws.root, &out_dir, &trees);
     }
     for (name, tree) in &trees {
         let report = output::write_env(&out_dir, name, tree)?;

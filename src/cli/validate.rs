@@ -1,10 +1,18 @@
 //! `portalgen validate`: the spec checks and every check on the rendered output, for each
-//! selected environment; reports all findings and writes nothing.
+//! selected environment; reports every finding of every environment (not only the first)
+//! and writes nothing.
+//!
+//! Exit status: 0 when nothing is found, 1 when there are findings (a spec that fails its
+//! schema or its semantic rules is a finding too: validating specs is this command's job),
+//! 2 when validation cannot run at all (no `environments/`, an unknown environment name,
+//! unreadable templates, an I/O error).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::{note, out, select, templates, Context, ExitStatus};
-use crate::diagnostic::Error;
+use serde::Serialize;
+
+use super::{out, select, templates, Context, ExitStatus, Format};
+use crate::diagnostic::{Diagnostic, Error};
 use crate::pipeline;
 
 #[derive(Debug, clap::Args)]
@@ -15,9 +23,83 @@ pub struct Args {
     /// Validate every environment under environments/.
     #[arg(long)]
     pub all: bool,
+    /// Output format: text for people, json for CI bots.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Templates that replace the embedded ones of the same relative path.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+}
+
+/// Where a finding comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Stage {
+    /// The environment spec: YAML, schema, semantic and cross-environment rules.
+    Spec,
+    /// A rendered file: parsed back, Kubernetes and custom-resource schemas, policies.
+    Output,
+}
+
+/// One finding, as JSON.
+#[derive(Debug, Serialize)]
+struct Finding {
+    environment: String,
+    stage: Stage,
+    file: String,
+    line: Option<u64>,
+    column: Option<u64>,
+    /// The rendered object, e.g. `Deployment portal-system/portal-app`.
+    object: Option<String>,
+    /// The field path inside the spec or the object.
+    path: Option<String>,
+    message: String,
+    hint: Option<String>,
+}
+
+impl Finding {
+    fn new(environment: &str, stage: Stage, d: &Diagnostic, root: &Path) -> Finding {
+        let (object, path) = match (stage, &d.path) {
+            (Stage::Output, Some(p)) => match p.split_once(": ") {
+                Some((object, path)) => (Some(object.to_owned()), Some(path.to_owned())),
+                None => (Some(p.clone()), None),
+            },
+            (_, p) => (None, p.clone()),
+        };
+        Finding {
+            environment: environment.to_owned(),
+            stage,
+            file: d
+                .file
+                .strip_prefix(root)
+                .unwrap_or(&d.file)
+                .display()
+                .to_string(),
+            line: d.position.map(|p| p.line),
+            column: d.position.map(|p| p.column),
+            object,
+            path,
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+        }
+    }
+}
+
+/// One environment's result, as JSON.
+#[derive(Debug, Serialize)]
+struct EnvResult {
+    name: String,
+    ok: bool,
+    /// Files rendered and checked (0 when the spec itself has findings).
+    files: usize,
+    findings: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonReport {
+    ok: bool,
+    environments: Vec<EnvResult>,
+    findings: Vec<Finding>,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
@@ -25,30 +107,125 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let loaded = ws.load_all();
     let names = select(&ws, &loaded, &args.envs, args.all)?;
     let templates = templates(args.templates.as_deref())?;
-    let mut findings = Vec::new();
-    let mut input_errors = Vec::new();
+
+    let mut checked: Vec<(&String, Stage, Vec<Diagnostic>, usize)> = Vec::new();
     for name in &names {
-        match pipeline::render_env(&loaded, name, &templates) {
-            Ok(tree) => note(
-                ctx,
-                &format!("{name}: ok ({} files checked)", tree.files.len()),
-            ),
-            Err(Error::Rendered(d)) => findings.extend(d),
-            Err(Error::Invalid(d)) => input_errors.extend(d),
+        let (stage, diags, files) = match pipeline::render_env(&loaded, name, &templates) {
+            Ok(tree) => (Stage::Output, Vec::new(), tree.files.len()),
+            Err(Error::Invalid(d)) => (Stage::Spec, d, 0),
+            Err(Error::Rendered(mut d)) => {
+                // The render may stop at the first failing files; collect every file's.
+                let mut files = 0;
+                if let Ok(model) = pipeline::model_of(&loaded, name) {
+                    files = crate::targets::plan(&model).len();
+                    for extra in pipeline::check_all(&model, &templates) {
+                        if !d.contains(&extra) {
+                            d.push(extra);
+                        }
+                    }
+                }
+                (Stage::Output, d, files)
+            }
             Err(other) => return Err(other.into()),
+        };
+        checked.push((name, stage, diags, files));
+    }
+
+    // A replica repeats its primary's spec errors: each spec finding is listed once, under
+    // the environment whose spec file it is in when that one is checked too, else under
+    // the first environment that reports it. (The same output finding in two environments
+    // is two findings: two rendered files.)
+    let owner_of = |d: &Diagnostic| -> Option<&String> {
+        checked
+            .iter()
+            .find(|(n, stage, diags, _)| {
+                *stage == Stage::Spec && ws.files.get(*n) == Some(&d.file) && diags.contains(d)
+            })
+            .map(|(n, ..)| *n)
+    };
+    let mut seen: Vec<&Diagnostic> = Vec::new();
+    let mut results = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    for (name, stage, diags, files) in &checked {
+        let mut count = 0;
+        for d in diags {
+            if *stage == Stage::Spec {
+                if seen.contains(&d) || owner_of(d).is_some_and(|owner| owner != *name) {
+                    continue;
+                }
+                seen.push(d);
+            }
+            count += 1;
+            findings.push(Finding::new(name, *stage, d, &ws.root));
         }
+        results.push(EnvResult {
+            name: (*name).clone(),
+            ok: diags.is_empty(),
+            files: *files,
+            findings: count,
+        });
     }
-    if !input_errors.is_empty() {
-        return Err(Error::Invalid(input_errors).into());
-    }
-    let mut text = String::new();
-    for f in &findings {
-        text.push_str(&format!("finding: {f}\n"));
-    }
+
+    let ok = findings.is_empty();
+    let text = match args.format {
+        Format::Json => {
+            let report = JsonReport {
+                ok,
+                environments: results,
+                findings,
+            };
+            format!("{}\n", serde_json::to_string_pretty(&report)?)
+        }
+        Format::Text => text_report(ctx, &results, &findings),
+    };
     out(&text)?;
-    Ok(if findings.is_empty() {
+    Ok(if ok {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+fn text_report(ctx: &Context, results: &[EnvResult], findings: &[Finding]) -> String {
+    let mut s = String::new();
+    for r in results {
+        if r.ok {
+            if !ctx.quiet {
+                s.push_str(&format!("{}: ok ({} files checked)\n", r.name, r.files));
+            }
+            continue;
+        }
+        s.push_str(&format!(
+            "{}: {} finding{}\n",
+            r.name,
+            r.findings,
+            if r.findings == 1 { "" } else { "s" }
+        ));
+        for f in findings.iter().filter(|f| f.environment == r.name) {
+            let at = match (f.line, f.column) {
+                (Some(l), Some(c)) => format!(":{l}:{c}"),
+                _ => String::new(),
+            };
+            s.push_str(&format!("  {}{at}: {}\n", f.file, f.message));
+            match (&f.object, &f.path) {
+                (Some(o), Some(p)) => s.push_str(&format!("      at: {o}: {p}\n")),
+                (Some(x), None) | (None, Some(x)) => s.push_str(&format!("      at: {x}\n")),
+                (None, None) => {}
+            }
+            if let Some(h) = &f.hint {
+                s.push_str(&format!("      hint: {}\n", h.replace('\n', "\n      ")));
+            }
+        }
+    }
+    let failing = results.iter().filter(|r| !r.ok).count();
+    if failing > 0 {
+        s.push_str(&format!(
+            "{} finding{} in {failing} of {} environment{}\n",
+            findings.len(),
+            if findings.len() == 1 { "" } else { "s" },
+            results.len(),
+            if results.len() == 1 { "" } else { "s" },
+        ));
+    }
+    s
 }

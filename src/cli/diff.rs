@@ -1,0 +1,320 @@
+//! `portalgen diff`: an object-aware comparison of two environments (`diff ENV_A ENV_B`),
+//! or of an environment's committed tree with a fresh render (`diff ENV`). The comparison
+//! is [`crate::diff`]; this module only formats the report: a summary first (one line per
+//! object or tenant group), then the details, or JSON for CI bots.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use super::{out, select, templates, Color, Context, ExitStatus, Format};
+use crate::diff::{self, hunks::Tag, Entry, Report, Status};
+use crate::output;
+use crate::pipeline;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Two environments (or tier names) to compare, old then new; or one environment to
+    /// compare its committed tree with a fresh render.
+    #[arg(value_name = "ENV", num_args = 1..=2, required = true)]
+    pub envs: Vec<String>,
+    /// Show only the summary: counts and one line per object.
+    #[arg(long)]
+    pub stat: bool,
+    /// Output format: text for people, json for CI bots.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// With one ENV: the committed trees are in DIR/<env>/ (default: <root>/rendered/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Templates that replace the embedded ones of the same relative path.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
+    let ws = ctx.workspace()?;
+    let loaded = ws.load_all();
+    let templates = templates(args.templates.as_deref())?;
+    let names: Vec<String> = args
+        .envs
+        .iter()
+        .map(|n| select(&ws, &loaded, std::slice::from_ref(n), false).map(|mut v| v.remove(0)))
+        .collect::<Result<_, _>>()?;
+    let mut report = match names.as_slice() {
+        [old, new] => {
+            let a = pipeline::render_env(&loaded, old, &templates)?;
+            let b = pipeline::render_env(&loaded, new, &templates)?;
+            diff::compare(old, &a, new, &b)
+        }
+        [env] => {
+            let out_dir = args.out.clone().unwrap_or_else(|| ws.root.join("rendered"));
+            let fresh = pipeline::render_env(&loaded, env, &templates)?;
+            let dir = out_dir.join(env);
+            let disk = output::read_on_disk(&dir)?;
+            let shown = display_path(&dir, &ws.root);
+            let label = if disk.exists {
+                format!("{shown} (on disk)")
+            } else {
+                format!("{shown} (not rendered yet)")
+            };
+            diff::compare_with_disk(&label, &disk, &format!("{env} (fresh render)"), &fresh)
+        }
+        _ => unreachable!("clap allows one or two environments"),
+    };
+    if args.stat {
+        for e in &mut report.entries {
+            e.hunks.clear();
+        }
+    }
+    let text = match args.format {
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+        Format::Text => Printer {
+            color: use_color(ctx.color),
+        }
+        .report(&report, args.stat),
+    };
+    out(&text)?;
+    Ok(if report.identical {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+/// `path` relative to `root` when it is inside it (as people type it), else as it is.
+pub fn display_path(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Whether to color stdout: `--color always|never`, or with `auto` when stdout is a
+/// terminal and `NO_COLOR` is not set (https://no-color.org).
+pub fn use_color(color: Color) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// How many tenant ids a line shows before `…`.
+const EXAMPLES: usize = 3;
+
+struct Printer {
+    color: bool,
+}
+
+impl Printer {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn mark(&self, status: Status) -> String {
+        match status {
+            Status::Changed => self.paint("33", "~"),
+            Status::Added => self.paint("32", "+"),
+            Status::Removed => self.paint("31", "-"),
+        }
+    }
+
+    fn report(&self, r: &Report, stat: bool) -> String {
+        let mut s = String::new();
+        s.push_str(&self.paint("1", &format!("{} → {}", r.old, r.new)));
+        s.push('\n');
+        if r.identical {
+            s.push_str(&format!(
+                "  no differences ({} objects)\n",
+                r.summary.unchanged
+            ));
+            self.foreign(&mut s, r);
+            return s;
+        }
+        let sum = &r.summary;
+        s.push_str(&format!(
+            "  objects: {} changed, {} added, {} removed, {} unchanged\n",
+            sum.changed, sum.added, sum.removed, sum.unchanged
+        ));
+        let t = &r.tenants;
+        if t.changed + t.only_old.count + t.only_new.count > 0 {
+            let mut parts = vec![format!("{} in both ({} changed)", t.in_both, t.changed)];
+            for (set, side) in [(&t.only_new, &r.new), (&t.only_old, &r.old)] {
+                if set.count > 0 {
+                    parts.push(format!(
+                        "{} only in {side} ({})",
+                        set.count,
+                        examples(&set.ids)
+                    ));
+                }
+            }
+            s.push_str(&format!("  tenants: {}\n", parts.join(", ")));
+        }
+        self.summary(&mut s, r);
+        self.foreign(&mut s, r);
+        if !stat {
+            for e in &r.entries {
+                s.push('\n');
+                self.details(&mut s, e);
+            }
+        }
+        s
+    }
+
+    /// One line per entry, with its line counts, and one per one-sided tenant set.
+    fn summary(&self, s: &mut String, r: &Report) {
+        let label = |e: &Entry| match &e.tenants {
+            Some(g) => format!("{}  ×{} tenant{}", e.title, g.count, plural(g.count)),
+            None => e.title.clone(),
+        };
+        let width = r
+            .entries
+            .iter()
+            .map(|e| label(e).chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(72);
+        s.push('\n');
+        for e in &r.entries {
+            let mut counts = Vec::new();
+            if e.added_lines > 0 {
+                counts.push(self.paint("32", &format!("+{}", e.added_lines)));
+            }
+            if e.removed_lines > 0 {
+                counts.push(self.paint("31", &format!("-{}", e.removed_lines)));
+            }
+            match &e.tenants {
+                Some(g) if !g.moved.is_empty() => {
+                    counts.push(format!("({} in another file)", g.moved.len()))
+                }
+                None if e.moved() => counts.push("(in another file)".into()),
+                _ => {}
+            }
+            let line = format!(
+                "  {} {:<width$}  {}",
+                self.mark(e.status),
+                label(e),
+                counts.join(" ")
+            );
+            s.push_str(line.trim_end());
+            s.push('\n');
+        }
+        for (set, side, status) in [
+            (&r.tenants.only_new, &r.new, Status::Added),
+            (&r.tenants.only_old, &r.old, Status::Removed),
+        ] {
+            if set.count > 0 {
+                s.push_str(&format!(
+                    "  {} {} tenant{} only in {side}: {} objects ({})\n",
+                    self.mark(status),
+                    set.count,
+                    plural(set.count),
+                    set.objects,
+                    examples(&set.ids)
+                ));
+            }
+        }
+    }
+
+    fn foreign(&self, s: &mut String, r: &Report) {
+        if r.foreign.is_empty() {
+            return;
+        }
+        s.push_str(&format!(
+            "\n  files portalgen does not own (left alone, not compared): {}\n",
+            r.foreign.len()
+        ));
+        for f in &r.foreign {
+            let note = if f.in_the_way {
+                "  ← a rendered file has this path: render would refuse"
+            } else {
+                ""
+            };
+            s.push_str(&format!("  {} {}{note}\n", self.paint("35", "?"), f.path));
+        }
+    }
+
+    fn details(&self, s: &mut String, e: &Entry) {
+        let status = match e.status {
+            Status::Changed => "changed",
+            Status::Added => "added",
+            Status::Removed => "removed",
+        };
+        s.push_str(&format!(
+            "{} {} ({status})\n",
+            self.mark(e.status),
+            self.paint("1", &e.title)
+        ));
+        if let Some(g) = &e.tenants {
+            s.push_str(&format!(
+                "  {} tenant{} alike: {}; shown for {}\n",
+                g.count,
+                plural(g.count),
+                examples(&g.ids),
+                g.shown
+            ));
+        }
+        match (&e.old_path, &e.new_path) {
+            (Some(a), Some(b)) if e.tenants.as_ref().is_some_and(|g| !g.moved.is_empty()) => {
+                let g = e.tenants.as_ref().expect("a tenant group");
+                let moved = if g.moved.len() == g.count {
+                    "all of them move".to_owned()
+                } else {
+                    format!("{} of them move ({})", g.moved.len(), examples(&g.moved))
+                };
+                let example = if a == b {
+                    String::new()
+                } else {
+                    format!(", e.g. {a} → {b}")
+                };
+                s.push_str(&format!("  file: {moved} to another file{example}\n"));
+            }
+            (Some(a), Some(b)) if a != b => s.push_str(&format!("  file: {a} → {b}\n")),
+            (Some(p), _) | (None, Some(p)) => s.push_str(&format!("  file: {p}\n")),
+            (None, None) => {}
+        }
+        for h in &e.hunks {
+            if e.status == Status::Changed {
+                s.push_str(&format!("  {}\n", self.paint("36", &h.header())));
+            }
+            for l in &h.lines {
+                let text = format!("{}{}", l.tag.sign(), l.text);
+                let text = match l.tag {
+                    Tag::Context => text,
+                    Tag::Added => self.paint("32", &text),
+                    Tag::Removed => self.paint("31", &text),
+                };
+                s.push_str(&format!("  {}\n", text.trim_end()));
+            }
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// `t00001, t00002, t00003, … 17 more`
+fn examples(ids: &[String]) -> String {
+    let mut text = ids
+        .iter()
+        .take(EXAMPLES)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > EXAMPLES {
+        text.push_str(&format!(", … {} more", ids.len() - EXAMPLES));
+    }
+    text
+}
