@@ -103,8 +103,16 @@ fn the_summary_comes_first_and_hundreds_of_tenants_stay_a_few_lines() {
         summary.contains("Namespace portal-tenant-<tenant>  ×20 tenants"),
         "{summary}"
     );
-    // The whole report stays short enough to read.
-    assert!(text.lines().count() < 800, "{} lines", text.lines().count());
+    // Hundreds of tenants take a handful of lines: the report's length comes from the
+    // platform objects, not from the tenants.
+    let tenant_lines = text
+        .lines()
+        .filter(|l| l.contains("portal-tenant-"))
+        .count();
+    assert!(
+        tenant_lines < 40,
+        "{tenant_lines} lines about tenant objects"
+    );
     assert!(
         !text.contains("t00100"),
         "no tenant beyond the examples is named"

@@ -134,6 +134,16 @@ pub struct Foreign {
 /// Compares two trees object by object.
 pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Report {
     let (a, b) = objects::of_trees(old, new);
+    // Objects named after their environment (`portal-staging-platform`) are the same object
+    // in another environment (`portal-prod-us-platform`): match them as `portal-<env>-platform`.
+    let (a, b) = if old_label == new_label {
+        (a, b)
+    } else {
+        (
+            objects::generic_env_names(a, old_label),
+            objects::generic_env_names(b, new_label),
+        )
+    };
     let tenants_of = |objs: &std::collections::BTreeMap<ObjectId, Object>| -> BTreeSet<String> {
         objs.values().filter_map(|o| o.tenant.clone()).collect()
     };

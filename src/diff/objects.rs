@@ -323,3 +323,58 @@ mod tests {
         );
     }
 }
+
+/// Re-keys the Kubernetes objects whose name holds the environment's name as a whole
+/// dash-separated part, with `<env>` in its place.
+pub fn generic_env_names(
+    objects: BTreeMap<ObjectId, Object>,
+    env: &str,
+) -> BTreeMap<ObjectId, Object> {
+    objects
+        .into_values()
+        .map(|mut o| {
+            if let ObjectId::Kubernetes { name, .. } = &mut o.id {
+                if let Some(generic) = generic_name(name, env) {
+                    *name = generic;
+                }
+            }
+            (o.id.clone(), o)
+        })
+        .collect()
+}
+
+fn generic_name(name: &str, env: &str) -> Option<String> {
+    if env.is_empty() {
+        return None;
+    }
+    let mut from = 0;
+    while let Some(i) = name[from..].find(env).map(|i| i + from) {
+        let end = i + env.len();
+        let starts = i == 0 || name.as_bytes()[i - 1] == b'-';
+        let ends = end == name.len() || name.as_bytes()[end] == b'-';
+        if starts && ends {
+            return Some(format!("{}<env>{}", &name[..i], &name[end..]));
+        }
+        from = i + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod generic_tests {
+    use super::generic_name;
+
+    #[test]
+    fn only_whole_name_parts_are_generic() {
+        assert_eq!(
+            generic_name("portal-prod-us-platform", "prod-us").as_deref(),
+            Some("portal-<env>-platform")
+        );
+        assert_eq!(
+            generic_name("portal-staging", "staging").as_deref(),
+            Some("portal-<env>")
+        );
+        assert_eq!(generic_name("portal-prod-usx", "prod-us"), None);
+        assert_eq!(generic_name("devices", "dev"), None);
+    }
+}
