@@ -1,8 +1,9 @@
 //! Checks on every rendered file before anything is written: parsed back, Kubernetes
 //! objects type-checked (unknown fields are errors), custom resources checked against the
-//! JSON Schemas in `schemas/crds/`.
+//! JSON Schemas in `schemas/crds/`, and the built-in security policy ([`policy`]) applied.
 
 pub mod kubernetes;
+pub mod policy;
 
 use serde_json::Value;
 
@@ -57,13 +58,17 @@ pub fn check_file(path: &str, template: &str, text: &str) -> Vec<Diagnostic> {
     let file = format!("{path} (from templates/{template})");
     if path.ends_with(".yaml") {
         match parse_yaml_documents(text) {
-            Ok(docs) => docs.iter().flat_map(|d| kubernetes::check(&file, d)).collect(),
+            Ok(docs) => {
+                let mut problems: Vec<Diagnostic> = docs.iter().flat_map(|d| kubernetes::check(&file, d)).collect();
+                problems.extend(policy::check_yaml_file(&file, text, &docs));
+                problems
+            }
             Err(e) => vec![Diagnostic::new(file, format!("rendered YAML does not parse: {e}"))
                 .with_hint(Some(excerpt(text, &e)))],
         }
     } else if path.ends_with(".json") {
         match serde_json::from_str::<Value>(text) {
-            Ok(_) => Vec::new(),
+            Ok(value) => policy::check_json_file(&file, text, &value),
             Err(e) => vec![Diagnostic::new(file, format!("rendered JSON does not parse: {e}"))],
         }
     } else {
