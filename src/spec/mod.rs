@@ -148,6 +148,12 @@ fn parse_yaml(path: &Path, text: &str) -> Result<Node, Vec<Diagnostic>> {
             .unwrap_or(Position { line: 1, column: 1 });
         let message = e.without_snippet().to_string();
         let mut message = message.lines().next().unwrap_or("invalid YAML").to_owned();
+        // An unterminated quoted scalar is noticed lines later: report where it opens.
+        let position = if message.contains("quoted scalar") {
+            unterminated_quote(text, position.line).unwrap_or(position)
+        } else {
+            position
+        };
         // serde-saphyr's advice about its own options means nothing to a spec's author.
         if let Some(i) = message.find(", set DuplicateKeyPolicy") {
             let rest = message[i..].find(" at line").map_or("", |j| &message[i + j..]).to_owned();
@@ -181,6 +187,25 @@ fn parse_yaml(path: &Path, text: &str) -> Result<Node, Vec<Diagnostic>> {
         .with_path("(document)")
         .with_hint(Some("remove the '---' separator and everything after it".into()))]),
     }
+}
+
+/// The last line at or before `line` with an odd number of quotes of one kind: where an
+/// unterminated quoted scalar opens, at its opening quote.
+fn unterminated_quote(text: &str, line: u64) -> Option<Position> {
+    let lines: Vec<&str> = text.lines().take(line as usize).collect();
+    for (i, l) in lines.iter().enumerate().rev() {
+        let content = l.split(" #").next().unwrap_or(l);
+        for q in ['"', '\''] {
+            if content.matches(q).count() % 2 == 1 {
+                let column = content.find(q).unwrap_or(0) as u64 + 1;
+                return Some(Position {
+                    line: i as u64 + 1,
+                    column,
+                });
+            }
+        }
+    }
+    None
 }
 
 /// The rules that concern one spec alone and that the schema cannot state.
