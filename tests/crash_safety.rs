@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 use common::{minimal_spec, read_tree, Scratch};
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Two versions of the spec whose trees differ in every platform file and move most tenant
@@ -23,11 +26,17 @@ fn env_or(name: &str, default: u64) -> u64 {
 fn spec(version: usize, tenants: u64) -> String {
     let s = minimal_spec("big", "staging", tenants as u32);
     if version == 0 {
-        s.replace("    targetRevision: main\n", "    targetRevision: main\n    tenantShards: 4\n")
+        s.replace(
+            "    targetRevision: main\n",
+            "    targetRevision: main\n    tenantShards: 4\n",
+        )
     } else {
         s.replace("tag: \"1.0.0\"", "tag: \"2.0.0\"")
             .replace("domain: big.example.com", "domain: big2.example.com")
-            .replace("    targetRevision: main\n", "    targetRevision: main\n    tenantShards: 7\n")
+            .replace(
+                "    targetRevision: main\n",
+                "    targetRevision: main\n    tenantShards: 7\n",
+            )
     }
 }
 
@@ -66,7 +75,11 @@ fn a_killed_render_leaves_the_old_or_the_new_tree() {
     let tenants = env_or("PORTALGEN_CRASH_TENANTS", 600);
     let seed = env_or(
         "PORTALGEN_CRASH_SEED",
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+            | 1,
     );
     eprintln!("crash test: {iterations} iterations, {tenants} tenants, seed {seed}");
     let mut rng = Rng(seed);
@@ -99,7 +112,9 @@ fn a_killed_render_leaves_the_old_or_the_new_tree() {
             }
             std::thread::sleep(Duration::from_micros(200));
         }
-        write_time = appeared.map_or(write_time, |t| t.elapsed()).max(Duration::from_millis(5));
+        write_time = appeared
+            .map_or(write_time, |t| t.elapsed())
+            .max(Duration::from_millis(5));
         assert_eq!(read_tree(&out.join("big")), trees[0]);
     }
 
@@ -111,7 +126,10 @@ fn a_killed_render_leaves_the_old_or_the_new_tree() {
         let mut child = render(&s).spawn().unwrap();
         // Wait for the write phase, then kill at a random point in (or just past) it.
         let started = Instant::now();
-        while staging_dirs(&out).iter().all(|d| !d.ends_with(&child.id().to_string())) {
+        while staging_dirs(&out)
+            .iter()
+            .all(|d| !d.ends_with(&child.id().to_string()))
+        {
             if child.try_wait().unwrap().is_some() || started.elapsed() > Duration::from_secs(120) {
                 break;
             }
@@ -130,7 +148,10 @@ fn a_killed_render_leaves_the_old_or_the_new_tree() {
             got_new += 1;
             state = target;
         } else {
-            let missing = trees[target].keys().filter(|k| !now.contains_key(*k)).count();
+            let missing = trees[target]
+                .keys()
+                .filter(|k| !now.contains_key(*k))
+                .count();
             panic!(
                 "iteration {i} (seed {seed}, kill after {delay} µs): the tree is neither the old nor the new one ({} files, {missing} of the new missing)",
                 now.len()
@@ -161,7 +182,10 @@ fn an_injected_failure_mid_write_changes_nothing_and_the_next_render_recovers() 
     assert!(render(&s).status().unwrap().success());
     let old = read_tree(&s.root().join("out/big"));
     s.write_env("big", &spec(1, 20));
-    let status = render(&s).env("PORTALGEN_TEST_FAIL_AFTER_FILES", "7").status().unwrap();
+    let status = render(&s)
+        .env("PORTALGEN_TEST_FAIL_AFTER_FILES", "7")
+        .status()
+        .unwrap();
     assert_eq!(status.code(), Some(2));
     assert_eq!(read_tree(&s.root().join("out/big")), old);
     assert_eq!(staging_dirs(&s.root().join("out")), Vec::<String>::new());

@@ -15,7 +15,10 @@ use portalgen::render::Templates;
 use portalgen::spec::parse_bytes;
 
 fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(default)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(default)
 }
 
 const BASE: &str = "apiVersion: portalgen.dev/v1alpha1
@@ -112,8 +115,24 @@ fn field_value() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Overrides, valid or contradictory.
+/// Overrides: none, coherent ones, or random (often contradictory) ones.
 fn overrides() -> impl Strategy<Value = String> {
+    let coherent = (1u32..20, 0u32..40, 1u32..2000, 0u32..2000, 64u32..4096, 0u32..4096).prop_map(
+        |(min, span, cpu, cpu_extra, mem, mem_extra)| {
+            format!(
+                "  overrides:\n    replicas: {min}\n    autoscaling: {{minReplicas: {min}, maxReplicas: {}}}\n    \
+                 resources: {{requests: {{cpu: {cpu}m, memory: {mem}Mi}}, limits: {{cpu: {}m, memory: {}Mi}}}}\n",
+                min + span,
+                cpu + cpu_extra,
+                mem + mem_extra
+            )
+        },
+    );
+    prop_oneof![3 => Just(String::new()), 2 => coherent, 1 => random_overrides()]
+}
+
+/// Random overrides, valid or contradictory.
+fn random_overrides() -> impl Strategy<Value = String> {
     (
         proptest::option::of(1u32..80),
         proptest::option::of((1u32..80, 1u32..80)),
@@ -181,40 +200,87 @@ proptest! {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(48), failure_persistence: None, ..ProptestConfig::default() })]
-
-    /// Specs with random values in their fields and random overrides, through the whole
-    /// render: a spec that parses renders a tree that passes every check.
-    #[test]
-    fn the_whole_render_never_panics(
-        tier in prop_oneof![Just("dev"), Just("staging"), Just("prod")],
-        field in 0usize..6,
-        value in field_value(),
-        count in 1u32..40,
-        shards in proptest::option::of(1u32..70),
-        digest in any::<bool>(),
-        overrides in overrides(),
-    ) {
-        let templates = Templates::embedded().unwrap();
-        let mut text = BASE.replace("tier: staging", &format!("tier: {tier}")).replace("count: 3", &format!("count: {count}"));
-        if let Some(n) = shards {
-            text = text.replace("    targetRevision: main\n", &format!("    targetRevision: main\n    tenantShards: {n}\n"));
-        }
-        if digest {
-            text = text.replace("tag: \"1.0.0\"", &format!("digest: \"sha256:{}\"", "ab".repeat(32)));
-        }
-        text.push_str(&overrides);
-        let target = ["  region: us-east-1", "    count: ", "  domain: fuzz.example.com", "    repository: registry.example.com/portal/app", "    targetRevision: main", "  name: fuzz"][field];
-        if let Some(line) = text.lines().find(|l| l.starts_with(target)).map(str::to_owned) {
-            let key = line.split(':').next().unwrap().to_owned();
-            text = text.replacen(&line, &format!("{key}: {value}"), 1);
-        }
-        parse_and_render(text.as_bytes(), &templates);
-    }
+/// Specs with random values in their fields (or none changed) and random overrides,
+/// through the whole render: a spec that parses renders a tree that passes every check.
+#[test]
+fn the_whole_render_never_panics() {
+    use proptest::test_runner::{Config, TestRunner};
+    let strategy = (
+        prop_oneof![Just("dev"), Just("staging"), Just("prod")],
+        0usize..9,
+        field_value(),
+        1u32..40,
+        proptest::option::of(1u32..70),
+        any::<bool>(),
+        overrides(),
+    );
+    let templates = Templates::embedded().unwrap();
+    let config = Config {
+        cases: cases(48),
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let (total, rendered) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+    let mut runner = TestRunner::new(config);
+    runner
+        .run(
+            &strategy,
+            |(tier, field, value, count, shards, digest, overrides)| {
+                let mut text = BASE
+                    .replace("tier: staging", &format!("tier: {tier}"))
+                    .replace("count: 3", &format!("count: {count}"));
+                if let Some(n) = shards {
+                    text = text.replace(
+                        "    targetRevision: main\n",
+                        &format!("    targetRevision: main\n    tenantShards: {n}\n"),
+                    );
+                }
+                if digest {
+                    text = text.replace(
+                        "tag: \"1.0.0\"",
+                        &format!("digest: \"sha256:{}\"", "ab".repeat(32)),
+                    );
+                }
+                text.push_str(&overrides);
+                let targets = [
+                    "  region: us-east-1",
+                    "    count: ",
+                    "  domain: fuzz.example.com",
+                    "    repository: registry.example.com/portal/app",
+                    "    targetRevision: main",
+                    "  name: fuzz",
+                ];
+                if let Some(target) = targets.get(field) {
+                    if let Some(line) = text
+                        .lines()
+                        .find(|l| l.starts_with(target))
+                        .map(str::to_owned)
+                    {
+                        let key = line.split(':').next().unwrap().to_owned();
+                        text = text.replacen(&line, &format!("{key}: {value}"), 1);
+                    }
+                }
+                total.set(total.get() + 1);
+                if parse_and_render(text.as_bytes(), &templates) {
+                    rendered.set(rendered.get() + 1);
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+    let (total, rendered) = (total.get(), rendered.get());
+    eprintln!("whole render: {total} cases, {rendered} rendered");
+    // The generator must reach the renderer, not only the parser's error paths.
+    assert!(
+        rendered * 5 >= total,
+        "only {rendered} of {total} generated specs rendered"
+    );
 }
 
 #[test]
 fn the_base_spec_renders() {
-    assert!(parse_and_render(BASE.as_bytes(), &Templates::embedded().unwrap()));
+    assert!(parse_and_render(
+        BASE.as_bytes(),
+        &Templates::embedded().unwrap()
+    ));
 }

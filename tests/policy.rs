@@ -63,16 +63,28 @@ spec:
 fn ids(text: &str) -> Vec<String> {
     check_file("kubernetes/x.yaml", "test", text)
         .iter()
-        .filter_map(|d| d.message.strip_prefix('[').and_then(|m| m.split_once(']')).map(|(id, _)| id.to_owned()))
+        .filter_map(|d| {
+            d.message
+                .strip_prefix('[')
+                .and_then(|m| m.split_once(']'))
+                .map(|(id, _)| id.to_owned())
+        })
         .collect()
 }
 
 fn tree_ids(files: &[(&str, &str)], tier: Tier) -> Vec<String> {
-    let files: BTreeMap<String, Vec<u8>> =
-        files.iter().map(|(p, t)| ((*p).to_owned(), t.as_bytes().to_vec())).collect();
+    let files: BTreeMap<String, Vec<u8>> = files
+        .iter()
+        .map(|(p, t)| ((*p).to_owned(), t.as_bytes().to_vec()))
+        .collect();
     policy::check_tree(&files, tier)
         .iter()
-        .filter_map(|d| d.message.strip_prefix('[').and_then(|m| m.split_once(']')).map(|(id, _)| id.to_owned()))
+        .filter_map(|d| {
+            d.message
+                .strip_prefix('[')
+                .and_then(|m| m.split_once(']'))
+                .map(|(id, _)| id.to_owned())
+        })
         .collect()
 }
 
@@ -130,7 +142,10 @@ fn each_per_object_rule_fires_on_a_crafted_bad_object() {
     ];
     for (id, text) in &cases {
         let found = ids(text);
-        assert!(found.contains(&id.to_string()), "{id} did not fire; found {found:?} on:\n{text}");
+        assert!(
+            found.contains(&id.to_string()),
+            "{id} did not fire; found {found:?} on:\n{text}"
+        );
     }
     // References are not secrets.
     let refs = dep(
@@ -139,8 +154,15 @@ fn each_per_object_rule_fires_on_a_crafted_bad_object() {
     );
     assert_eq!(ids(&refs), Vec::<String>::new());
     // JSON files are scanned too.
-    let json = check_file("cloudflare/x.tf.json", "test", r#"{"provider": {"cloudflare": {"api_token": "abc"}}}"#);
-    assert!(json.iter().any(|d| d.message.starts_with("[PG-S003]")), "{json:?}");
+    let json = check_file(
+        "cloudflare/x.tf.json",
+        "test",
+        r#"{"provider": {"cloudflare": {"api_token": "abc"}}}"#,
+    );
+    assert!(
+        json.iter().any(|d| d.message.starts_with("[PG-S003]")),
+        "{json:?}"
+    );
 }
 
 #[test]
@@ -156,16 +178,45 @@ fn each_cross_document_rule_fires_on_a_crafted_bad_tree() {
 
     let auto = vpa("Auto");
     let off = vpa("\"Off\"");
-    assert_eq!(tree_ids(&[("a/hpa.yaml", hpa), ("a/vpa.yaml", &auto)], Tier::Prod), ["PG-A001"]);
-    assert_eq!(tree_ids(&[("a/hpa.yaml", hpa), ("a/vpa.yaml", &off)], Tier::Prod), Vec::<String>::new());
+    assert_eq!(
+        tree_ids(&[("a/hpa.yaml", hpa), ("a/vpa.yaml", &auto)], Tier::Prod),
+        ["PG-A001"]
+    );
+    assert_eq!(
+        tree_ids(&[("a/hpa.yaml", hpa), ("a/vpa.yaml", &off)], Tier::Prod),
+        Vec::<String>::new()
+    );
 
     let (ok, bad) = (pdb(1), pdb(2));
     // The HPA's minReplicas (2) bounds the PDB, not the Deployment's replicas (3).
-    assert_eq!(tree_ids(&[("d.yaml", GOOD_DEPLOYMENT), ("h.yaml", hpa), ("p.yaml", &ok)], Tier::Prod), Vec::<String>::new());
-    assert_eq!(tree_ids(&[("d.yaml", GOOD_DEPLOYMENT), ("h.yaml", hpa), ("p.yaml", &bad)], Tier::Prod), ["PG-D001"]);
+    assert_eq!(
+        tree_ids(
+            &[
+                ("d.yaml", GOOD_DEPLOYMENT),
+                ("h.yaml", hpa),
+                ("p.yaml", &ok)
+            ],
+            Tier::Prod
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        tree_ids(
+            &[
+                ("d.yaml", GOOD_DEPLOYMENT),
+                ("h.yaml", hpa),
+                ("p.yaml", &bad)
+            ],
+            Tier::Prod
+        ),
+        ["PG-D001"]
+    );
 
     assert_eq!(tree_ids(&[("vs.yaml", vs)], Tier::Prod), ["PG-F001"]);
-    assert_eq!(tree_ids(&[("vs.yaml", vs)], Tier::Staging), Vec::<String>::new());
+    assert_eq!(
+        tree_ids(&[("vs.yaml", vs)], Tier::Staging),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -175,15 +226,27 @@ fn every_rule_has_an_id_a_title_and_a_rationale_and_is_documented() {
     for rule in policy::RULES {
         assert!(seen.insert(rule.id), "duplicate id {}", rule.id);
         assert!(!rule.title.is_empty() && !rule.rationale.is_empty());
-        assert!(security.contains(rule.id), "SECURITY.md does not document {}", rule.id);
+        assert!(
+            security.contains(rule.id),
+            "SECURITY.md does not document {}",
+            rule.id
+        );
     }
     assert_eq!(policy::RULES.len(), 16);
 }
 
 #[test]
 fn the_shipped_environments_have_zero_findings() {
-    let out = common::portalgen().args(["validate", "--all"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = common::portalgen()
+        .args(["validate", "--all"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "");
 }
 
@@ -191,22 +254,42 @@ fn the_shipped_environments_have_zero_findings() {
 fn a_finding_fails_validate_and_render_writes_nothing() {
     let s = common::Scratch::new();
     s.write_env("dev", &common::minimal_spec("dev", "dev", 2));
-    s.cmd().args(["render", "dev", "--out", "out"]).assert().success();
+    s.cmd()
+        .args(["render", "dev", "--out", "out"])
+        .assert()
+        .success();
     let before = common::read_tree(&s.root().join("out"));
     // A team's template override that runs the app as root.
     let templates = s.root().join("tpl/kubernetes/app");
     std::fs::create_dir_all(&templates).unwrap();
-    let original = std::fs::read_to_string(common::repo().join("templates/kubernetes/app/deployment.yaml")).unwrap();
+    let original =
+        std::fs::read_to_string(common::repo().join("templates/kubernetes/app/deployment.yaml"))
+            .unwrap();
     assert!(original.contains("runAsNonRoot: true"));
-    std::fs::write(templates.join("deployment.yaml"), original.replace("runAsNonRoot: true", "runAsNonRoot: false")).unwrap();
+    std::fs::write(
+        templates.join("deployment.yaml"),
+        original.replace("runAsNonRoot: true", "runAsNonRoot: false"),
+    )
+    .unwrap();
 
-    let v = s.cmd().args(["validate", "dev", "--templates", "tpl"]).output().unwrap();
+    let v = s
+        .cmd()
+        .args(["validate", "dev", "--templates", "tpl"])
+        .output()
+        .unwrap();
     assert_eq!(v.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&v.stdout);
-    assert!(stdout.contains("[PG-W001] container portal may run as root"), "{stdout}");
+    assert!(
+        stdout.contains("[PG-W001] container portal may run as root"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Deployment portal-system/portal-app: spec.template.spec.containers[0].securityContext.runAsNonRoot"), "{stdout}");
 
-    let r = s.cmd().args(["render", "dev", "--out", "out", "--templates", "tpl"]).output().unwrap();
+    let r = s
+        .cmd()
+        .args(["render", "dev", "--out", "out", "--templates", "tpl"])
+        .output()
+        .unwrap();
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("[PG-W001]"));
     assert_eq!(common::read_tree(&s.root().join("out")), before);

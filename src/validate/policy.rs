@@ -152,7 +152,14 @@ fn check_object(file: &str, doc: &Document, out: &mut Vec<Diagnostic>) {
     let kind = doc.kind();
     if let Some((pod_pointer, long_running)) = pod_spec_pointer(kind) {
         if let Some(pod) = doc.value.pointer(pod_pointer) {
-            check_pod(file, doc, &pointer_to_path(pod_pointer), pod, long_running, out);
+            check_pod(
+                file,
+                doc,
+                &pointer_to_path(pod_pointer),
+                pod,
+                long_running,
+                out,
+            );
         }
     }
     match kind {
@@ -217,7 +224,14 @@ fn pointer_to_path(pointer: &str) -> String {
     pointer.trim_start_matches('/').replace('/', ".")
 }
 
-fn check_pod(file: &str, doc: &Document, base: &str, pod: &Value, long_running: bool, out: &mut Vec<Diagnostic>) {
+fn check_pod(
+    file: &str,
+    doc: &Document,
+    base: &str,
+    pod: &Value,
+    long_running: bool,
+    out: &mut Vec<Diagnostic>,
+) {
     let pod_sc = pod.get("securityContext");
     for (list, is_init) in [("containers", false), ("initContainers", true)] {
         let Some(containers) = pod.get(list).and_then(Value::as_array) else {
@@ -230,13 +244,21 @@ fn check_pod(file: &str, doc: &Document, base: &str, pod: &Value, long_running: 
             let sc_field = |f: &str| sc.and_then(|s| s.get(f));
             let effective = |f: &str| sc_field(f).or_else(|| pod_sc.and_then(|s| s.get(f)));
             let mut push = |field: &str, id: &str, message: String| {
-                let path = if field.is_empty() { at.clone() } else { format!("{at}.{field}") };
+                let path = if field.is_empty() {
+                    at.clone()
+                } else {
+                    format!("{at}.{field}")
+                };
                 out.push(finding(file, doc, &path, id, message));
             };
 
             // W001: non-root.
             if effective("runAsUser").and_then(Value::as_i64) == Some(0) {
-                push("securityContext.runAsUser", "PG-W001", format!("container {name} runs as root (runAsUser: 0)"));
+                push(
+                    "securityContext.runAsUser",
+                    "PG-W001",
+                    format!("container {name} runs as root (runAsUser: 0)"),
+                );
             } else if effective("runAsNonRoot") != Some(&Value::Bool(true)) {
                 push(
                     "securityContext.runAsNonRoot",
@@ -265,7 +287,11 @@ fn check_pod(file: &str, doc: &Document, base: &str, pod: &Value, long_running: 
                     format!("container {name} does not drop ALL capabilities"),
                 );
             }
-            if let Some(add) = caps.and_then(|c| c.get("add")).and_then(Value::as_array).filter(|a| !a.is_empty()) {
+            if let Some(add) = caps
+                .and_then(|c| c.get("add"))
+                .and_then(Value::as_array)
+                .filter(|a| !a.is_empty())
+            {
                 let names: Vec<&str> = add.iter().filter_map(Value::as_str).collect();
                 push(
                     "securityContext.capabilities.add",
@@ -282,10 +308,16 @@ fn check_pod(file: &str, doc: &Document, base: &str, pod: &Value, long_running: 
                 );
             }
             if sc_field("privileged") == Some(&Value::Bool(true)) {
-                push("securityContext.privileged", "PG-W004", format!("container {name} is privileged"));
+                push(
+                    "securityContext.privileged",
+                    "PG-W004",
+                    format!("container {name} is privileged"),
+                );
             }
             // W005: seccomp.
-            let seccomp = effective("seccompProfile").and_then(|s| s.get("type")).and_then(Value::as_str);
+            let seccomp = effective("seccompProfile")
+                .and_then(|s| s.get("type"))
+                .and_then(Value::as_str);
             if seccomp != Some("RuntimeDefault") {
                 push(
                     "securityContext.seccompProfile.type",
@@ -300,14 +332,20 @@ fn check_pod(file: &str, doc: &Document, base: &str, pod: &Value, long_running: 
             let missing: Vec<String> = ["requests", "limits"]
                 .iter()
                 .flat_map(|kind| ["cpu", "memory"].map(move |r| (kind, r)))
-                .filter(|(kind, r)| c.pointer(&format!("/resources/{kind}/{r}")).is_none_or(Value::is_null))
+                .filter(|(kind, r)| {
+                    c.pointer(&format!("/resources/{kind}/{r}"))
+                        .is_none_or(Value::is_null)
+                })
                 .map(|(kind, r)| format!("{kind}.{r}"))
                 .collect();
             if !missing.is_empty() {
                 push(
                     "resources",
                     "PG-W006",
-                    format!("container {name} does not set resources {}", missing.join(", ")),
+                    format!(
+                        "container {name} does not set resources {}",
+                        missing.join(", ")
+                    ),
                 );
             }
             // W007: probes, for the app containers of long-running pods.
@@ -338,8 +376,12 @@ pub fn image_problem(image: &str) -> Option<String> {
     }
     let last = image.rsplit('/').next().unwrap_or(image);
     match last.rsplit_once(':') {
-        None => Some(format!("image {image} has no tag (it means ':latest'); pin a version or a digest")),
-        Some((_, "latest")) => Some(format!("image {image} uses ':latest'; pin a version or a digest")),
+        None => Some(format!(
+            "image {image} has no tag (it means ':latest'); pin a version or a digest"
+        )),
+        Some((_, "latest")) => Some(format!(
+            "image {image} uses ':latest'; pin a version or a digest"
+        )),
         Some((_, "")) => Some(format!("image {image} has an empty tag")),
         Some(_) => None,
     }
@@ -350,16 +392,31 @@ fn pdb_blocks_evictions(pdb: &Value) -> Option<String> {
     let spec = pdb.get("spec")?;
     match spec.get("maxUnavailable") {
         Some(Value::Number(n)) if n.as_i64() == Some(0) => {
-            return Some("maxUnavailable is 0: no pod may ever be evicted, so nodes cannot be drained".into())
+            return Some(
+                "maxUnavailable is 0: no pod may ever be evicted, so nodes cannot be drained"
+                    .into(),
+            )
         }
-        Some(Value::String(s)) if s.trim_end_matches('%').parse::<f64>().is_ok_and(|p| p <= 0.0) => {
-            return Some(format!("maxUnavailable is {s}: no pod may ever be evicted, so nodes cannot be drained"))
+        Some(Value::String(s))
+            if s.trim_end_matches('%')
+                .parse::<f64>()
+                .is_ok_and(|p| p <= 0.0) =>
+        {
+            return Some(format!(
+                "maxUnavailable is {s}: no pod may ever be evicted, so nodes cannot be drained"
+            ))
         }
         _ => {}
     }
     match spec.get("minAvailable") {
-        Some(Value::String(s)) if s.trim_end_matches('%').parse::<f64>().is_ok_and(|p| p >= 100.0) => {
-            Some(format!("minAvailable is {s}: no pod may ever be evicted, so nodes cannot be drained"))
+        Some(Value::String(s))
+            if s.trim_end_matches('%')
+                .parse::<f64>()
+                .is_ok_and(|p| p >= 100.0) =>
+        {
+            Some(format!(
+                "minAvailable is {s}: no pod may ever be evicted, so nodes cannot be drained"
+            ))
         }
         _ => None,
     }
@@ -370,7 +427,10 @@ fn pdb_blocks_evictions(pdb: &Value) -> Option<String> {
 
 /// Whether a Namespace object is a tenant's.
 fn is_tenant_namespace(doc: &Document) -> bool {
-    doc.value.pointer("/metadata/labels/portal.dev~1tenant").is_some() || doc.name().starts_with("portal-tenant-")
+    doc.value
+        .pointer("/metadata/labels/portal.dev~1tenant")
+        .is_some()
+        || doc.name().starts_with("portal-tenant-")
 }
 
 /// A NetworkPolicy that selects every pod and denies all ingress and egress.
@@ -392,12 +452,22 @@ fn is_default_deny(doc: &Document) -> bool {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let no_rules = |k: &str| spec.get(k).is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty));
-    selects_all && types.contains(&"Ingress") && types.contains(&"Egress") && no_rules("ingress") && no_rules("egress")
+    let no_rules = |k: &str| {
+        spec.get(k)
+            .is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty))
+    };
+    selects_all
+        && types.contains(&"Ingress")
+        && types.contains(&"Egress")
+        && no_rules("ingress")
+        && no_rules("egress")
 }
 
 fn check_tenant_namespaces(file: &str, docs: &[Document], out: &mut Vec<Diagnostic>) {
-    for ns in docs.iter().filter(|d| d.kind() == "Namespace" && is_tenant_namespace(d)) {
+    for ns in docs
+        .iter()
+        .filter(|d| d.kind() == "Namespace" && is_tenant_namespace(d))
+    {
         let covered = docs.iter().any(|d| {
             d.kind() == "NetworkPolicy" && d.namespace() == ns.name() && is_default_deny(d)
         });
@@ -464,7 +534,9 @@ fn is_reference(s: &str) -> bool {
 fn walk_secret_fields(v: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(map) => {
-            if let (Some(Value::String(name)), Some(Value::String(value))) = (map.get("name"), map.get("value")) {
+            if let (Some(Value::String(name)), Some(Value::String(value))) =
+                (map.get("name"), map.get("value"))
+            {
                 if is_secret_name(name) && !is_reference(value) {
                     out.push((
                         join(path, "value"),
@@ -489,13 +561,11 @@ fn walk_secret_fields(v: &Value, path: &mut String, out: &mut Vec<(String, Strin
 fn walk_map(map: &Map<String, Value>, path: &mut String, out: &mut Vec<(String, String)>) {
     for (k, v) in map {
         match v {
-            Value::String(s) => {
-                if is_secret_name(k) && !is_reference(s) {
-                    out.push((
-                        join(path, k),
-                        format!("the field '{k}' holds a literal value; reference a secret instead"),
-                    ));
-                }
+            Value::String(s) if is_secret_name(k) && !is_reference(s) => {
+                out.push((
+                    join(path, k),
+                    format!("the field '{k}' holds a literal value; reference a secret instead"),
+                ));
             }
             Value::Object(_) | Value::Array(_) => {
                 let len = path.len();
@@ -572,19 +642,31 @@ fn is_word(c: u8) -> bool {
 
 /// `prefix` followed by at least `min` characters of `[A-Za-z0-9]` + `extra`, starting at a
 /// word boundary.
-fn token(b: &[u8], i: usize, prefix: &str, min: usize, extra: &[u8], what: &'static str) -> Option<(usize, &'static str)> {
+fn token(
+    b: &[u8],
+    i: usize,
+    prefix: &str,
+    min: usize,
+    extra: &[u8],
+    what: &'static str,
+) -> Option<(usize, &'static str)> {
     if !b[i..].starts_with(prefix.as_bytes()) || (i > 0 && is_word(b[i - 1])) {
         return None;
     }
     let rest = &b[i + prefix.len()..];
-    let n = rest.iter().take_while(|c| is_word(**c) || extra.contains(c)).count();
+    let n = rest
+        .iter()
+        .take_while(|c| is_word(**c) || extra.contains(c))
+        .count();
     (n >= min).then_some((prefix.len() + n, what))
 }
 
 fn aws_key(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
     let w = b.get(i..i + 20)?;
     let ok = (w.starts_with(b"AKIA") || w.starts_with(b"ASIA"))
-        && w[4..].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && w[4..]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         && (i == 0 || !is_word(b[i - 1]))
         && b.get(i + 20).is_none_or(|c| !is_word(*c));
     ok.then_some((20, "an AWS access key id"))
@@ -592,9 +674,14 @@ fn aws_key(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
 
 fn private_key(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
     let rest = b[i..].strip_prefix(b"-----BEGIN ")?;
-    let end = rest.iter().take(60).position(|&c| c == b'\n').unwrap_or(rest.len().min(60));
+    let end = rest
+        .iter()
+        .take(60)
+        .position(|&c| c == b'\n')
+        .unwrap_or(rest.len().min(60));
     let header = &rest[..end];
-    let is_key = header.windows(11).any(|w| w == b"PRIVATE KEY") && header.windows(5).any(|w| w == b"-----");
+    let is_key =
+        header.windows(11).any(|w| w == b"PRIVATE KEY") && header.windows(5).any(|w| w == b"-----");
     is_key.then_some((11 + end, "a private key"))
 }
 
@@ -602,7 +689,12 @@ fn jwt(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
     if !b[i..].starts_with(b"eyJ") || (i > 0 && is_word(b[i - 1])) {
         return None;
     }
-    let seg = |from: usize| b[from..].iter().take_while(|c| is_word(**c) || **c == b'_' || **c == b'-').count();
+    let seg = |from: usize| {
+        b[from..]
+            .iter()
+            .take_while(|c| is_word(**c) || **c == b'_' || **c == b'-')
+            .count()
+    };
     let a = seg(i);
     if a < 10 || b.get(i + a) != Some(&b'.') || !b[i + a + 1..].starts_with(b"eyJ") {
         return None;
@@ -623,17 +715,20 @@ fn url_password(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
     let start = i + 3;
     let authority_len = b[start..]
         .iter()
-        .take_while(|&&c| !matches!(c, b'/' | b'?' | b'#' | b'"' | b'\'' | b' ' | b'\n' | b'\t' | b'\r'))
+        .take_while(|&&c| {
+            !matches!(
+                c,
+                b'/' | b'?' | b'#' | b'"' | b'\'' | b' ' | b'\n' | b'\t' | b'\r'
+            )
+        })
         .count();
     let authority = &b[start..start + authority_len];
     let at = authority.iter().rposition(|&c| c == b'@')?;
     let userinfo = &authority[..at];
     let colon = userinfo.iter().position(|&c| c == b':')?;
     let password = &userinfo[colon + 1..];
-    (!password.is_empty() && !password.starts_with(b"${") && !password.starts_with(b"$(")).then_some((
-        3 + authority_len,
-        "a password in a URL",
-    ))
+    (!password.is_empty() && !password.starts_with(b"${") && !password.starts_with(b"$("))
+        .then_some((3 + authority_len, "a password in a URL"))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -666,12 +761,16 @@ pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnost
         if !path.ends_with(".yaml") {
             continue;
         }
-        let Ok(text) = std::str::from_utf8(bytes) else { continue };
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            continue;
+        };
         if !text.contains('\\') && !CROSS_KINDS.iter().any(|k| text.contains(k)) {
             continue;
         }
         // A file that does not parse was reported by the per-file checks.
-        let Ok(docs) = parse_yaml_documents(text) else { continue };
+        let Ok(docs) = parse_yaml_documents(text) else {
+            continue;
+        };
         objects.extend(docs.into_iter().map(|doc| Located {
             file: path.clone(),
             doc,
@@ -681,7 +780,10 @@ pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnost
 }
 
 fn target_of(doc: &Document) -> Option<(String, String, String)> {
-    let t = doc.value.pointer("/spec/scaleTargetRef").or_else(|| doc.value.pointer("/spec/targetRef"))?;
+    let t = doc
+        .value
+        .pointer("/spec/scaleTargetRef")
+        .or_else(|| doc.value.pointer("/spec/targetRef"))?;
     Some((
         doc.namespace().to_owned(),
         t.get("kind")?.as_str()?.to_owned(),
@@ -694,8 +796,9 @@ fn check_objects(objects: &[Located], tier: Tier) -> Vec<Diagnostic> {
     let of_kind = |k: &'static str| objects.iter().filter(move |o| o.doc.kind() == k);
 
     // A001: HPA and an active VPA on the same workload.
-    let hpas: BTreeMap<(String, String, String), &Located> =
-        of_kind("HorizontalPodAutoscaler").filter_map(|o| Some((target_of(&o.doc)?, o))).collect();
+    let hpas: BTreeMap<(String, String, String), &Located> = of_kind("HorizontalPodAutoscaler")
+        .filter_map(|o| Some((target_of(&o.doc)?, o)))
+        .collect();
     for vpa in of_kind("VerticalPodAutoscaler") {
         let mode = vpa
             .doc
@@ -727,10 +830,20 @@ fn check_objects(objects: &[Located], tier: Tier) -> Vec<Diagnostic> {
 
     // D001: minAvailable at or above the workload's smallest replica count.
     for pdb in of_kind("PodDisruptionBudget") {
-        let Some(min) = pdb.doc.value.pointer("/spec/minAvailable").and_then(Value::as_i64) else {
+        let Some(min) = pdb
+            .doc
+            .value
+            .pointer("/spec/minAvailable")
+            .and_then(Value::as_i64)
+        else {
             continue;
         };
-        let Some(selector) = pdb.doc.value.pointer("/spec/selector/matchLabels").and_then(Value::as_object) else {
+        let Some(selector) = pdb
+            .doc
+            .value
+            .pointer("/spec/selector/matchLabels")
+            .and_then(Value::as_object)
+        else {
             continue;
         };
         for w in objects.iter().filter(|o| {
@@ -738,19 +851,35 @@ fn check_objects(objects: &[Located], tier: Tier) -> Vec<Diagnostic> {
                 && pod_spec_pointer(o.doc.kind()).is_some_and(|(_, long)| long)
                 && o.doc.kind() != "Pod"
         }) {
-            let labels = w.doc.value.pointer("/spec/template/metadata/labels").and_then(Value::as_object);
+            let labels = w
+                .doc
+                .value
+                .pointer("/spec/template/metadata/labels")
+                .and_then(Value::as_object);
             let matches = labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)));
             if !matches {
                 continue;
             }
-            let key = (w.doc.namespace().to_owned(), w.doc.kind().to_owned(), w.doc.name().to_owned());
+            let key = (
+                w.doc.namespace().to_owned(),
+                w.doc.kind().to_owned(),
+                w.doc.name().to_owned(),
+            );
             let (replicas, source) = match hpas.get(&key) {
                 Some(h) => (
-                    h.doc.value.pointer("/spec/minReplicas").and_then(Value::as_i64).unwrap_or(1),
+                    h.doc
+                        .value
+                        .pointer("/spec/minReplicas")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(1),
                     "the HPA's minReplicas",
                 ),
                 None => (
-                    w.doc.value.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1),
+                    w.doc
+                        .value
+                        .pointer("/spec/replicas")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(1),
                     "its replicas",
                 ),
             };
