@@ -58,6 +58,8 @@ pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
             Err(d) => problems.extend(d),
         }
     }
+    // The policy rules that relate objects of different files (per-file rules ran above).
+    problems.extend(validate::policy::check_tree(&tree.files, model.env.tier));
     if problems.is_empty() {
         Ok(tree)
     } else {

@@ -545,9 +545,20 @@ pub fn resolve_with_peers(
                 },
             },
             pdb: d.pdb.map(|p| match p {
-                tiers::PdbDefault::MinAvailable(n) => Pdb {
-                    min_available: Some(n),
-                    max_unavailable: None,
+                // minAvailable must stay below the fewest pods there can be, or no pod could
+                // ever be evicted (policy PG-D001): with overrides down to one pod, allow
+                // one disruption at a time instead.
+                tiers::PdbDefault::MinAvailable(n)
+                    if n < autoscaling.map_or(replicas, |(min, _)| min) =>
+                {
+                    Pdb {
+                        min_available: Some(n),
+                        max_unavailable: None,
+                    }
+                }
+                tiers::PdbDefault::MinAvailable(_) => Pdb {
+                    min_available: None,
+                    max_unavailable: Some(1),
                 },
                 tiers::PdbDefault::MaxUnavailable(n) => Pdb {
                     min_available: None,

@@ -104,6 +104,18 @@ pub fn read_on_disk(dir: &Path) -> Result<OnDisk> {
 
 /// Writes `tree` as `<out>/<env>/`, atomically.
 pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
+    // The environment's folder name comes from a spec file's name: never let it climb out
+    // of `out` (`..`, `/`) or name a hidden folder, whatever checked it before.
+    if !is_plain_name(env) {
+        return Err(Error::Other(format!(
+            "refusing to write environment '{env}': its name must be a DNS-1123 label"
+        )));
+    }
+    if let Some(bad) = tree.files.keys().find(|p| !is_safe_relative(p)) {
+        return Err(Error::Other(format!(
+            "refusing to write '{bad}': a rendered path must stay inside the environment's folder"
+        )));
+    }
     if let Ok(meta) = fs::metadata(out) {
         if !meta.is_dir() {
             return Err(Error::Other(format!(
@@ -120,7 +132,7 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
     let clashes: Vec<&String> = disk
         .foreign
         .iter()
-        .filter(|p| tree.files.contains_key(*p))
+        .filter(|p| clashes_with(p, tree))
         .collect();
     if !clashes.is_empty() {
         return Err(Error::Other(format!(
@@ -168,6 +180,51 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
     }
     result?;
     Ok(report)
+}
+
+/// Whether a foreign path stands where the tree writes: the same path, a file or symlink
+/// where the tree needs a folder, or a folder of foreign files where the tree writes a file.
+fn clashes_with(foreign: &str, tree: &Tree) -> bool {
+    if tree.files.contains_key(foreign) {
+        return true;
+    }
+    let as_dir = format!("{foreign}/");
+    if tree
+        .files
+        .range(as_dir.clone()..)
+        .next()
+        .is_some_and(|(p, _)| p.starts_with(&as_dir))
+    {
+        return true;
+    }
+    let mut prefix = foreign;
+    while let Some((parent, _)) = prefix.rsplit_once('/') {
+        if tree.files.contains_key(parent) {
+            return true;
+        }
+        prefix = parent;
+    }
+    false
+}
+
+/// A DNS-1123 label: what an environment's folder may be called.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// A relative path of plain segments: no `..`, `.`, empty segment or leading `/`.
+fn is_safe_relative(path: &str) -> bool {
+    !path.is_empty()
+        && path != MANIFEST
+        && path
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.contains('\0'))
 }
 
 fn manifest_text(tree: &Tree) -> String {

@@ -41,8 +41,29 @@ impl Environment {
 
 /// Parses and checks one spec file on its own (everything but the cross-environment rules).
 pub fn parse_file(path: &Path) -> Result<Environment> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = read_limited(path)?;
     parse_bytes(path, &bytes).map_err(Error::Invalid)
+}
+
+/// Reads a spec file, refusing anything but a regular file (a FIFO or a device would block
+/// or never end) and reading at most one byte more than [`MAX_SPEC_BYTES`], so that a huge
+/// file is refused without being loaded into memory.
+fn read_limited(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::invalid(
+            Diagnostic::new(path, "not a regular file; a spec is a plain YAML file")
+                .at(Some(Position { line: 1, column: 1 }))
+                .with_path("(document)"),
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::with_capacity((meta.len() as usize).min(MAX_SPEC_BYTES + 1));
+    file.take(MAX_SPEC_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
 }
 
 /// Parses and checks a spec given as bytes; `path` names it in diagnostics and gives the
@@ -52,9 +73,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
     let whole = |msg: String| vec![Diagnostic::new(path, msg).at(start).with_path("(document)")];
     if bytes.len() > MAX_SPEC_BYTES {
         return Err(whole(format!(
-            "the file is {} bytes; a spec may be at most {} bytes",
-            bytes.len(),
-            MAX_SPEC_BYTES
+            "the file is larger than {MAX_SPEC_BYTES} bytes, the most a spec may be"
         )));
     }
     let text = match std::str::from_utf8(bytes) {
@@ -63,9 +82,18 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
             let valid = &bytes[..e.valid_up_to()];
             let line = 1 + valid.iter().filter(|&&b| b == b'\n').count() as u64;
             let column = 1 + valid.iter().rev().take_while(|&&b| b != b'\n').count() as u64;
-            return Err(vec![Diagnostic::new(path, "the file is not valid UTF-8")
-                .at(Some(Position { line, column }))
-                .with_path("(document)")]);
+            // The prefix before the bad byte is valid UTF-8: it names the field.
+            let prefix = std::str::from_utf8(valid).unwrap_or_default();
+            return Err(vec![Diagnostic::new(
+                path,
+                format!(
+                    "the file is not valid UTF-8 (byte 0x{:02x})",
+                    bytes[e.valid_up_to()]
+                ),
+            )
+            .at(Some(Position { line, column }))
+            .with_path(node::field_at_line(prefix, line))
+            .with_hint(Some("save the file as UTF-8".into()))]);
         }
     };
     if text
@@ -102,20 +130,59 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
 }
 
 fn parse_yaml(path: &Path, text: &str) -> Result<Node, Vec<Diagnostic>> {
+    // Limits against hostile input. A legitimate document has at most about one node per
+    // two bytes of text (`[a,b,…]`), so the node and event budgets grow with the input:
+    // anchors and aliases can then never multiply a small file into a huge tree ("billion
+    // laughs"), while a large explicit tenant list still fits.
+    let budget = serde_saphyr::budget! {
+        max_nodes: text.len() + 10_000,
+        max_events: 2 * text.len() + 20_000,
+        max_aliases: 10_000,
+        max_anchors: 10_000,
+        max_documents: 16,
+        max_depth: 64,
+    };
     let options = serde_saphyr::options! {
         with_snippet: false,
         strict_booleans: true,
+        budget: budget,
     };
     let yaml_error = |e: serde_saphyr::Error| {
-        let position = e.location().map(|l| Position {
-            line: l.line(),
-            column: l.column(),
-        });
+        let position = e
+            .location()
+            .map(|l| Position {
+                line: l.line(),
+                column: l.column(),
+            })
+            .unwrap_or(Position { line: 1, column: 1 });
         let message = e.without_snippet().to_string();
-        let message = message.lines().next().unwrap_or("invalid YAML").to_owned();
+        let mut message = message.lines().next().unwrap_or("invalid YAML").to_owned();
+        // An unterminated quoted scalar is noticed lines later: report where it opens.
+        let position = if message.contains("quoted scalar") {
+            unterminated_quote(text, position.line).unwrap_or(position)
+        } else {
+            position
+        };
+        // serde-saphyr's advice about its own options means nothing to a spec's author.
+        if let Some(i) = message.find(", set DuplicateKeyPolicy") {
+            let rest = message[i..]
+                .find(" at line")
+                .map_or("", |j| &message[i + j..])
+                .to_owned();
+            message.truncate(i);
+            message.push_str(&rest);
+        }
+        let mut hint = None;
+        if message.contains("budget breached") {
+            message = format!(
+                "the document is too large or expands too much through anchors and aliases ({message})"
+            );
+            hint = Some("a spec needs no deep anchor/alias nesting; write the values out".into());
+        }
         vec![Diagnostic::new(path, format!("invalid YAML: {message}"))
-            .at(position.or(Some(Position { line: 1, column: 1 })))
-            .with_path("(document)")]
+            .at(Some(position))
+            .with_path(node::field_at_line(text, position.line))
+            .with_hint(hint)]
     };
     let mut docs: Vec<Node> =
         serde_saphyr::from_multiple_with_options(text, options).map_err(yaml_error)?;
@@ -140,6 +207,25 @@ fn parse_yaml(path: &Path, text: &str) -> Result<Node, Vec<Diagnostic>> {
             "remove the '---' separator and everything after it".into(),
         ))]),
     }
+}
+
+/// The last line at or before `line` with an odd number of quotes of one kind: where an
+/// unterminated quoted scalar opens, at its opening quote.
+fn unterminated_quote(text: &str, line: u64) -> Option<Position> {
+    let lines: Vec<&str> = text.lines().take(line as usize).collect();
+    for (i, l) in lines.iter().enumerate().rev() {
+        let content = l.split(" #").next().unwrap_or(l);
+        for q in ['"', '\''] {
+            if content.matches(q).count() % 2 == 1 {
+                let column = content.find(q).unwrap_or(0) as u64 + 1;
+                return Some(Position {
+                    line: i as u64 + 1,
+                    column,
+                });
+            }
+        }
+    }
+    None
 }
 
 /// The rules that concern one spec alone and that the schema cannot state.

@@ -266,3 +266,48 @@ impl SpanIndex {
         self.values.contains_key(pointer)
     }
 }
+
+/// The field path of the key written on line `line` of a YAML text (or of the mapping the
+/// line is inside), found from indentation alone: used to name the field of a syntax error,
+/// where there is no parsed tree to ask. `(document)` when the line is outside any key.
+pub fn field_at_line(text: &str, line: u64) -> String {
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        if i as u64 >= line {
+            break;
+        }
+        let indent = raw.len() - raw.trim_start_matches([' ', '\t']).len();
+        let mut content = raw[indent..].trim_end();
+        let mut indent = indent;
+        if content.is_empty() || content.starts_with('#') || content.starts_with("---") {
+            continue;
+        }
+        // `- key: value` opens a mapping two columns further in.
+        while let Some(rest) = content.strip_prefix("- ") {
+            indent += 2;
+            content = rest.trim_start();
+        }
+        let key = match content.find(':') {
+            Some(k) if content[k + 1..].is_empty() || content[k + 1..].starts_with([' ', '\t']) => {
+                content[..k].trim().trim_matches(['"', '\''])
+            }
+            _ => continue,
+        };
+        if key.is_empty() || key.contains([' ', '{', '[', ',']) {
+            continue;
+        }
+        while stack.last().is_some_and(|(d, _)| *d >= indent) {
+            stack.pop();
+        }
+        stack.push((indent, key.to_owned()));
+    }
+    if stack.is_empty() {
+        "(document)".to_owned()
+    } else {
+        stack
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+}

@@ -1,10 +1,11 @@
 //! Checks on every rendered file before anything is written: parsed back, Kubernetes
 //! objects type-checked (unknown fields are errors), custom resources checked against the
 //! JSON Schemas in `schemas/crds/`; PromQL in rules and dashboards parsed, dashboards checked
-//! for their structure.
+//! for their structure; the built-in security policy ([`policy`]) applied.
 
 pub mod grafana;
 pub mod kubernetes;
+pub mod policy;
 pub mod promql;
 pub mod terraform;
 pub mod yaml_subset;
@@ -70,26 +71,39 @@ pub fn check_file(path: &str, template: &str, text: &str) -> Vec<Diagnostic> {
     let file = format!("{path} (from templates/{template})");
     if path.ends_with(".yaml") {
         match parse_yaml_documents(text) {
-            Ok(docs) => docs
-                .iter()
-                .flat_map(|d| {
-                    let mut problems = kubernetes::check(&file, d);
-                    problems.extend(promql::check_document(&file, d));
-                    problems.extend(grafana::check_config_map(&file, d));
-                    problems
-                })
-                .collect(),
+            Ok(docs) => {
+                let mut problems: Vec<Diagnostic> = docs
+                    .iter()
+                    .flat_map(|d| {
+                        let mut problems = kubernetes::check(&file, d);
+                        problems.extend(promql::check_document(&file, d));
+                        problems.extend(grafana::check_config_map(&file, d));
+                        problems
+                    })
+                    .collect();
+                problems.extend(policy::check_yaml_file(&file, text, &docs));
+                problems
+            }
             Err(e) => vec![
                 Diagnostic::new(file, format!("rendered YAML does not parse: {e}"))
                     .with_hint(Some(excerpt(text, &e))),
             ],
         }
     } else if path.ends_with(".tf.json") {
-        terraform::check(&file, text)
+        let mut problems = terraform::check(&file, text);
+        if let Ok(value) = serde_json::from_str::<Value>(text) {
+            problems.extend(policy::check_json_file(&file, text, &value));
+        }
+        problems
     } else if path.ends_with(".json") {
         match serde_json::from_str::<Value>(text) {
-            Ok(v) if path.starts_with("grafana/") => grafana::check_dashboard(&file, "", &v),
-            Ok(_) => Vec::new(),
+            Ok(value) => {
+                let mut problems = policy::check_json_file(&file, text, &value);
+                if path.starts_with("grafana/") {
+                    problems.extend(grafana::check_dashboard(&file, "", &value));
+                }
+                problems
+            }
             Err(e) => vec![Diagnostic::new(
                 file,
                 format!("rendered JSON does not parse: {e}"),
