@@ -618,7 +618,12 @@ fn every_bad_spec_is_refused_with_file_line_and_field() {
                 cmd.args(["--out", "out"]);
             }
             let out = cmd.output().unwrap();
-            let err = stderr_of(&out);
+            // render reports errors on stderr; validate's findings are its output (stdout).
+            let err = format!(
+                "{}{}",
+                stderr_of(&out),
+                String::from_utf8_lossy(&out.stdout)
+            );
             let location = format!("environments/bad.yaml:{}:", c.line);
             let field = format!("at: {}\n", c.field);
             let mut problems = Vec::new();

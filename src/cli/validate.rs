@@ -167,6 +167,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     }
 
     let ok = findings.is_empty();
+    let bad_input = findings.iter().any(|f| f.stage == Stage::Spec);
     let text = match args.format {
         Format::Json => {
             let report = JsonReport {
@@ -179,8 +180,12 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         Format::Text => text_report(ctx, &results, &findings),
     };
     out(&text)?;
+    // Bad input is an error (2), as everywhere else (DESIGN §6); findings in the rendered
+    // output of valid specs are findings (1). Either way every finding is reported first.
     Ok(if ok {
         ExitStatus::Success
+    } else if bad_input {
+        ExitStatus::Error
     } else {
         ExitStatus::Failure
     })
