@@ -548,7 +548,8 @@ fn validate_reports_every_finding_of_every_environment() {
         .arg(&tpl)
         .output()
         .unwrap();
-    assert_eq!(status(&out), 1);
+    // A spec error is bad input (2), reported together with every output finding.
+    assert_eq!(status(&out), 2);
     let text = stdout(&out);
     assert!(
         text.contains("environments/dev.yaml:"),
