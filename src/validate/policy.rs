@@ -510,12 +510,17 @@ const SECRET_NAME_ENDINGS: &[&str] = &[
 
 /// Whether a field or variable name says that it holds a secret.
 pub fn is_secret_name(name: &str) -> bool {
-    let norm: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    SECRET_NAME_ENDINGS.iter().any(|e| norm.ends_with(e))
+    // Compared from the end, without building the normalised name: this runs on every key
+    // of every rendered object.
+    let norm = name
+        .bytes()
+        .rev()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_lowercase());
+    SECRET_NAME_ENDINGS.iter().any(|e| {
+        let mut rest = norm.clone();
+        e.bytes().rev().all(|b| rest.next() == Some(b))
+    })
 }
 
 /// Whether a string is a reference to a secret rather than a secret: empty, a variable
