@@ -42,8 +42,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         .collect::<Result<_, _>>()?;
     let mut report = match names.as_slice() {
         [old, new] => {
-            let a = pipeline::render_env(&loaded, old, &templates)?;
-            let b = pipeline::render_env(&loaded, new, &templates)?;
+            let (a, b) = rayon::join(
+                || pipeline::render_env(&loaded, old, &templates),
+                || pipeline::render_env(&loaded, new, &templates),
+            );
+            let (a, b) = (a?, b?);
             diff::compare(old, &a, new, &b)
         }
         [env] => {

@@ -19,6 +19,7 @@ pub mod objects;
 
 use std::collections::BTreeSet;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::output::{OnDisk, Tree};
@@ -131,6 +132,15 @@ pub struct Foreign {
     pub in_the_way: bool,
 }
 
+/// What comparing one object found.
+enum Outcome {
+    Unchanged,
+    /// An object of a tenant that only the old tree has (summarised, not listed).
+    TenantOnlyOld,
+    TenantOnlyNew,
+    Entry(Status, Vec<Hunk>),
+}
+
 /// Compares two trees object by object.
 pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Report {
     let (a, b) = objects::of_trees(old, new);
@@ -168,43 +178,71 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
     let mut summary = Summary::default();
     let mut platform: Vec<((String, usize), Entry)> = Vec::new();
     let mut per_tenant: Vec<group::TenantChange> = Vec::new();
-    let ids: BTreeSet<&ObjectId> = a.keys().chain(b.keys()).collect();
-    for id in ids {
-        let (x, y) = (a.get(id), b.get(id));
-        let (status, hunks) = match (x, y) {
-            (Some(x), Some(y)) => {
-                if x.content == y.content && x.path == y.path {
-                    summary.unchanged += 1;
-                    continue;
+    let ids: Vec<&ObjectId> = a
+        .keys()
+        .chain(b.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // The line diffs are the costly part, and independent: computed on every core, then
+    // gathered in id order, so the report does not depend on the schedule.
+    let outcomes: Vec<Outcome> = ids
+        .par_iter()
+        .map(|id| {
+            let (x, y) = (a.get(*id), b.get(*id));
+            match (x, y) {
+                (Some(x), Some(y)) if x.content == y.content && x.path == y.path => {
+                    Outcome::Unchanged
                 }
-                summary.changed += 1;
-                let hunks = if x.content == y.content {
-                    Vec::new()
-                } else {
-                    hunks::diff(&view(&x.content), &view(&y.content))
-                };
-                (Status::Changed, hunks)
-            }
-            (Some(x), None) => {
-                summary.removed += 1;
-                if x.tenant.as_deref().is_some_and(|t| only_old.contains(t)) {
-                    tenants.only_old.objects += 1;
-                    continue;
+                (Some(x), Some(y)) if x.content == y.content => {
+                    Outcome::Entry(Status::Changed, Vec::new())
                 }
-                (
+                (Some(x), Some(y)) => Outcome::Entry(
+                    Status::Changed,
+                    hunks::diff(&view(&x.content), &view(&y.content)),
+                ),
+                (Some(x), None) if x.tenant.as_deref().is_some_and(|t| only_old.contains(t)) => {
+                    Outcome::TenantOnlyOld
+                }
+                (Some(x), None) => Outcome::Entry(
                     Status::Removed,
                     hunks::whole(&view(&x.content), Tag::Removed),
-                )
-            }
-            (None, Some(y)) => {
-                summary.added += 1;
-                if y.tenant.as_deref().is_some_and(|t| only_new.contains(t)) {
-                    tenants.only_new.objects += 1;
-                    continue;
+                ),
+                (None, Some(y)) if y.tenant.as_deref().is_some_and(|t| only_new.contains(t)) => {
+                    Outcome::TenantOnlyNew
                 }
-                (Status::Added, hunks::whole(&view(&y.content), Tag::Added))
+                (None, Some(y)) => {
+                    Outcome::Entry(Status::Added, hunks::whole(&view(&y.content), Tag::Added))
+                }
+                (None, None) => unreachable!("the id comes from one of the sides"),
             }
-            (None, None) => unreachable!(),
+        })
+        .collect();
+    for (id, outcome) in ids.into_iter().zip(outcomes) {
+        let (x, y) = (a.get(id), b.get(id));
+        let (status, hunks) = match outcome {
+            Outcome::Unchanged => {
+                summary.unchanged += 1;
+                continue;
+            }
+            Outcome::TenantOnlyOld => {
+                summary.removed += 1;
+                tenants.only_old.objects += 1;
+                continue;
+            }
+            Outcome::TenantOnlyNew => {
+                summary.added += 1;
+                tenants.only_new.objects += 1;
+                continue;
+            }
+            Outcome::Entry(status, hunks) => {
+                match status {
+                    Status::Changed => summary.changed += 1,
+                    Status::Removed => summary.removed += 1,
+                    Status::Added => summary.added += 1,
+                }
+                (status, hunks)
+            }
         };
         let either = x.or(y).expect("one side has the object");
         let count = |tag| {

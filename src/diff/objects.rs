@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -114,16 +115,16 @@ pub fn of_trees(
     old: &Tree,
     new: &Tree,
 ) -> (BTreeMap<ObjectId, Object>, BTreeMap<ObjectId, Object>) {
-    let parsed_old: BTreeMap<&str, Parsed> = old
-        .files
-        .iter()
-        .map(|(p, b)| (p.as_str(), parse(p, b)))
-        .collect();
-    let parsed_new: BTreeMap<&str, Parsed> = new
-        .files
-        .iter()
-        .map(|(p, b)| (p.as_str(), parse(p, b)))
-        .collect();
+    // Parsing is most of the work of a diff: both trees, every file, on every core.
+    fn parse_all(tree: &Tree) -> BTreeMap<&str, Parsed> {
+        let parsed: Vec<(&str, Parsed)> = tree
+            .files
+            .par_iter()
+            .map(|(p, b)| (p.as_str(), parse(p, b)))
+            .collect();
+        parsed.into_iter().collect()
+    }
+    let (parsed_old, parsed_new) = rayon::join(|| parse_all(old), || parse_all(new));
     let mut broken: BTreeSet<&str> = parsed_old
         .iter()
         .chain(parsed_new.iter())
