@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::model::{self, Model};
+use crate::output::validated::{self, Validated};
 use crate::output::Tree;
 use crate::render::Templates;
 use crate::spec::Loaded;
@@ -25,12 +26,28 @@ pub fn model_of(loaded: &Loaded, name: &str) -> Result<Model> {
 
 /// Renders and checks every file of environment `name`. Nothing is written.
 pub fn render_env(loaded: &Loaded, name: &str, templates: &Templates) -> Result<Tree> {
+    render_env_with(loaded, name, templates, &Validated::default())
+}
+
+/// Like [`render_env`], skipping the per-file checks of files whose exact bytes `passed`
+/// records as checked by the same checks (see `output::validated`).
+pub fn render_env_with(
+    loaded: &Loaded,
+    name: &str,
+    templates: &Templates,
+    passed: &Validated,
+) -> Result<Tree> {
     let model = model_of(loaded, name)?;
-    render_model(&model, templates)
+    render_model_with(&model, templates, passed)
 }
 
 /// Renders and checks every file of a resolved model.
 pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
+    render_model_with(model, templates, &Validated::default())
+}
+
+fn render_model_with(model: &Model, templates: &Templates, passed: &Validated) -> Result<Tree> {
+    let stamp = validated::stamp(templates.fingerprint());
     let artifacts = targets::plan(model);
     let results: Vec<Result<(String, String), Vec<Diagnostic>>> = artifacts
         .par_iter()
@@ -38,7 +55,11 @@ pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
             let text = templates
                 .render(a.template, &a.context)
                 .map_err(|d| vec![d])?;
-            let problems = validate::check_file(&a.path, a.template, &text);
+            let problems = if passed.covers(&stamp, &a.path, text.as_bytes()) {
+                Vec::new()
+            } else {
+                validate::check_file(&a.path, a.template, &text)
+            };
             if problems.is_empty() {
                 Ok((a.path.clone(), text))
             } else {
@@ -46,7 +67,10 @@ pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
             }
         })
         .collect();
-    let mut tree = Tree::default();
+    let mut tree = Tree {
+        checked_by: Some(stamp),
+        ..Tree::default()
+    };
     let mut problems = Vec::new();
     for r in results {
         match r {

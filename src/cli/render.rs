@@ -37,7 +37,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let mut trees = Vec::new();
     let mut problems = Vec::new();
     for name in &names {
-        match pipeline::render_env(&loaded, name, &templates) {
+        let passed = output::Validated::read(&out_dir.join(name));
+        match pipeline::render_env_with(&loaded, name, &templates, &passed) {
             Ok(tree) => trees.push((name, tree)),
             Err(Error::Invalid(d)) | Err(Error::Rendered(d)) => problems.extend(d),
             Err(other) => return Err(other.into()),

@@ -64,6 +64,7 @@ mod tests {
     #[test]
     fn every_kind_of_drift() {
         let tree = Tree {
+            checked_by: None,
             files: [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]
                 .iter()
                 .map(|(p, b)| (p.to_string(), b.as_bytes().to_vec()))

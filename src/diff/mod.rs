@@ -295,6 +295,7 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
 /// on disk are listed, never compared.
 pub fn compare_with_disk(disk_label: &str, disk: &OnDisk, new_label: &str, fresh: &Tree) -> Report {
     let on_disk = Tree {
+        checked_by: None,
         files: disk.owned.clone(),
     };
     let mut report = compare(disk_label, &on_disk, new_label, fresh);
@@ -325,6 +326,7 @@ mod tests {
 
     fn tree(files: &[(&str, &str)]) -> Tree {
         Tree {
+            checked_by: None,
             files: files
                 .iter()
                 .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
@@ -344,6 +346,7 @@ mod tests {
 
     fn tenants(env: &str, ids: &[&str]) -> Tree {
         Tree {
+            checked_by: None,
             files: ids
                 .iter()
                 .map(|id| {

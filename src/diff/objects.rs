@@ -256,6 +256,7 @@ mod tests {
 
     fn tree(files: &[(&str, &str)]) -> Tree {
         Tree {
+            checked_by: None,
             files: files
                 .iter()
                 .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))

@@ -12,6 +12,7 @@
 //! * Pruned: a listed file that is no longer rendered is simply not in the new tree.
 
 pub mod tree;
+pub mod validated;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -22,6 +23,7 @@ use rayon::prelude::*;
 
 use crate::diagnostic::{Error, Result};
 pub use tree::Tree;
+pub use validated::{Validated, VALIDATED};
 
 /// The name of the ownership manifest inside an environment's folder.
 pub const MANIFEST: &str = ".portalgen-manifest";
@@ -86,7 +88,7 @@ pub fn read_on_disk(dir: &Path) -> Result<OnDisk> {
                 format!("{rel}/{name}")
             };
             let ft = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
-            if rel_path == MANIFEST {
+            if rel_path == MANIFEST || rel_path == VALIDATED {
                 continue;
             }
             if ft.is_dir() {
@@ -163,8 +165,21 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
     let manifest = manifest_text(tree);
     let manifest_same =
         fs::read(target.join(MANIFEST)).ok().as_deref() == Some(manifest.as_bytes());
+    let record = tree.checked_by.as_deref().map(|stamp| {
+        let hashes: Vec<(&String, validated::Hash)> = tree
+            .files
+            .par_iter()
+            .map(|(p, b)| (p, validated::sha256(b)))
+            .collect();
+        Validated::text(stamp, hashes.into_iter())
+    });
+    let record_same = match &record {
+        Some(text) => fs::read(target.join(VALIDATED)).ok().as_deref() == Some(text.as_bytes()),
+        None => true,
+    };
     if disk.exists
         && manifest_same
+        && record_same
         && disk.owned.len() == tree.files.len()
         && disk.owned.iter().all(|(p, b)| tree.files.get(p) == Some(b))
     {
@@ -173,7 +188,7 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
     }
 
     let staging = out.join(format!(".{env}{STAGING_MARK}{}", std::process::id()));
-    let result = build_staging(&staging, &target, tree, &manifest, &disk)
+    let result = build_staging(&staging, &target, tree, &manifest, record.as_deref(), &disk)
         .and_then(|()| swap(&staging, &target));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
@@ -253,6 +268,7 @@ fn build_staging(
     target: &Path,
     tree: &Tree,
     manifest: &str,
+    record: Option<&str>,
     disk: &OnDisk,
 ) -> Result<()> {
     fs::create_dir(staging).map_err(|e| Error::io(staging, e))?;
@@ -291,6 +307,10 @@ fn build_staging(
     }
     let path = staging.join(MANIFEST);
     fs::write(&path, manifest).map_err(|e| Error::io(&path, e))?;
+    if let Some(record) = record {
+        let path = staging.join(VALIDATED);
+        fs::write(&path, record).map_err(|e| Error::io(&path, e))?;
+    }
     Ok(())
 }
 

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tree {
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The stamp of the checks every file passed (see `validated`); `None` for a tree that
+    /// was not rendered and checked (read from disk).
+    pub checked_by: Option<String>,
 }
 
 impl Tree {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use sha2::{Digest, Sha256};
 
 use crate::assets;
 use crate::diagnostic::{Diagnostic, Error, Position, Result};
@@ -16,17 +17,25 @@ use crate::diagnostic::{Diagnostic, Error, Position, Result};
 /// The compiled templates of one run.
 pub struct Templates {
     env: Environment<'static>,
+    /// SHA-256 over every template's name and source: part of the stamp of the checks.
+    fingerprint: [u8; 32],
 }
 
 impl Templates {
     /// The templates embedded in the binary.
     pub fn embedded() -> Result<Templates> {
         let mut env = base_environment();
+        let mut fingerprint = Sha256::new();
         for (name, text) in assets::TEMPLATES {
             env.add_template(name, text)
                 .map_err(|e| template_error(Path::new("templates").join(name), &e))?;
+            fingerprint.update(name.as_bytes());
+            fingerprint.update(text.as_bytes());
         }
-        Ok(Templates { env })
+        Ok(Templates {
+            env,
+            fingerprint: fingerprint.finalize().into(),
+        })
     }
 
     /// The embedded templates, with every file under `dir` replacing (or adding to) the
@@ -39,12 +48,25 @@ impl Templates {
         }
         let mut files = Vec::new();
         collect(dir, dir, &mut files)?;
+        files.sort();
+        let mut fingerprint = Sha256::new();
+        fingerprint.update(Templates::embedded()?.fingerprint);
         for (name, path) in files {
             let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            fingerprint.update(name.as_bytes());
+            fingerprint.update(text.as_bytes());
             env.add_template_owned(name, text)
                 .map_err(|e| template_error(path.clone(), &e))?;
         }
-        Ok(Templates { env })
+        Ok(Templates {
+            env,
+            fingerprint: fingerprint.finalize().into(),
+        })
+    }
+
+    /// What identifies this set of templates (embedded and overrides).
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
     }
 
     /// Renders template `name` with `ctx`.
