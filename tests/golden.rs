@@ -127,9 +127,9 @@ fn a_second_render_over_its_own_tree_changes_nothing_and_skips_no_check_it_needs
     let (h1, h2) = (&lines[3][..64], &lines[4][..64]);
     std::fs::write(
         &record,
-        text.replacen(h1, "x", 1)
+        text.replacen(h1, "@SWAP@", 1)
             .replacen(h2, h1, 1)
-            .replacen("x", h2, 1),
+            .replacen("@SWAP@", h2, 1),
     )
     .unwrap();
     assert!(render().status.success());
