@@ -299,8 +299,8 @@ fn plain(s: &str) -> Option<Value> {
         "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
         _ => {}
     }
-    let lower = s.to_ascii_lowercase();
-    if matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off") {
+    let yaml11_bool = ["y", "n", "yes", "no", "on", "off"];
+    if s.len() <= 3 && yaml11_bool.iter().any(|w| s.eq_ignore_ascii_case(w)) {
         return None; // YAML 1.1 booleans: readers disagree, so do not decide here
     }
     if first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.' {
