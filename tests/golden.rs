@@ -139,3 +139,32 @@ fn a_second_render_over_its_own_tree_changes_nothing_and_skips_no_check_it_needs
         "the record is rewritten from the fresh checks"
     );
 }
+
+#[test]
+fn every_argo_cd_source_path_is_a_folder_of_the_rendered_tree() {
+    // Argo CD fails an Application whose source folder does not exist.
+    for env in shipped() {
+        let dir = repo().join("golden").join(&env).join("argocd");
+        let mut checked = 0;
+        for (file, bytes) in read_tree(&dir) {
+            let text = String::from_utf8(bytes).unwrap();
+            for line in text.lines() {
+                let Some(path) = line.trim().strip_prefix("path: ") else {
+                    continue;
+                };
+                let rel = path
+                    .strip_prefix(&format!("rendered/{env}/"))
+                    .unwrap_or_else(|| {
+                        panic!("{env}/argocd/{file}: {path} is outside the environment")
+                    });
+                let folder = repo().join("golden").join(&env).join(rel);
+                assert!(
+                    folder.is_dir(),
+                    "{env}/argocd/{file}: {path} is not a rendered folder"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 3, "{env}: only {checked} source paths");
+    }
+}

@@ -98,6 +98,8 @@ pub struct Inputs<'a> {
     pub autoscaling: bool,
     /// Whether the Velero Schedule (in namespace `velero`) is rendered.
     pub velero: bool,
+    /// Whether Grafana dashboards (and so `grafana/configmaps/`) are rendered.
+    pub dashboards: bool,
     pub shards: &'a [Shard],
     pub tenants: &'a [Tenant],
 }
@@ -164,10 +166,9 @@ pub fn resolve(i: &Inputs) -> Delivery {
             MONITORING_NAMESPACE,
             // grafana/dashboards/ holds raw dashboard JSON, not Kubernetes objects: only the
             // ConfigMaps that carry them are synced.
-            vec![
-                format!("{tree}/prometheus"),
-                format!("{tree}/grafana/configmaps"),
-            ],
+            std::iter::once(format!("{tree}/prometheus"))
+                .chain(i.dashboards.then(|| format!("{tree}/grafana/configmaps")))
+                .collect(),
             Vec::new(),
         ),
     ];

@@ -485,6 +485,7 @@ pub fn resolve_with_peers(
         app_name: "portal-app",
         autoscaling: autoscaling.is_some(),
         velero: backups.is_some(),
+        dashboards: observability::renders_dashboards(d.monitoring),
         shards: &shard_list,
         tenants: &tenants,
     });

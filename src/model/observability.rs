@@ -515,7 +515,7 @@ pub fn resolve(m: &Model) -> Observability {
     let grafana = Grafana {
         namespace: MONITORING_NAMESPACE,
         folder: "Portal",
-        dashboards: if level >= MonitoringLevel::Full {
+        dashboards: if renders_dashboards(level) {
             dashboards(m)
         } else {
             Vec::new()
@@ -1373,4 +1373,9 @@ mod tests {
         assert_eq!(num(SLO_ERROR_RATIO * 100.0), "0.1");
         assert_eq!(num(SLO_AVAILABILITY * 100.0), "99.9");
     }
+}
+
+/// Dashboards come with the "full" monitoring level (DESIGN §3): staging and prod.
+pub fn renders_dashboards(level: MonitoringLevel) -> bool {
+    level >= MonitoringLevel::Full
 }
