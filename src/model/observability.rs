@@ -1341,6 +1341,11 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
     ]
 }
 
+/// Dashboards come with the "full" monitoring level (DESIGN §3): staging and prod.
+pub fn renders_dashboards(level: MonitoringLevel) -> bool {
+    level >= MonitoringLevel::Full
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1373,9 +1378,4 @@ mod tests {
         assert_eq!(num(SLO_ERROR_RATIO * 100.0), "0.1");
         assert_eq!(num(SLO_AVAILABILITY * 100.0), "99.9");
     }
-}
-
-/// Dashboards come with the "full" monitoring level (DESIGN §3): staging and prod.
-pub fn renders_dashboards(level: MonitoringLevel) -> bool {
-    level >= MonitoringLevel::Full
 }
