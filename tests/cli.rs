@@ -268,3 +268,33 @@ fn render_all_writes_every_environment_and_is_idempotent() {
             .any(|p| p.starts_with(&format!("{env}/kubernetes/"))));
     }
 }
+
+#[test]
+fn a_comment_added_by_hand_is_caught_by_check_and_diff() {
+    let s = Scratch::new();
+    s.write_env("alpha", &minimal_spec("alpha", "staging", 2));
+    s.cmd().args(["render", "alpha", "-q"]).assert().success();
+    let file = s
+        .root()
+        .join("rendered/alpha/kubernetes/platform/app/service.yaml");
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file).unwrap() + "# edited by hand\n",
+    )
+    .unwrap();
+    s.cmd()
+        .args(["render", "alpha", "--check"])
+        .assert()
+        .code(1);
+    s.cmd()
+        .args(["diff", "alpha", "--color", "never"])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("differ only in formatting or comments").and(
+                predicate::str::contains("kubernetes/platform/app/service.yaml"),
+            ),
+        );
+    s.cmd().args(["render", "alpha", "-q"]).assert().success();
+    s.cmd().args(["diff", "alpha"]).assert().code(0);
+}

@@ -162,6 +162,15 @@ impl Printer {
         }
         self.summary(&mut s, r);
         self.foreign(&mut s, r);
+        if !r.reformatted.is_empty() {
+            s.push_str(&format!(
+                "\n  files that differ only in formatting or comments (render rewrites them): {}\n",
+                r.reformatted.len()
+            ));
+            for p in &r.reformatted {
+                s.push_str(&format!("  {} {p}\n", self.paint("33", "~")));
+            }
+        }
         if !stat {
             for e in &r.entries {
                 s.push('\n');

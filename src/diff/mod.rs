@@ -42,6 +42,9 @@ pub struct Report {
     pub entries: Vec<Entry>,
     /// Files in the tree on disk that portalgen does not own: reported, never diffed.
     pub foreign: Vec<Foreign>,
+    /// Files on disk whose bytes differ from a fresh render although every object in them
+    /// is equal (a hand-added comment, other formatting): `render` would rewrite them.
+    pub reformatted: Vec<String>,
 }
 
 /// Object counts.
@@ -288,6 +291,7 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
         tenants,
         entries,
         foreign: Vec::new(),
+        reformatted: Vec::new(),
     }
 }
 
@@ -307,7 +311,21 @@ pub fn compare_with_disk(disk_label: &str, disk: &OnDisk, new_label: &str, fresh
             in_the_way: fresh.files.contains_key(p),
         })
         .collect();
-    if report.foreign.iter().any(|f| f.in_the_way) {
+    let diffed: BTreeSet<&str> = report
+        .entries
+        .iter()
+        .flat_map(|e| [e.old_path.as_deref(), e.new_path.as_deref()])
+        .flatten()
+        .collect();
+    report.reformatted = fresh
+        .files
+        .iter()
+        .filter(|(p, b)| {
+            disk.owned.get(*p).is_some_and(|d| d != *b) && !diffed.contains(p.as_str())
+        })
+        .map(|(p, _)| p.clone())
+        .collect();
+    if report.foreign.iter().any(|f| f.in_the_way) || !report.reformatted.is_empty() {
         report.identical = false;
     }
     report
