@@ -1,6 +1,8 @@
 //! The record of checks passed: `<env>/.portalgen-validated` lists, for each file portalgen
 //! wrote, the SHA-256 of the exact bytes that passed every per-file check, under a stamp of
-//! the checks themselves (portalgen's version, its embedded schemas and the templates).
+//! the checks themselves: portalgen's version, the code of `src/validate/` and the
+//! dependency versions (fingerprinted by `build.rs`), its embedded schemas and the templates.
+//! A change to any of them changes the stamp (and so the goldens' record file).
 //!
 //! A per-file check is a pure function of the file's bytes, so a file whose fresh render
 //! has a recorded hash under the same stamp has passed those checks already and is not
@@ -92,6 +94,8 @@ impl Validated {
 pub fn stamp(templates_fingerprint: &Hash) -> String {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    // The code of the checks and the dependency versions (see build.rs).
+    h.update(env!("PORTALGEN_CHECKS_FINGERPRINT").as_bytes());
     for (path, text) in crate::assets::SCHEMAS {
         h.update(path.as_bytes());
         h.update(text.as_bytes());
