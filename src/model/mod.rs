@@ -189,6 +189,9 @@ pub struct Redis {
     pub storage: String,
     pub image: &'static str,
     pub exporter_image: &'static str,
+    /// What the app talks to: the name of the client Service and the `app` label of its
+    /// pods (the opstree operator names a cluster's `<name>-leader`).
+    pub client_name: String,
     /// Host and port the app connects to.
     pub host: String,
 }
@@ -415,11 +418,12 @@ pub fn resolve_with_peers(
         "Redis"
     };
     // The opstree operator names the client service of a cluster `<name>-leader`.
-    let redis_host = if redis_kind == "RedisCluster" {
-        format!("portal-redis-leader.{SYSTEM_NAMESPACE}.svc:6379")
+    let redis_client = if redis_kind == "RedisCluster" {
+        "portal-redis-leader"
     } else {
-        format!("portal-redis.{SYSTEM_NAMESPACE}.svc:6379")
+        "portal-redis"
     };
+    let redis_host = format!("{redis_client}.{SYSTEM_NAMESPACE}.svc:6379");
 
     let mut config = BTreeMap::new();
     config.insert("PORTAL_ENVIRONMENT", name.clone());
@@ -610,6 +614,7 @@ pub fn resolve_with_peers(
             storage: d.redis_storage.to_owned(),
             image: "quay.io/opstree/redis:v7.0.15",
             exporter_image: "quay.io/opstree/redis-exporter:v1.44.0",
+            client_name: redis_client.to_owned(),
             host: redis_host,
         },
         backups: Backups {
