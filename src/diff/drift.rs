@@ -63,13 +63,7 @@ mod tests {
 
     #[test]
     fn every_kind_of_drift() {
-        let tree = Tree {
-            checked_by: None,
-            files: [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]
-                .iter()
-                .map(|(p, b)| (p.to_string(), b.as_bytes().to_vec()))
-                .collect(),
-        };
+        let tree = Tree::from_texts(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]);
         let disk = OnDisk {
             owned: [("a", "1"), ("b", "x"), ("gone", "0")]
                 .iter()

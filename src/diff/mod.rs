@@ -343,13 +343,7 @@ mod tests {
     use super::*;
 
     fn tree(files: &[(&str, &str)]) -> Tree {
-        Tree {
-            checked_by: None,
-            files: files
-                .iter()
-                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
-                .collect(),
-        }
+        Tree::from_texts(files)
     }
 
     fn tenant(id: &str, env: &str, plan: &str) -> (String, String) {

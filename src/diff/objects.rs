@@ -255,13 +255,7 @@ mod tests {
     use super::*;
 
     fn tree(files: &[(&str, &str)]) -> Tree {
-        Tree {
-            checked_by: None,
-            files: files
-                .iter()
-                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
-                .collect(),
-        }
+        Tree::from_texts(files)
     }
 
     #[test]

@@ -11,6 +11,17 @@ pub struct Tree {
 }
 
 impl Tree {
+    /// A tree of text files (not checked), e.g. for tests.
+    pub fn from_texts<'a>(files: impl IntoIterator<Item = &'a (&'a str, &'a str)>) -> Tree {
+        Tree {
+            checked_by: None,
+            files: files
+                .into_iter()
+                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
     pub fn bytes(&self) -> u64 {
         self.files.values().map(|b| b.len() as u64).sum()
     }
