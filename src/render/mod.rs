@@ -24,14 +24,7 @@ pub struct Templates {
 impl Templates {
     /// The templates embedded in the binary.
     pub fn embedded() -> Result<Templates> {
-        let mut env = base_environment();
-        let mut fingerprint = Sha256::new();
-        for (name, text) in assets::TEMPLATES {
-            env.add_template(name, text)
-                .map_err(|e| template_error(Path::new("templates").join(name), &e))?;
-            fingerprint.update(name.as_bytes());
-            fingerprint.update(text.as_bytes());
-        }
+        let (env, fingerprint) = Templates::embedded_parts()?;
         Ok(Templates {
             env,
             fingerprint: fingerprint.finalize().into(),
@@ -41,16 +34,10 @@ impl Templates {
     /// The embedded templates, with every file under `dir` replacing (or adding to) the
     /// embedded one of the same relative path.
     pub fn with_overrides(dir: &Path) -> Result<Templates> {
-        let mut env = base_environment();
-        for (name, text) in assets::TEMPLATES {
-            env.add_template(name, text)
-                .map_err(|e| template_error(Path::new("templates").join(name), &e))?;
-        }
+        let (mut env, mut fingerprint) = Templates::embedded_parts()?;
         let mut files = Vec::new();
         collect(dir, dir, &mut files)?;
         files.sort();
-        let mut fingerprint = Sha256::new();
-        fingerprint.update(Templates::embedded()?.fingerprint);
         for (name, path) in files {
             let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
             fingerprint.update(name.as_bytes());
@@ -62,6 +49,19 @@ impl Templates {
             env,
             fingerprint: fingerprint.finalize().into(),
         })
+    }
+
+    /// The embedded templates compiled, and the hash of their names and sources so far.
+    fn embedded_parts() -> Result<(Environment<'static>, Sha256)> {
+        let mut env = base_environment();
+        let mut fingerprint = Sha256::new();
+        for (name, text) in assets::TEMPLATES {
+            env.add_template(name, text)
+                .map_err(|e| template_error(Path::new("templates").join(name), &e))?;
+            fingerprint.update(name.as_bytes());
+            fingerprint.update(text.as_bytes());
+        }
+        Ok((env, fingerprint))
     }
 
     /// What identifies this set of templates (embedded and overrides).
