@@ -11,21 +11,24 @@ use super::{Entry, Status, TenantGroup};
 /// The placeholder that stands for a tenant id in a group's title.
 pub const PLACEHOLDER: &str = "<tenant>";
 
-/// One change of one tenant's object.
+/// The tenants whose object changed in one way: the same change but for their id (see
+/// [`super::digest`]). Only the first tenant's change is computed, and shown for all.
 #[derive(Debug, Clone)]
-pub struct TenantChange {
-    pub tenant: String,
+pub struct Class {
     /// The object's index among the documents of its file (orders the groups like the file).
     pub index: usize,
+    /// The change of the first tenant of `tenants`.
     pub entry: Entry,
+    /// The tenants, sorted by id, each with whether its object moved to another file.
+    pub tenants: Vec<(String, bool)>,
 }
 
-/// Groups `changes` (of tenants present on both sides) into one entry per distinct change,
-/// ordered like the objects in a tenant's file. Only the changed lines (and the fields they
-/// are in) decide; the context lines around them may differ (a plan label) and a tenant
-/// whose file moves (to another shard) is still the same change, counted in `moved`.
-pub fn group(mut changes: Vec<TenantChange>) -> Vec<Entry> {
-    changes.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+/// Groups the classes of changes (of tenants present on both sides) into one entry per
+/// distinct change, ordered like the objects in a tenant's file. Only the changed lines
+/// (and the fields they are in) decide; the context lines around them may differ (a plan
+/// label) and a tenant whose file moves (to another shard) is still the same change,
+/// counted in `moved`. A group shows the change of its first tenant.
+pub fn group(classes: Vec<Class>) -> Vec<Entry> {
     #[derive(PartialEq, Eq, PartialOrd, Ord)]
     struct Key {
         index: usize,
@@ -33,34 +36,59 @@ pub fn group(mut changes: Vec<TenantChange>) -> Vec<Entry> {
         status: Status,
         diff: String,
     }
-    let mut groups: BTreeMap<Key, (Entry, Vec<String>, Vec<String>)> = BTreeMap::new();
-    for c in changes {
+    struct Group {
+        entry: Entry,
+        shown: String,
+        ids: Vec<String>,
+        moved: Vec<String>,
+    }
+    let mut groups: BTreeMap<Key, Group> = BTreeMap::new();
+    for c in classes {
+        let Some((first, _)) = c.tenants.first() else {
+            continue;
+        };
         let key = Key {
             index: c.index,
-            title: normalize(&c.entry.title, &c.tenant),
+            title: normalize(&c.entry.title, first),
             status: c.entry.status,
-            diff: normalize(&changed_lines(&c.entry.hunks), &c.tenant),
+            diff: normalize(&changed_lines(&c.entry.hunks), first),
         };
-        let moved = c.entry.moved();
-        let (_, ids, moved_ids) = groups
-            .entry(key)
-            .or_insert_with(|| (c.entry, Vec::new(), Vec::new()));
-        if moved {
-            moved_ids.push(c.tenant.clone());
+        let first = first.clone();
+        let ids = c.tenants.iter().map(|(t, _)| t.clone());
+        let moved = c.tenants.iter().filter(|(_, m)| *m).map(|(t, _)| t.clone());
+        match groups.entry(key) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(Group {
+                    entry: c.entry,
+                    shown: first,
+                    ids: ids.collect(),
+                    moved: moved.collect(),
+                });
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let g = o.get_mut();
+                if first < g.shown {
+                    g.entry = c.entry;
+                    g.shown = first;
+                }
+                g.ids.extend(ids);
+                g.moved.extend(moved);
+            }
         }
-        ids.push(c.tenant);
     }
     groups
         .into_iter()
-        .map(|(key, (mut entry, ids, moved))| {
-            entry.title = key.title;
-            entry.tenants = Some(TenantGroup {
-                count: ids.len(),
-                shown: ids[0].clone(),
-                ids,
-                moved,
+        .map(|(key, mut g)| {
+            g.ids.sort();
+            g.moved.sort();
+            g.entry.title = key.title;
+            g.entry.tenants = Some(TenantGroup {
+                count: g.ids.len(),
+                shown: g.shown,
+                ids: g.ids,
+                moved: g.moved,
             });
-            entry
+            g.entry
         })
         .collect()
 }

@@ -12,20 +12,22 @@
 //! the CLI formats reports.
 
 pub mod canonical;
+pub mod digest;
 pub mod drift;
 pub mod group;
 pub mod hunks;
 pub mod objects;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::output::{OnDisk, Tree};
+use digest::Digests;
 pub use drift::{drift, Drift};
 use hunks::{Hunk, Tag};
-use objects::{Content, Object, ObjectId};
+use objects::{Content, Form, Object, ObjectId};
 
 /// What a comparison found.
 #[derive(Debug, Clone, Serialize)]
@@ -135,30 +137,82 @@ pub struct Foreign {
     pub in_the_way: bool,
 }
 
-/// What comparing one object found.
-enum Outcome {
-    Unchanged,
-    /// An object of a tenant that only the old tree has (summarised, not listed).
-    TenantOnlyOld,
-    TenantOnlyNew,
-    Entry(Status, Vec<Hunk>),
+/// One side of a comparison: a tree and the digests of its files.
+#[derive(Clone, Copy)]
+pub struct Side<'a> {
+    /// What the side is, e.g. `staging` or `rendered/prod-us (on disk)`.
+    pub label: &'a str,
+    pub tree: &'a Tree,
+    pub digests: &'a Digests,
 }
 
-/// Compares two trees object by object.
+/// Compares two trees object by object, digesting both.
 pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Report {
-    let (a, b) = objects::of_trees(old, new);
+    let (da, db) = rayon::join(|| digest::digests(old), || digest::digests(new));
+    compare_digested(
+        Side {
+            label: old_label,
+            tree: old,
+            digests: &da,
+        },
+        Side {
+            label: new_label,
+            tree: new,
+            digests: &db,
+        },
+    )
+}
+
+/// An object whose change is listed, before its diff is computed.
+struct Pending<'o, 'a> {
+    status: Status,
+    old: Option<&'o Object<'a>>,
+    new: Option<&'o Object<'a>>,
+}
+
+/// What identifies a class of alike tenant changes (see [`group::Class`]).
+#[derive(PartialEq, Eq, Hash)]
+struct ClassKey {
+    status: Status,
+    index: usize,
+    /// The title with the tenant id made generic.
+    title: String,
+    old: Option<u128>,
+    new: Option<u128>,
+    /// Equal contents (the object only moved to another file).
+    equal: bool,
+}
+
+/// Compares two digested trees object by object. Matching and telling equal from changed
+/// uses the digests alone; only the objects whose diff is shown are parsed again: each
+/// changed platform object, and one tenant of each class of tenants that changed alike.
+pub fn compare_digested(old: Side<'_>, new: Side<'_>) -> Report {
+    let as_text = objects::text_on_both_sides(old.digests, new.digests);
+    let (mut a, mut b) = (
+        objects::of_tree(old.tree, old.digests, &as_text),
+        objects::of_tree(new.tree, new.digests, &as_text),
+    );
     // Objects named after their environment (`portal-staging-platform`) are the same object
     // in another environment (`portal-prod-us-platform`): match them as `portal-<env>-platform`.
-    let (a, b) = if old_label == new_label {
-        (a, b)
-    } else {
-        (
-            objects::generic_env_names(a, old_label),
-            objects::generic_env_names(b, new_label),
-        )
+    if old.label != new.label {
+        objects::generic_env_names(&mut a, old.label);
+        objects::generic_env_names(&mut b, new.label);
+    }
+    let by_id = |objs: &'_ [Object<'_>]| -> HashMap<ObjectId, usize> {
+        let mut m = HashMap::with_capacity(objs.len());
+        for (i, o) in objs.iter().enumerate() {
+            m.entry(o.id.clone()).or_insert(i);
+        }
+        m
     };
-    let tenants_of = |objs: &std::collections::BTreeMap<ObjectId, Object>| -> BTreeSet<String> {
-        objs.values().filter_map(|o| o.tenant.clone()).collect()
+    let (ia, ib) = (by_id(&a), by_id(&b));
+    let tenants_of = |objs: &[Object<'_>]| -> BTreeSet<String> {
+        objs.iter()
+            .filter_map(|o| o.tenant)
+            .collect::<BTreeSet<&str>>()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     };
     let (tenants_a, tenants_b) = (tenants_of(&a), tenants_of(&b));
     let mut tenants = Tenants {
@@ -175,117 +229,116 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
     };
     tenants.only_old.count = tenants.only_old.ids.len();
     tenants.only_new.count = tenants.only_new.ids.len();
-    let only_old: BTreeSet<&str> = tenants.only_old.ids.iter().map(String::as_str).collect();
-    let only_new: BTreeSet<&str> = tenants.only_new.ids.iter().map(String::as_str).collect();
+    let only_old: HashSet<&str> = tenants.only_old.ids.iter().map(String::as_str).collect();
+    let only_new: HashSet<&str> = tenants.only_new.ids.iter().map(String::as_str).collect();
 
     let mut summary = Summary::default();
-    let mut platform: Vec<((String, usize), Entry)> = Vec::new();
-    let mut per_tenant: Vec<group::TenantChange> = Vec::new();
-    let ids: Vec<&ObjectId> = a
-        .keys()
-        .chain(b.keys())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    // The line diffs are the costly part, and independent: computed on every core, then
-    // gathered in id order, so the report does not depend on the schedule.
-    let outcomes: Vec<Outcome> = ids
-        .par_iter()
-        .map(|id| {
-            let (x, y) = (a.get(*id), b.get(*id));
-            match (x, y) {
-                (Some(x), Some(y)) if x.content == y.content && x.path == y.path => {
-                    Outcome::Unchanged
-                }
-                (Some(x), Some(y)) if x.content == y.content => {
-                    Outcome::Entry(Status::Changed, Vec::new())
-                }
-                (Some(x), Some(y)) => Outcome::Entry(
-                    Status::Changed,
-                    hunks::diff(&view(&x.content), &view(&y.content)),
-                ),
-                (Some(x), None) if x.tenant.as_deref().is_some_and(|t| only_old.contains(t)) => {
-                    Outcome::TenantOnlyOld
-                }
-                (Some(x), None) => Outcome::Entry(
-                    Status::Removed,
-                    hunks::whole(&view(&x.content), Tag::Removed),
-                ),
-                (None, Some(y)) if y.tenant.as_deref().is_some_and(|t| only_new.contains(t)) => {
-                    Outcome::TenantOnlyNew
-                }
-                (None, Some(y)) => {
-                    Outcome::Entry(Status::Added, hunks::whole(&view(&y.content), Tag::Added))
-                }
-                (None, None) => unreachable!("the id comes from one of the sides"),
-            }
-        })
-        .collect();
-    for (id, outcome) in ids.into_iter().zip(outcomes) {
-        let (x, y) = (a.get(id), b.get(id));
-        let (status, hunks) = match outcome {
-            Outcome::Unchanged => {
+    let mut platform: Vec<Pending> = Vec::new();
+    let mut classes: HashMap<ClassKey, Vec<Pending>> = HashMap::new();
+    let old_side = a
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| ia.get(&o.id) == Some(i))
+        .map(|(_, x)| (Some(x), ib.get(&x.id).map(|&j| &b[j])));
+    let new_only = b
+        .iter()
+        .enumerate()
+        .filter(|(j, y)| ib.get(&y.id) == Some(j) && !ia.contains_key(&y.id))
+        .map(|(_, y)| (None, Some(y)));
+    for (x, y) in old_side.chain(new_only) {
+        let status = match (x, y) {
+            (Some(x), Some(y)) if x.exact == y.exact && x.path == y.path => {
                 summary.unchanged += 1;
                 continue;
             }
-            Outcome::TenantOnlyOld => {
+            (Some(_), Some(_)) => Status::Changed,
+            (Some(x), None) if x.tenant.is_some_and(|t| only_old.contains(t)) => {
                 summary.removed += 1;
                 tenants.only_old.objects += 1;
                 continue;
             }
-            Outcome::TenantOnlyNew => {
+            (Some(_), None) => Status::Removed,
+            (None, Some(y)) if y.tenant.is_some_and(|t| only_new.contains(t)) => {
                 summary.added += 1;
                 tenants.only_new.objects += 1;
                 continue;
             }
-            Outcome::Entry(status, hunks) => {
-                match status {
-                    Status::Changed => summary.changed += 1,
-                    Status::Removed => summary.removed += 1,
-                    Status::Added => summary.added += 1,
-                }
-                (status, hunks)
-            }
+            (None, Some(_)) => Status::Added,
+            (None, None) => unreachable!("each pair has at least one side"),
         };
+        match status {
+            Status::Changed => summary.changed += 1,
+            Status::Removed => summary.removed += 1,
+            Status::Added => summary.added += 1,
+        }
         let either = x.or(y).expect("one side has the object");
-        let count = |tag| {
-            hunks
-                .iter()
-                .flat_map(|h| &h.lines)
-                .filter(|l| l.tag == tag)
-                .count()
-        };
-        let entry = Entry {
+        let pending = Pending {
             status,
-            title: id.title(),
-            object: id.clone(),
-            old_path: x.map(|o| o.path.clone()),
-            new_path: y.map(|o| o.path.clone()),
-            tenants: None,
-            added_lines: count(Tag::Added),
-            removed_lines: count(Tag::Removed),
-            hunks,
+            old: x,
+            new: y,
         };
-        match &either.tenant {
-            Some(t) => per_tenant.push(group::TenantChange {
-                tenant: t.clone(),
-                index: either.index,
-                entry,
-            }),
-            None => platform.push(((either.path.clone(), either.index), entry)),
+        match either.tenant {
+            Some(t) => {
+                let key = ClassKey {
+                    status,
+                    index: either.index,
+                    title: group::normalize(&either.id.title(), t),
+                    old: x.map(|o| o.generic),
+                    new: y.map(|o| o.generic),
+                    equal: x.zip(y).is_some_and(|(x, y)| x.exact == y.exact),
+                };
+                classes.entry(key).or_default().push(pending);
+            }
+            None => platform.push(pending),
         }
     }
-    tenants.changed = per_tenant
+    let mut classes: Vec<(usize, Vec<Pending>)> = classes
+        .into_iter()
+        .map(|(key, mut members)| {
+            members.sort_by(|p, q| tenant(p).cmp(tenant(q)));
+            (key.index, members)
+        })
+        .collect();
+    classes.sort_by(|p, q| tenant(&p.1[0]).cmp(tenant(&q.1[0])).then(p.0.cmp(&q.0)));
+    tenants.changed = classes
         .iter()
-        .map(|c| c.tenant.as_str())
-        .collect::<BTreeSet<_>>()
+        .flat_map(|(_, members)| members.iter().map(tenant))
+        .collect::<HashSet<_>>()
         .len();
-    platform.sort_by(|p, q| p.0.cmp(&q.0));
+
+    // Parse again only the files of the objects whose diff is shown, then diff them (the
+    // costly part, and independent: on every core, gathered in order).
+    let shown: Vec<&Pending> = platform
+        .iter()
+        .chain(classes.iter().map(|(_, members)| &members[0]))
+        .collect();
+    let contents = load_contents(old.tree, new.tree, &shown);
+    let mut entries: Vec<Entry> = shown.par_iter().map(|p| entry(p, &contents)).collect();
+    let tenant_entries = entries.split_off(platform.len());
+    let mut platform: Vec<((&str, usize), Entry)> = platform
+        .iter()
+        .map(|p| p.old.or(p.new).expect("one side has the object"))
+        .map(|o| (o.path, o.index))
+        .zip(entries)
+        .collect();
+    platform.sort_by(|p, q| p.0.cmp(&q.0).then_with(|| p.1.object.cmp(&q.1.object)));
     let mut entries: Vec<Entry> = platform.into_iter().map(|(_, e)| e).collect();
-    entries.extend(group::group(per_tenant));
+    let classes = classes
+        .into_iter()
+        .zip(tenant_entries)
+        .map(|((index, members), entry)| group::Class {
+            index,
+            entry,
+            tenants: members
+                .iter()
+                .map(|p| (tenant(p).to_owned(), moved(p)))
+                .collect(),
+        })
+        .collect();
+    entries.extend(group::group(classes));
     Report {
-        old: old_label.to_owned(),
-        new: new_label.to_owned(),
+        old: old.label.to_owned(),
+        new: new.label.to_owned(),
         identical: summary.changed + summary.added + summary.removed == 0,
         summary,
         tenants,
@@ -295,14 +348,107 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
     }
 }
 
+fn tenant<'a>(p: &Pending<'_, 'a>) -> &'a str {
+    p.old.or(p.new).and_then(|o| o.tenant).unwrap_or_default()
+}
+
+fn moved(p: &Pending) -> bool {
+    matches!((p.old, p.new), (Some(x), Some(y)) if x.path != y.path)
+}
+
+/// The parsed contents of the files of `shown`, on each side (`false`: old).
+type Contents<'a> = HashMap<(bool, &'a str), Vec<Content>>;
+
+fn load_contents<'a>(old: &Tree, new: &Tree, shown: &[&Pending<'_, 'a>]) -> Contents<'a> {
+    let mut files: Vec<(bool, &'a str, Form)> = Vec::new();
+    for p in shown {
+        let equal = matches!((p.old, p.new), (Some(x), Some(y)) if x.exact == y.exact);
+        if equal {
+            continue;
+        }
+        files.extend(p.old.map(|o| (false, o.path, o.form)));
+        files.extend(p.new.map(|o| (true, o.path, o.form)));
+    }
+    files.sort();
+    files.dedup();
+    files
+        .par_iter()
+        .map(|&(side, path, form)| {
+            let tree = if side { new } else { old };
+            ((side, path), objects::load(tree, path, form))
+        })
+        .collect()
+}
+
+fn entry(p: &Pending, contents: &Contents) -> Entry {
+    let view = |side: bool, o: &Object| -> Vec<canonical::Line> {
+        match contents.get(&(side, o.path)).and_then(|c| c.get(o.index)) {
+            Some(Content::Parsed(v)) => canonical::lines(v),
+            Some(Content::Text(t)) => canonical::text_lines(t),
+            None => Vec::new(),
+        }
+    };
+    let hunks = match (p.old, p.new) {
+        (Some(x), Some(y)) if x.exact == y.exact => Vec::new(),
+        (Some(x), Some(y)) => hunks::diff(&view(false, x), &view(true, y)),
+        (Some(x), None) => hunks::whole(&view(false, x), Tag::Removed),
+        (None, Some(y)) => hunks::whole(&view(true, y), Tag::Added),
+        (None, None) => Vec::new(),
+    };
+    let count = |tag| {
+        hunks
+            .iter()
+            .flat_map(|h| &h.lines)
+            .filter(|l| l.tag == tag)
+            .count()
+    };
+    let either = p.old.or(p.new).expect("one side has the object");
+    Entry {
+        status: p.status,
+        title: either.id.title(),
+        object: either.id.clone(),
+        old_path: p.old.map(|o| o.path.to_owned()),
+        new_path: p.new.map(|o| o.path.to_owned()),
+        tenants: None,
+        added_lines: count(Tag::Added),
+        removed_lines: count(Tag::Removed),
+        hunks,
+    }
+}
+
 /// Compares an environment's tree on disk (old) with a fresh render (new). Foreign files
 /// on disk are listed, never compared.
 pub fn compare_with_disk(disk_label: &str, disk: &OnDisk, new_label: &str, fresh: &Tree) -> Report {
+    let digests = digest::digests(fresh);
+    compare_with_disk_digested(disk_label, disk, new_label, fresh, &digests)
+}
+
+/// Like [`compare_with_disk`], with the digests of the fresh render (taken while it was
+/// checked). The files on disk that have the same bytes share them.
+pub fn compare_with_disk_digested(
+    disk_label: &str,
+    disk: &OnDisk,
+    new_label: &str,
+    fresh: &Tree,
+    fresh_digests: &Digests,
+) -> Report {
     let on_disk = Tree {
         checked_by: None,
         files: disk.owned.clone(),
     };
-    let mut report = compare(disk_label, &on_disk, new_label, fresh);
+    let disk_digests = digest::digests_reusing(&on_disk, fresh, fresh_digests);
+    let mut report = compare_digested(
+        Side {
+            label: disk_label,
+            tree: &on_disk,
+            digests: &disk_digests,
+        },
+        Side {
+            label: new_label,
+            tree: fresh,
+            digests: fresh_digests,
+        },
+    );
     report.foreign = disk
         .foreign
         .iter()
@@ -311,17 +457,13 @@ pub fn compare_with_disk(disk_label: &str, disk: &OnDisk, new_label: &str, fresh
             in_the_way: fresh.files.contains_key(p),
         })
         .collect();
-    let diffed: BTreeSet<&str> = report
-        .entries
-        .iter()
-        .flat_map(|e| [e.old_path.as_deref(), e.new_path.as_deref()])
-        .flatten()
-        .collect();
+    // Same objects in the same order, other bytes: formatting or comments.
     report.reformatted = fresh
         .files
         .iter()
         .filter(|(p, b)| {
-            disk.owned.get(*p).is_some_and(|d| d != *b) && !diffed.contains(p.as_str())
+            disk.owned.get(*p).is_some_and(|d| d != *b)
+                && disk_digests.get(*p) == fresh_digests.get(*p)
         })
         .map(|(p, _)| p.clone())
         .collect();
@@ -329,13 +471,6 @@ pub fn compare_with_disk(disk_label: &str, disk: &OnDisk, new_label: &str, fresh
         report.identical = false;
     }
     report
-}
-
-fn view(content: &Content) -> Vec<canonical::Line> {
-    match content {
-        Content::Parsed(v) => canonical::lines(v),
-        Content::Text(t) => canonical::text_lines(t),
-    }
 }
 
 #[cfg(test)]

@@ -2,12 +2,12 @@
 //! namespace and name (so that an object that moves to another file is still matched);
 //! every other document keyed by its path in the tree.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashSet};
 
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::digest::{text_hash, Digests, DocDigest, FileDigest};
 use crate::output::Tree;
 use crate::validate::parse_yaml_documents;
 
@@ -59,7 +59,7 @@ impl ObjectId {
     }
 }
 
-/// What an object holds.
+/// What an object holds, once loaded for its diff.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Content {
     /// A parsed YAML or JSON document.
@@ -68,145 +68,134 @@ pub enum Content {
     Text(String),
 }
 
-/// One object of a tree.
+/// Where an object's content is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Form {
+    /// Document `index` of a YAML file.
+    Document,
+    /// A whole JSON file.
+    Json,
+    /// A whole file, as text.
+    Text,
+}
+
+/// One object of a tree, as a comparison sees it: where it is and its digest, not its
+/// content (see [`super::digest`]).
 #[derive(Debug, Clone)]
-pub struct Object {
+pub struct Object<'a> {
     pub id: ObjectId,
     /// The file it is in.
-    pub path: String,
+    pub path: &'a str,
     /// Its index among the documents of that file.
     pub index: usize,
-    pub content: Content,
+    pub form: Form,
     /// The tenant it belongs to, for per-tenant objects.
-    pub tenant: Option<String>,
+    pub tenant: Option<&'a str>,
+    /// Equal exactly when the contents are equal.
+    pub exact: u128,
+    /// Equal for objects of different tenants that are alike but for the tenant id.
+    pub generic: u128,
 }
 
-/// How a file parses.
-enum Parsed {
-    Docs(Vec<Value>),
-    /// A single JSON document.
-    Json(Value),
-    Text(String),
-    Broken(String),
-}
-
-fn parse(path: &str, bytes: &[u8]) -> Parsed {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return Parsed::Broken(String::from_utf8_lossy(bytes).into_owned());
-    };
-    if path.ends_with(".yaml") || path.ends_with(".yml") {
-        match parse_yaml_documents(text) {
-            Ok(docs) => Parsed::Docs(docs.into_iter().map(|d| d.value).collect()),
-            Err(_) => Parsed::Broken(text.to_owned()),
-        }
-    } else if path.ends_with(".json") {
-        match serde_json::from_str(text) {
-            Ok(v) => Parsed::Json(v),
-            Err(_) => Parsed::Broken(text.to_owned()),
-        }
-    } else {
-        Parsed::Text(text.to_owned())
-    }
-}
-
-/// The objects of two trees. A file that does not parse on one side is compared as text
-/// on both sides, so that a broken hand edit shows as a line diff of that file.
-pub fn of_trees(
-    old: &Tree,
-    new: &Tree,
-) -> (BTreeMap<ObjectId, Object>, BTreeMap<ObjectId, Object>) {
-    // Parsing is most of the work of a diff: both trees, every file, on every core.
-    fn parse_all(tree: &Tree) -> BTreeMap<&str, Parsed> {
-        let parsed: Vec<(&str, Parsed)> = tree
-            .files
-            .par_iter()
-            .map(|(p, b)| (p.as_str(), parse(p, b)))
-            .collect();
-        parsed.into_iter().collect()
-    }
-    let (parsed_old, parsed_new) = rayon::join(|| parse_all(old), || parse_all(new));
-    let mut broken: BTreeSet<&str> = parsed_old
+/// The paths that are compared as text on both sides: a file that does not parse on one
+/// side (so that a broken hand edit shows as a line diff of that file), and a YAML file of
+/// Kubernetes objects on one side and of other documents on the other (a hand edit that
+/// dropped `kind`), which would otherwise be compared as unrelated objects.
+pub fn text_on_both_sides<'a>(old: &'a Digests, new: &'a Digests) -> BTreeSet<&'a str> {
+    let all_objects = |docs: &[DocDigest]| docs.iter().all(|d| d.id.is_some());
+    let mut paths: BTreeSet<&str> = old
         .iter()
-        .chain(parsed_new.iter())
-        .filter(|(_, p)| matches!(p, Parsed::Broken(_)))
-        .map(|(path, _)| *path)
+        .chain(new.iter())
+        .filter(|(_, d)| matches!(d, FileDigest::Broken))
+        .map(|(p, _)| p.as_str())
         .collect();
-    // A YAML file of Kubernetes objects on one side and of other documents on the other
-    // (a hand edit that dropped `kind`) is compared as text too, not as unrelated objects.
-    for (path, p) in &parsed_old {
-        if let (Parsed::Docs(a), Some(Parsed::Docs(b))) = (p, parsed_new.get(path)) {
-            let all_objects = |docs: &[Value]| docs.iter().all(|d| kubernetes_id(d).is_some());
+    for (path, d) in old {
+        if let (FileDigest::Documents(a), Some(FileDigest::Documents(b))) = (d, new.get(path)) {
             if all_objects(a) != all_objects(b) {
-                broken.insert(path);
+                paths.insert(path);
             }
         }
     }
-    (
-        collect(old, parsed_old, &broken),
-        collect(new, parsed_new, &broken),
-    )
+    paths
 }
 
-fn collect(
-    tree: &Tree,
-    parsed: BTreeMap<&str, Parsed>,
-    broken: &BTreeSet<&str>,
-) -> BTreeMap<ObjectId, Object> {
-    let mut out = BTreeMap::new();
-    for (path, p) in parsed {
-        let whole = |content: Content| Object {
+/// The objects of a tree, in file order, keyed by identity: Kubernetes objects by group,
+/// kind, namespace and name; every other document by its path. The same object twice in a
+/// tree: the second is matched by its place in its file.
+pub fn of_tree<'a>(
+    tree: &'a Tree,
+    digests: &'a Digests,
+    as_text: &BTreeSet<&str>,
+) -> Vec<Object<'a>> {
+    let mut out = Vec::new();
+    let mut seen: HashSet<&ObjectId> = HashSet::new();
+    for (path, digest) in digests {
+        let whole = |form, exact| Object {
             id: ObjectId::File {
-                path: path.to_owned(),
+                path: path.clone(),
                 document: None,
             },
-            path: path.to_owned(),
+            path: path.as_str(),
             index: 0,
-            content,
+            form,
             tenant: None,
+            exact,
+            generic: exact,
         };
-        if broken.contains(path) {
-            let text = String::from_utf8_lossy(&tree.files[path]).into_owned();
-            let o = whole(Content::Text(text));
-            out.insert(o.id.clone(), o);
+        if as_text.contains(path.as_str()) {
+            let bytes = tree.files.get(path).map_or(&[][..], Vec::as_slice);
+            out.push(whole(Form::Text, text_hash(bytes)));
             continue;
         }
-        match p {
-            Parsed::Json(v) => {
-                let o = whole(Content::Parsed(v));
-                out.insert(o.id.clone(), o);
+        match digest {
+            FileDigest::Json(h) => out.push(whole(Form::Json, *h)),
+            FileDigest::Text(h) => out.push(whole(Form::Text, *h)),
+            FileDigest::Broken => {
+                let bytes = tree.files.get(path).map_or(&[][..], Vec::as_slice);
+                out.push(whole(Form::Text, text_hash(bytes)));
             }
-            Parsed::Text(t) | Parsed::Broken(t) => {
-                let o = whole(Content::Text(t));
-                out.insert(o.id.clone(), o);
-            }
-            Parsed::Docs(docs) => {
+            FileDigest::Documents(docs) => {
                 let single = docs.len() == 1;
-                for (index, value) in docs.into_iter().enumerate() {
-                    let file_id = ObjectId::File {
-                        path: path.to_owned(),
-                        document: (!single).then_some(index),
-                    };
-                    let id = match kubernetes_id(&value) {
-                        // The same object twice in a tree: the second is matched by place.
-                        Some(id) if !out.contains_key(&id) => id,
-                        _ => file_id,
-                    };
-                    let tenant = tenant_of(&value);
-                    out.insert(
-                        id.clone(),
-                        Object {
-                            id,
-                            path: path.to_owned(),
-                            index,
-                            content: Content::Parsed(value),
-                            tenant,
+                for (index, d) in docs.iter().enumerate() {
+                    let id = match &d.id {
+                        Some(id) if seen.insert(id) => id.clone(),
+                        _ => ObjectId::File {
+                            path: path.clone(),
+                            document: (!single).then_some(index),
                         },
-                    );
+                    };
+                    out.push(Object {
+                        id,
+                        path: path.as_str(),
+                        index,
+                        form: Form::Document,
+                        tenant: d.tenant.as_deref(),
+                        exact: d.exact,
+                        generic: d.generic,
+                    });
                 }
             }
         }
     }
     out
+}
+
+/// The contents of the objects of one file, by index (see [`Object::index`]).
+pub fn load(tree: &Tree, path: &str, form: Form) -> Vec<Content> {
+    let bytes = tree.files.get(path).map_or(&[][..], Vec::as_slice);
+    let text = || String::from_utf8_lossy(bytes).into_owned();
+    let parsed = std::str::from_utf8(bytes).ok();
+    match (form, parsed) {
+        (Form::Document, Some(t)) => match parse_yaml_documents(t) {
+            Ok(docs) => docs.into_iter().map(|d| Content::Parsed(d.value)).collect(),
+            Err(_) => vec![Content::Text(text())],
+        },
+        (Form::Json, Some(t)) => match serde_json::from_str(t) {
+            Ok(v) => vec![Content::Parsed(v)],
+            Err(_) => vec![Content::Text(text())],
+        },
+        _ => vec![Content::Text(text())],
+    }
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
@@ -215,7 +204,7 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-fn kubernetes_id(v: &Value) -> Option<ObjectId> {
+pub fn kubernetes_id(v: &Value) -> Option<ObjectId> {
     let api_version = str_at(v, "/apiVersion");
     let kind = str_at(v, "/kind");
     let name = str_at(v, "/metadata/name");
@@ -236,7 +225,7 @@ pub const TENANT_NAMESPACE_PREFIX: &str = "portal-tenant-";
 
 /// The tenant of a per-tenant object: its `portal.dev/tenant` label, or the tenant
 /// namespace it is in (or is).
-fn tenant_of(v: &Value) -> Option<String> {
+pub fn tenant_of(v: &Value) -> Option<String> {
     let label = str_at(v, "/metadata/labels/portal.dev~1tenant");
     if !label.is_empty() {
         return Some(label.to_owned());
@@ -252,10 +241,23 @@ fn tenant_of(v: &Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::digest::digests;
     use super::*;
 
     fn tree(files: &[(&str, &str)]) -> Tree {
         Tree::from_texts(files)
+    }
+
+    /// The ids, forms and tenants of both trees' objects.
+    fn objects(a: &Tree, b: &Tree) -> [Vec<(ObjectId, Form, Option<String>, u128)>; 2] {
+        let (da, db) = (digests(a), digests(b));
+        let as_text = text_on_both_sides(&da, &db);
+        [(a, &da), (b, &db)].map(|(t, d)| {
+            of_tree(t, d, &as_text)
+                .into_iter()
+                .map(|o| (o.id, o.form, o.tenant.map(str::to_owned), o.exact))
+                .collect()
+        })
     }
 
     #[test]
@@ -268,11 +270,11 @@ mod tests {
             "b.yaml",
             "kind: Deployment\napiVersion: apps/v1\nmetadata: {namespace: ns, name: x}\n",
         )]);
-        let (oa, ob) = of_trees(&a, &b);
-        assert_eq!(oa.keys().collect::<Vec<_>>(), ob.keys().collect::<Vec<_>>());
-        let id = oa.keys().next().unwrap();
-        assert_eq!(id.title(), "Deployment ns/x");
-        assert_eq!(oa[id].content, ob[id].content);
+        let [oa, ob] = objects(&a, &b);
+        assert_eq!(oa.len(), 1);
+        assert_eq!(oa[0].0, ob[0].0);
+        assert_eq!(oa[0].0.title(), "Deployment ns/x");
+        assert_eq!(oa[0].3, ob[0].3, "equal contents");
     }
 
     #[test]
@@ -285,18 +287,22 @@ mod tests {
             "a.yaml",
             "apiVersion: v1\nkind: Namespace\nmetadata: {name: x\n",
         )]);
-        let (oa, ob) = of_trees(&a, &b);
+        let [oa, ob] = objects(&a, &b);
         let id = ObjectId::File {
             path: "a.yaml".into(),
             document: None,
         };
-        assert!(matches!(oa[&id].content, Content::Text(_)));
-        assert!(matches!(ob[&id].content, Content::Text(_)));
+        assert_eq!((&oa[0].0, oa[0].1), (&id, Form::Text));
+        assert_eq!((&ob[0].0, ob[0].1), (&id, Form::Text));
+        assert_ne!(oa[0].3, ob[0].3);
+        assert!(
+            matches!(&load(&b, "a.yaml", Form::Text)[..], [Content::Text(t)] if t.ends_with("{name: x\n"))
+        );
     }
 
     #[test]
     fn tenants_are_found_by_label_or_namespace() {
-        let (o, _) = of_trees(
+        let [o, _] = objects(
             &tree(&[(
                 "t.yaml",
                 "apiVersion: v1\nkind: Namespace\nmetadata: {name: portal-tenant-acme}\n---\n\
@@ -305,38 +311,30 @@ mod tests {
             )]),
             &Tree::default(),
         );
-        let tenants: Vec<_> = o.values().map(|o| o.tenant.clone()).collect();
-        assert_eq!(
-            tenants
-                .iter()
-                .filter(|t| t.as_deref() == Some("acme"))
-                .count(),
-            2
-        );
-        assert_eq!(
-            tenants.iter().filter(|t| t.as_deref() == Some("b")).count(),
-            1
-        );
+        let tenants: Vec<_> = o.iter().map(|o| o.2.as_deref()).collect();
+        assert_eq!(tenants, [Some("acme"), Some("acme"), Some("b")]);
+    }
+
+    #[test]
+    fn the_same_object_twice_is_matched_by_place_the_second_time() {
+        let obj = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n";
+        let t = tree(&[("a.yaml", obj), ("b.yaml", obj)]);
+        let [o, _] = objects(&t, &Tree::default());
+        assert_eq!(o[0].0.title(), "Namespace x");
+        assert_eq!(o[1].0.title(), "b.yaml");
     }
 }
 
 /// Re-keys the Kubernetes objects whose name holds the environment's name as a whole
 /// dash-separated part, with `<env>` in its place.
-pub fn generic_env_names(
-    objects: BTreeMap<ObjectId, Object>,
-    env: &str,
-) -> BTreeMap<ObjectId, Object> {
-    objects
-        .into_values()
-        .map(|mut o| {
-            if let ObjectId::Kubernetes { name, .. } = &mut o.id {
-                if let Some(generic) = generic_name(name, env) {
-                    *name = generic;
-                }
+pub fn generic_env_names(objects: &mut [Object<'_>], env: &str) {
+    for o in objects {
+        if let ObjectId::Kubernetes { name, .. } = &mut o.id {
+            if let Some(generic) = generic_name(name, env) {
+                *name = generic;
             }
-            (o.id.clone(), o)
-        })
-        .collect()
+        }
+    }
 }
 
 fn generic_name(name: &str, env: &str) -> Option<String> {
