@@ -248,8 +248,11 @@ mod tests {
         Tree::from_texts(files)
     }
 
-    /// The ids, forms and tenants of both trees' objects.
-    fn objects(a: &Tree, b: &Tree) -> [Vec<(ObjectId, Form, Option<String>, u128)>; 2] {
+    /// An object's id, form, tenant and exact hash.
+    type Seen = (ObjectId, Form, Option<String>, u128);
+
+    /// What both trees' objects are.
+    fn objects(a: &Tree, b: &Tree) -> [Vec<Seen>; 2] {
         let (da, db) = (digests(a), digests(b));
         let as_text = text_on_both_sides(&da, &db);
         [(a, &da), (b, &db)].map(|(t, d)| {
