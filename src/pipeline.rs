@@ -1,6 +1,8 @@
 //! One environment through the whole pipeline, in memory:
 //! spec → model → targets → render → validate → [`Tree`].
 
+use std::collections::BTreeMap;
+
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Error, Result};
@@ -10,7 +12,7 @@ use crate::output::Tree;
 use crate::render::Templates;
 use crate::spec::Loaded;
 use crate::targets;
-use crate::validate;
+use crate::validate::{self, Parsed};
 
 /// The resolved model of environment `name` (with its primary, for a replica).
 pub fn model_of(loaded: &Loaded, name: &str) -> Result<Model> {
@@ -41,27 +43,53 @@ pub fn render_env_with(
     render_model_with(&model, templates, passed)
 }
 
+/// Like [`render_env`], handing each file and its parse to `inspect` on the worker that
+/// checked it, so that a later stage (a diff's digests) need not parse the file again.
+pub fn render_env_inspected<D: Send>(
+    loaded: &Loaded,
+    name: &str,
+    templates: &Templates,
+    inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
+) -> Result<(Tree, BTreeMap<String, D>)> {
+    let model = model_of(loaded, name)?;
+    let (tree, inspected) =
+        render_model_inspected(&model, templates, &Validated::default(), inspect)?;
+    Ok((tree, inspected.into_iter().collect()))
+}
+
 /// Renders and checks every file of a resolved model.
 pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
     render_model_with(model, templates, &Validated::default())
 }
 
 fn render_model_with(model: &Model, templates: &Templates, passed: &Validated) -> Result<Tree> {
+    render_model_inspected(model, templates, passed, |_, _, _| ()).map(|(tree, _)| tree)
+}
+
+/// Renders and checks every file; `inspect` sees each file as it was parsed by the checks
+/// ([`Parsed::Not`] when `passed` let them be skipped).
+fn render_model_inspected<D: Send>(
+    model: &Model,
+    templates: &Templates,
+    passed: &Validated,
+    inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
+) -> Result<(Tree, Vec<(String, D)>)> {
     let stamp = validated::stamp(templates.fingerprint());
     let artifacts = targets::plan(model);
-    let results: Vec<Result<(String, String), Vec<Diagnostic>>> = artifacts
+    let results: Vec<Result<(String, String, D), Vec<Diagnostic>>> = artifacts
         .par_iter()
         .map(|a| {
             let text = templates
                 .render(a.template, &a.context)
                 .map_err(|d| vec![d])?;
-            let problems = if passed.covers(&stamp, &a.path, text.as_bytes()) {
-                Vec::new()
+            let (problems, parsed) = if passed.covers(&stamp, &a.path, text.as_bytes()) {
+                (Vec::new(), Parsed::Not)
             } else {
-                validate::check_file(&a.path, a.template, &text)
+                validate::check_file_parsed(&a.path, a.template, &text)
             };
             if problems.is_empty() {
-                Ok((a.path.clone(), text))
+                let seen = inspect(&a.path, text.as_bytes(), &parsed);
+                Ok((a.path.clone(), text, seen))
             } else {
                 Err(problems)
             }
@@ -71,12 +99,15 @@ fn render_model_with(model: &Model, templates: &Templates, passed: &Validated) -
         checked_by: Some(stamp),
         ..Tree::default()
     };
+    let mut inspected = Vec::new();
     let mut problems = Vec::new();
     for r in results {
         match r {
-            Ok((path, text)) => {
+            Ok((path, text, seen)) => {
                 if tree.files.insert(path.clone(), text.into_bytes()).is_some() {
                     problems.push(Diagnostic::new(path, "two artifacts render the same path"));
+                } else {
+                    inspected.push((path, seen));
                 }
             }
             Err(d) => problems.extend(d),
@@ -85,7 +116,7 @@ fn render_model_with(model: &Model, templates: &Templates, passed: &Validated) -
     // The policy rules that relate objects of different files (per-file rules ran above).
     problems.extend(validate::policy::check_tree(&tree.files, model.env.tier));
     if problems.is_empty() {
-        Ok(tree)
+        Ok((tree, inspected))
     } else {
         Err(Error::Rendered(problems))
     }

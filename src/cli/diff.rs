@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::{out, select, templates, Color, Context, ExitStatus, Format};
-use crate::diff::{self, hunks::Tag, Entry, Report, Status};
+use crate::diff::{self, digest, hunks::Tag, Entry, Report, Status};
 use crate::output;
 use crate::pipeline;
 
@@ -42,16 +42,29 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         .collect::<Result<_, _>>()?;
     let mut report = match names.as_slice() {
         [old, new] => {
-            let (a, b) = rayon::join(
-                || pipeline::render_env(&loaded, old, &templates),
-                || pipeline::render_env(&loaded, new, &templates),
-            );
-            let (a, b) = (a?, b?);
-            diff::compare(old, &a, new, &b)
+            // Each side's digests are taken from the parse its checks made.
+            let render = |name| {
+                pipeline::render_env_inspected(&loaded, name, &templates, digest::of_checked)
+            };
+            let (a, b) = rayon::join(|| render(old), || render(new));
+            let ((a, da), (b, db)) = (a?, b?);
+            diff::compare_digested(
+                diff::Side {
+                    label: old,
+                    tree: &a,
+                    digests: &da,
+                },
+                diff::Side {
+                    label: new,
+                    tree: &b,
+                    digests: &db,
+                },
+            )
         }
         [env] => {
             let out_dir = args.out.clone().unwrap_or_else(|| ws.root.join("rendered"));
-            let fresh = pipeline::render_env(&loaded, env, &templates)?;
+            let (fresh, digests) =
+                pipeline::render_env_inspected(&loaded, env, &templates, digest::of_checked)?;
             let dir = out_dir.join(env);
             let disk = output::read_on_disk(&dir)?;
             let shown = display_path(&dir, &ws.root);
@@ -60,7 +73,13 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             } else {
                 format!("{shown} (not rendered yet)")
             };
-            diff::compare_with_disk(&label, &disk, &format!("{env} (fresh render)"), &fresh)
+            diff::compare_with_disk_digested(
+                &label,
+                &disk,
+                &format!("{env} (fresh render)"),
+                &fresh,
+                &digests,
+            )
         }
         _ => unreachable!("clap allows one or two environments"),
     };

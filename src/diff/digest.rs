@@ -18,7 +18,7 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_128_with_seed};
 use super::group::normalize;
 use super::objects::{kubernetes_id, tenant_of, ObjectId};
 use crate::output::Tree;
-use crate::validate::parse_yaml_documents;
+use crate::validate::{parse_yaml_documents, Parsed};
 
 /// What one file of a tree is, for a comparison.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +75,16 @@ pub fn digests_reusing(tree: &Tree, known_tree: &Tree, known: &Digests) -> Diges
         })
         .collect();
     digests.into_iter().collect()
+}
+
+/// The digest of a file that the checks parsed (see [`crate::pipeline::render_env_inspected`]),
+/// parsing it only if they did not.
+pub fn of_checked(path: &str, bytes: &[u8], parsed: &Parsed) -> FileDigest {
+    match parsed {
+        Parsed::Yaml(docs) if is_yaml(path) => of_documents(docs.iter().map(|d| &d.value)),
+        Parsed::Json(value) if is_json(path) => of_json(value),
+        _ => of_file(path, bytes),
+    }
 }
 
 /// The digest of a file, parsing it.

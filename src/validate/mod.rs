@@ -65,13 +65,30 @@ pub fn parse_yaml_documents(text: &str) -> Result<Vec<Document>, String> {
         .collect())
 }
 
+/// A rendered file as the checks parsed it (handed on, so that nothing parses it twice).
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    /// The documents of a YAML file.
+    Yaml(Vec<Document>),
+    /// A JSON file.
+    Json(Value),
+    /// Not parsed: it does not parse, or it is of no known type.
+    Not,
+}
+
 /// Every problem of one rendered file. `path` is its path in the tree, `template` the
 /// template it came from (both named in diagnostics).
 pub fn check_file(path: &str, template: &str, text: &str) -> Vec<Diagnostic> {
-    let file = format!("{path} (from templates/{template})");
+    check_file_parsed(path, template, text).0
+}
+
+/// Like [`check_file`], also returning the file as it was parsed.
+pub fn check_file_parsed(path: &str, template: &str, text: &str) -> (Vec<Diagnostic>, Parsed) {
+    let file = || format!("{path} (from templates/{template})");
     if path.ends_with(".yaml") {
         match parse_yaml_documents(text) {
             Ok(docs) => {
+                let file = file();
                 let mut problems: Vec<Diagnostic> = docs
                     .iter()
                     .flat_map(|d| {
@@ -82,38 +99,52 @@ pub fn check_file(path: &str, template: &str, text: &str) -> Vec<Diagnostic> {
                     })
                     .collect();
                 problems.extend(policy::check_yaml_file(&file, text, &docs));
-                problems
+                (problems, Parsed::Yaml(docs))
             }
-            Err(e) => vec![
-                Diagnostic::new(file, format!("rendered YAML does not parse: {e}"))
-                    .with_hint(Some(excerpt(text, &e))),
-            ],
+            Err(e) => (
+                vec![
+                    Diagnostic::new(file(), format!("rendered YAML does not parse: {e}"))
+                        .with_hint(Some(excerpt(text, &e))),
+                ],
+                Parsed::Not,
+            ),
         }
     } else if path.ends_with(".tf.json") {
+        let file = file();
         let mut problems = terraform::check(&file, text);
-        if let Ok(value) = serde_json::from_str::<Value>(text) {
-            problems.extend(policy::check_json_file(&file, text, &value));
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => {
+                problems.extend(policy::check_json_file(&file, text, &value));
+                (problems, Parsed::Json(value))
+            }
+            Err(_) => (problems, Parsed::Not),
         }
-        problems
     } else if path.ends_with(".json") {
         match serde_json::from_str::<Value>(text) {
             Ok(value) => {
+                let file = file();
                 let mut problems = policy::check_json_file(&file, text, &value);
                 if path.starts_with("grafana/") {
                     problems.extend(grafana::check_dashboard(&file, "", &value));
                 }
-                problems
+                (problems, Parsed::Json(value))
             }
-            Err(e) => vec![Diagnostic::new(
-                file,
-                format!("rendered JSON does not parse: {e}"),
-            )],
+            Err(e) => (
+                vec![Diagnostic::new(
+                    file(),
+                    format!("rendered JSON does not parse: {e}"),
+                )],
+                Parsed::Not,
+            ),
         }
     } else {
-        vec![Diagnostic::new(
-            file,
-            "no check is known for this kind of file",
-        )]
+        (
+            vec![Diagnostic::new(
+                file(),
+                "no check is known for this kind of file",
+            )],
+            Parsed::Not,
+        )
     }
 }
 
