@@ -36,8 +36,11 @@ pub enum FileDigest {
 /// One document of a YAML file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocDigest {
-    /// Its identity, when it is a Kubernetes object.
+    /// Its identity, when it is a Kubernetes object, and that identity's hash.
     pub id: Option<ObjectId>,
+    pub key: u128,
+    /// The hash of its title with the tenant id made generic (see [`generic_title`]).
+    pub generic_title: u128,
     /// The tenant it belongs to, for per-tenant objects.
     pub tenant: Option<String>,
     /// Equal exactly when the parsed values are equal.
@@ -124,11 +127,26 @@ fn of_document(value: &Value) -> DocDigest {
         tenant: tenant.as_deref(),
     }
     .value(value);
+    let id = kubernetes_id(value);
     DocDigest {
-        id: kubernetes_id(value),
+        key: id.as_ref().map_or(0, ObjectId::key),
+        generic_title: id
+            .as_ref()
+            .map_or(0, |id| generic_title(id, tenant.as_deref())),
+        id,
         tenant,
         exact,
         generic,
+    }
+}
+
+/// The hash of an object's title with its tenant's id replaced by a placeholder: equal for
+/// the same object of two tenants (`ResourceQuota portal-tenant-<tenant>/tenant-quota`).
+pub fn generic_title(id: &ObjectId, tenant: Option<&str>) -> u128 {
+    let title = id.title();
+    match tenant {
+        Some(t) => xxh3_128(normalize(&title, t).as_bytes()),
+        None => xxh3_128(title.as_bytes()),
     }
 }
 

@@ -175,8 +175,8 @@ struct Pending<'o, 'a> {
 struct ClassKey {
     status: Status,
     index: usize,
-    /// The title with the tenant id made generic.
-    title: String,
+    /// The hash of the title with the tenant id made generic.
+    title: u128,
     old: Option<u128>,
     new: Option<u128>,
     /// Equal contents (the object only moved to another file).
@@ -198,14 +198,7 @@ pub fn compare_digested(old: Side<'_>, new: Side<'_>) -> Report {
         objects::generic_env_names(&mut a, old.label);
         objects::generic_env_names(&mut b, new.label);
     }
-    let by_id = |objs: &'_ [Object<'_>]| -> HashMap<ObjectId, usize> {
-        let mut m = HashMap::with_capacity(objs.len());
-        for (i, o) in objs.iter().enumerate() {
-            m.entry(o.id.clone()).or_insert(i);
-        }
-        m
-    };
-    let (ia, ib) = (by_id(&a), by_id(&b));
+    let (ia, ib) = (objects::index(&mut a), objects::index(&mut b));
     let tenants_of = |objs: &[Object<'_>]| -> BTreeSet<String> {
         objs.iter()
             .filter_map(|o| o.tenant)
@@ -238,12 +231,12 @@ pub fn compare_digested(old: Side<'_>, new: Side<'_>) -> Report {
     let old_side = a
         .iter()
         .enumerate()
-        .filter(|(i, o)| ia.get(&o.id) == Some(i))
-        .map(|(_, x)| (Some(x), ib.get(&x.id).map(|&j| &b[j])));
+        .filter(|(i, o)| ia.get(&o.key) == Some(i))
+        .map(|(_, x)| (Some(x), ib.get(&x.key).map(|&j| &b[j])));
     let new_only = b
         .iter()
         .enumerate()
-        .filter(|(j, y)| ib.get(&y.id) == Some(j) && !ia.contains_key(&y.id))
+        .filter(|(j, y)| ib.get(&y.key) == Some(j) && !ia.contains_key(&y.key))
         .map(|(_, y)| (None, Some(y)));
     for (x, y) in old_side.chain(new_only) {
         let status = match (x, y) {
@@ -278,11 +271,11 @@ pub fn compare_digested(old: Side<'_>, new: Side<'_>) -> Report {
             new: y,
         };
         match either.tenant {
-            Some(t) => {
+            Some(_) => {
                 let key = ClassKey {
                     status,
                     index: either.index,
-                    title: group::normalize(&either.id.title(), t),
+                    title: either.generic_title,
                     old: x.map(|o| o.generic),
                     new: y.map(|o| o.generic),
                     equal: x.zip(y).is_some_and(|(x, y)| x.exact == y.exact),
@@ -406,7 +399,7 @@ fn entry(p: &Pending, contents: &Contents) -> Entry {
     Entry {
         status: p.status,
         title: either.id.title(),
-        object: either.id.clone(),
+        object: either.id.as_ref().clone(),
         old_path: p.old.map(|o| o.path.to_owned()),
         new_path: p.new.map(|o| o.path.to_owned()),
         tenants: None,

@@ -2,12 +2,16 @@
 //! namespace and name (so that an object that moves to another file is still matched);
 //! every other document keyed by its path in the tree.
 
-use std::collections::{BTreeSet, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::digest::{text_hash, Digests, DocDigest, FileDigest};
+use xxhash_rust::xxh3::xxh3_128;
+
+use super::digest::{generic_title, text_hash, Digests, DocDigest, FileDigest};
 use crate::output::Tree;
 use crate::validate::parse_yaml_documents;
 
@@ -32,6 +36,34 @@ pub enum ObjectId {
 }
 
 impl ObjectId {
+    /// A 128-bit hash of the identity, to match objects by without comparing strings.
+    pub fn key(&self) -> u128 {
+        let mut buf = Vec::with_capacity(128);
+        let mut part = |s: &[u8]| {
+            buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            buf.extend_from_slice(s);
+        };
+        match self {
+            ObjectId::Kubernetes {
+                group,
+                kind,
+                namespace,
+                name,
+            } => {
+                part(b"k");
+                for s in [group, kind, namespace, name] {
+                    part(s.as_bytes());
+                }
+            }
+            ObjectId::File { path, document } => {
+                part(b"f");
+                part(path.as_bytes());
+                part(&document.map_or(u64::MAX, |d| d as u64).to_le_bytes());
+            }
+        }
+        xxh3_128(&buf)
+    }
+
     /// `Deployment portal-system/portal-app`, `Namespace monitoring`, or the file's path.
     pub fn title(&self) -> String {
         match self {
@@ -83,11 +115,17 @@ pub enum Form {
 /// content (see [`super::digest`]).
 #[derive(Debug, Clone)]
 pub struct Object<'a> {
-    pub id: ObjectId,
+    pub id: Cow<'a, ObjectId>,
+    /// The hash of `id` ([`ObjectId::key`]).
+    pub key: u128,
+    /// The hash of its title with its tenant id made generic ([`super::digest::generic_title`]).
+    pub generic_title: u128,
     /// The file it is in.
     pub path: &'a str,
     /// Its index among the documents of that file.
     pub index: usize,
+    /// How many documents that file has.
+    pub in_file: usize,
     pub form: Form,
     /// The tenant it belongs to, for per-tenant objects.
     pub tenant: Option<&'a str>,
@@ -127,20 +165,25 @@ pub fn of_tree<'a>(
     digests: &'a Digests,
     as_text: &BTreeSet<&str>,
 ) -> Vec<Object<'a>> {
-    let mut out = Vec::new();
-    let mut seen: HashSet<&ObjectId> = HashSet::new();
+    let mut out = Vec::with_capacity(digests.len());
     for (path, digest) in digests {
-        let whole = |form, exact| Object {
-            id: ObjectId::File {
+        let whole = |form, exact| {
+            let id = ObjectId::File {
                 path: path.clone(),
                 document: None,
-            },
-            path: path.as_str(),
-            index: 0,
-            form,
-            tenant: None,
-            exact,
-            generic: exact,
+            };
+            Object {
+                key: id.key(),
+                generic_title: generic_title(&id, None),
+                id: Cow::Owned(id),
+                path: path.as_str(),
+                index: 0,
+                in_file: 1,
+                form,
+                tenant: None,
+                exact,
+                generic: exact,
+            }
         };
         if as_text.contains(path.as_str()) {
             let bytes = tree.files.get(path).map_or(&[][..], Vec::as_slice);
@@ -155,29 +198,84 @@ pub fn of_tree<'a>(
                 out.push(whole(Form::Text, text_hash(bytes)));
             }
             FileDigest::Documents(docs) => {
-                let single = docs.len() == 1;
                 for (index, d) in docs.iter().enumerate() {
-                    let id = match &d.id {
-                        Some(id) if seen.insert(id) => id.clone(),
-                        _ => ObjectId::File {
-                            path: path.clone(),
-                            document: (!single).then_some(index),
-                        },
-                    };
-                    out.push(Object {
-                        id,
+                    let mut o = Object {
+                        id: Cow::Owned(ObjectId::File {
+                            path: String::new(),
+                            document: None,
+                        }),
+                        key: d.key,
+                        generic_title: d.generic_title,
                         path: path.as_str(),
                         index,
+                        in_file: docs.len(),
                         form: Form::Document,
                         tenant: d.tenant.as_deref(),
                         exact: d.exact,
                         generic: d.generic,
-                    });
+                    };
+                    match &d.id {
+                        Some(id) => o.id = Cow::Borrowed(id),
+                        None => o.identify_by_place(),
+                    }
+                    out.push(o);
                 }
             }
         }
     }
     out
+}
+
+impl Object<'_> {
+    /// Identifies the object by its file and its place in it (a document that is not a
+    /// Kubernetes object, or the second of two objects of the same identity).
+    pub fn identify_by_place(&mut self) {
+        let id = ObjectId::File {
+            path: self.path.to_owned(),
+            document: (self.in_file != 1).then_some(self.index),
+        };
+        self.key = id.key();
+        self.generic_title = generic_title(&id, self.tenant);
+        self.id = Cow::Owned(id);
+    }
+}
+
+/// Objects by [`ObjectId::key`], a hash already.
+pub type Index = HashMap<u128, usize, BuildHasherDefault<KeyHasher>>;
+
+/// Indexes objects by identity. The same object twice in a tree: the second is identified
+/// by its place in its file.
+pub fn index(objects: &mut [Object<'_>]) -> Index {
+    let mut index = Index::with_capacity_and_hasher(objects.len(), Default::default());
+    for i in 0..objects.len() {
+        if let Some(&first) = index.get(&objects[i].key) {
+            if objects[first].id == objects[i].id {
+                objects[i].identify_by_place();
+            }
+        }
+        index.entry(objects[i].key).or_insert(i);
+    }
+    index
+}
+
+/// Hashes a key that is a uniform 128-bit hash already by taking 64 of its bits.
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(b);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= n as u64;
+    }
 }
 
 /// The contents of the objects of one file, by index (see [`Object::index`]).
@@ -256,9 +354,17 @@ mod tests {
         let (da, db) = (digests(a), digests(b));
         let as_text = text_on_both_sides(&da, &db);
         [(a, &da), (b, &db)].map(|(t, d)| {
-            of_tree(t, d, &as_text)
-                .into_iter()
-                .map(|o| (o.id, o.form, o.tenant.map(str::to_owned), o.exact))
+            let mut objs = of_tree(t, d, &as_text);
+            index(&mut objs);
+            objs.into_iter()
+                .map(|o| {
+                    (
+                        o.id.into_owned(),
+                        o.form,
+                        o.tenant.map(str::to_owned),
+                        o.exact,
+                    )
+                })
                 .collect()
         })
     }
@@ -332,9 +438,13 @@ mod tests {
 /// dash-separated part, with `<env>` in its place.
 pub fn generic_env_names(objects: &mut [Object<'_>], env: &str) {
     for o in objects {
-        if let ObjectId::Kubernetes { name, .. } = &mut o.id {
+        if let ObjectId::Kubernetes { name, .. } = o.id.as_ref() {
             if let Some(generic) = generic_name(name, env) {
-                *name = generic;
+                if let ObjectId::Kubernetes { name, .. } = o.id.to_mut() {
+                    *name = generic;
+                }
+                o.key = o.id.key();
+                o.generic_title = generic_title(&o.id, o.tenant);
             }
         }
     }
