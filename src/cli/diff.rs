@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             };
             let (a, b) = rayon::join(|| render(old), || render(new));
             let ((a, da), (b, db)) = (a?, b?);
-            diff::compare_digested(
+            let report = diff::compare_digested(
                 diff::Side {
                     label: old,
                     tree: &a,
@@ -59,7 +59,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                     tree: &b,
                     digests: &db,
                 },
-            )
+            );
+            // The process ends after the report: freeing two trees and their digests one
+            // allocation at a time (half a million at 10,000 tenants) would only delay it.
+            std::mem::forget((a, da, b, db));
+            report
         }
         [env] => {
             let out_dir = args.out.clone().unwrap_or_else(|| ws.root.join("rendered"));

@@ -204,8 +204,7 @@ impl Hasher<'_> {
                     ARRAY,
                 ));
                 for item in items {
-                    let h = self.value(item);
-                    acc = (pair(acc.0, h.0, ARRAY), pair(acc.1, h.1, ARRAY));
+                    acc = pairs(acc, self.value(item), ARRAY);
                 }
                 acc
             }
@@ -213,13 +212,12 @@ impl Hasher<'_> {
                 // In any order: a sum of the entries' hashes (keys are unique in a map).
                 let (mut exact, mut generic) = (0u128, 0u128);
                 for (k, v) in map {
-                    let (ke, kg) = self.string(k, KEY);
-                    let (ve, vg) = self.value(v);
-                    exact = exact.wrapping_add(pair(ke, ve, ENTRY));
-                    generic = generic.wrapping_add(pair(kg, vg, ENTRY));
+                    let (e, g) = pairs(self.string(k, KEY), self.value(v), ENTRY);
+                    exact = exact.wrapping_add(e);
+                    generic = generic.wrapping_add(g);
                 }
                 let len = map.len() as u128;
-                (pair(len, exact, OBJECT), pair(len, generic, OBJECT))
+                pairs((len, len), (exact, generic), OBJECT)
             }
         }
     }
@@ -227,7 +225,7 @@ impl Hasher<'_> {
     fn string(&self, s: &str, seed: u64) -> (u128, u128) {
         let exact = xxh3_128_with_seed(s.as_bytes(), seed);
         match self.tenant {
-            Some(id) if !id.is_empty() && s.contains(id) => {
+            Some(id) if !id.is_empty() && contains(s.as_bytes(), id.as_bytes()) => {
                 (exact, xxh3_128_with_seed(normalize(s, id).as_bytes(), seed))
             }
             _ => (exact, exact),
@@ -235,8 +233,25 @@ impl Hasher<'_> {
     }
 }
 
+/// Whether `needle` occurs in `hay` (short strings: cheaper than `str::contains`, which
+/// prepares a searcher for every call).
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
 fn same(h: u128) -> (u128, u128) {
     (h, h)
+}
+
+/// [`pair`] of the exact hashes and of the generic ones; once when they are the same
+/// (most values hold no tenant id).
+fn pairs(a: (u128, u128), b: (u128, u128), seed: u64) -> (u128, u128) {
+    let exact = pair(a.0, b.0, seed);
+    if a.0 == a.1 && b.0 == b.1 {
+        (exact, exact)
+    } else {
+        (exact, pair(a.1, b.1, seed))
+    }
 }
 
 fn pair(a: u128, b: u128, seed: u64) -> u128 {

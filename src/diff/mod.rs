@@ -188,26 +188,20 @@ struct ClassKey {
 /// changed platform object, and one tenant of each class of tenants that changed alike.
 pub fn compare_digested(old: Side<'_>, new: Side<'_>) -> Report {
     let as_text = objects::text_on_both_sides(old.digests, new.digests);
-    let (mut a, mut b) = (
-        objects::of_tree(old.tree, old.digests, &as_text),
-        objects::of_tree(new.tree, new.digests, &as_text),
-    );
     // Objects named after their environment (`portal-staging-platform`) are the same object
     // in another environment (`portal-prod-us-platform`): match them as `portal-<env>-platform`.
-    if old.label != new.label {
-        objects::generic_env_names(&mut a, old.label);
-        objects::generic_env_names(&mut b, new.label);
-    }
-    let (ia, ib) = (objects::index(&mut a), objects::index(&mut b));
+    let rename = old.label != new.label;
+    let ((a, ia), (b, ib)) = rayon::join(
+        || objects_of(old, &as_text, rename),
+        || objects_of(new, &as_text, rename),
+    );
     let tenants_of = |objs: &[Object<'_>]| -> BTreeSet<String> {
-        objs.iter()
-            .filter_map(|o| o.tenant)
-            .collect::<BTreeSet<&str>>()
-            .into_iter()
-            .map(str::to_owned)
-            .collect()
+        let mut ids: Vec<&str> = objs.iter().filter_map(|o| o.tenant).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter().map(str::to_owned).collect()
     };
-    let (tenants_a, tenants_b) = (tenants_of(&a), tenants_of(&b));
+    let (tenants_a, tenants_b) = rayon::join(|| tenants_of(&a), || tenants_of(&b));
     let mut tenants = Tenants {
         in_both: tenants_a.intersection(&tenants_b).count(),
         only_old: TenantSet {
@@ -339,6 +333,20 @@ pub fn compare_digested(old: Side<'_>, new: Side<'_>) -> Report {
         foreign: Vec::new(),
         reformatted: Vec::new(),
     }
+}
+
+/// A side's objects (re-keyed by a generic environment name when `rename`), and their index.
+fn objects_of<'a>(
+    side: Side<'a>,
+    as_text: &BTreeSet<&str>,
+    rename: bool,
+) -> (Vec<Object<'a>>, objects::Index) {
+    let mut objs = objects::of_tree(side.tree, side.digests, as_text);
+    if rename {
+        objects::generic_env_names(&mut objs, side.label);
+    }
+    let index = objects::index(&mut objs);
+    (objs, index)
 }
 
 fn tenant<'a>(p: &Pending<'_, 'a>) -> &'a str {

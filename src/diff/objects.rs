@@ -165,7 +165,14 @@ pub fn of_tree<'a>(
     digests: &'a Digests,
     as_text: &BTreeSet<&str>,
 ) -> Vec<Object<'a>> {
-    let mut out = Vec::with_capacity(digests.len());
+    let objects = digests
+        .values()
+        .map(|d| match d {
+            FileDigest::Documents(docs) => docs.len(),
+            _ => 1,
+        })
+        .sum();
+    let mut out = Vec::with_capacity(objects);
     for (path, digest) in digests {
         let whole = |form, exact| {
             let id = ObjectId::File {
@@ -451,7 +458,12 @@ pub fn generic_env_names(objects: &mut [Object<'_>], env: &str) {
 }
 
 fn generic_name(name: &str, env: &str) -> Option<String> {
-    if env.is_empty() {
+    if env.is_empty()
+        || !name
+            .as_bytes()
+            .windows(env.len())
+            .any(|w| w == env.as_bytes())
+    {
         return None;
     }
     let mut from = 0;

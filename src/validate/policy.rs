@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{parse_yaml_documents, Document};
 use crate::diagnostic::{Diagnostic, Position};
@@ -140,7 +140,7 @@ pub fn check_yaml_file(file: &str, text: &str, docs: &[Document]) -> Vec<Diagnos
 pub fn check_json_file(file: &str, text: &str, value: &Value) -> Vec<Diagnostic> {
     let mut out = scan_text(file, text);
     let mut secrets = Vec::new();
-    walk_secret_fields(value, &mut String::new(), &mut secrets);
+    walk_secret_fields(value, &mut secrets);
     for (field, message) in secrets {
         out.push(Diagnostic::new(file, format!("[PG-S003] {message}")).with_path(field));
     }
@@ -200,7 +200,7 @@ fn check_object(file: &str, doc: &Document, out: &mut Vec<Diagnostic>) {
         _ => {}
     }
     let mut secrets = Vec::new();
-    walk_secret_fields(&doc.value, &mut String::new(), &mut secrets);
+    walk_secret_fields(&doc.value, &mut secrets);
     for (field, message) in secrets {
         out.push(finding(file, doc, &field, "PG-S003", message));
     }
@@ -536,61 +536,82 @@ fn is_reference(s: &str) -> bool {
 
 /// Fields with a secret-like name that hold a literal string, and `{name: SECRET_LIKE,
 /// value: "…"}` pairs (environment variables).
-fn walk_secret_fields(v: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
-    match v {
-        Value::Object(map) => {
-            if let (Some(Value::String(name)), Some(Value::String(value))) =
-                (map.get("name"), map.get("value"))
-            {
-                if is_secret_name(name) && !is_reference(value) {
-                    out.push((
-                        join(path, "value"),
-                        format!("'{name}' is given a literal value; take it from a Secret (valueFrom.secretKeyRef)"),
-                    ));
+fn walk_secret_fields(v: &Value, out: &mut Vec<(String, String)>) {
+    // The path is kept as segments and written out only for a finding: this walk visits
+    // every value of every rendered object.
+    let mut segments = Vec::new();
+    walk(
+        v,
+        &mut segments,
+        &mut |segments: &[Segment], field: &str, message: String| {
+            let mut at = String::new();
+            for s in segments.iter().chain([&Segment::Key(field)]) {
+                match s {
+                    Segment::Key(k) => {
+                        if !at.is_empty() {
+                            at.push('.');
+                        }
+                        at.push_str(k);
+                    }
+                    Segment::Index(i) => at.push_str(&format!("[{i}]")),
                 }
             }
-            walk_map(map, path, out);
+            out.push((at, message));
+        },
+    );
+}
+
+#[derive(Clone, Copy)]
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+type Found<'f> = dyn FnMut(&[Segment], &str, String) + 'f;
+
+fn walk<'a>(v: &'a Value, path: &mut Vec<Segment<'a>>, found: &mut Found) {
+    match v {
+        Value::Object(map) => {
+            let field = |key: &str| map.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+            if let (Some(Value::String(name)), Some(Value::String(value))) =
+                (field("name"), field("value"))
+            {
+                if is_secret_name(name) && !is_reference(value) {
+                    found(
+                        path,
+                        "value",
+                        format!("'{name}' is given a literal value; take it from a Secret (valueFrom.secretKeyRef)"),
+                    );
+                }
+            }
+            for (k, v) in map {
+                match v {
+                    Value::String(s) if is_secret_name(k) && !is_reference(s) => {
+                        found(
+                            path,
+                            k,
+                            format!(
+                                "the field '{k}' holds a literal value; reference a secret instead"
+                            ),
+                        );
+                    }
+                    Value::Object(_) | Value::Array(_) => {
+                        path.push(Segment::Key(k));
+                        walk(v, path, found);
+                        path.pop();
+                    }
+                    _ => {}
+                }
+            }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                walk_secret_fields(item, path, out);
-                path.truncate(len);
+                path.push(Segment::Index(i));
+                walk(item, path, found);
+                path.pop();
             }
         }
         _ => {}
-    }
-}
-
-fn walk_map(map: &Map<String, Value>, path: &mut String, out: &mut Vec<(String, String)>) {
-    for (k, v) in map {
-        match v {
-            Value::String(s) if is_secret_name(k) && !is_reference(s) => {
-                out.push((
-                    join(path, k),
-                    format!("the field '{k}' holds a literal value; reference a secret instead"),
-                ));
-            }
-            Value::Object(_) | Value::Array(_) => {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-                walk_secret_fields(v, path, out);
-                path.truncate(len);
-            }
-            _ => {}
-        }
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
     }
 }
 
