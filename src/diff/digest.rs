@@ -235,8 +235,13 @@ impl Hasher<'_> {
 
 /// Whether `needle` occurs in `hay` (short strings: cheaper than `str::contains`, which
 /// prepares a searcher for every call).
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.len() >= needle.len() && hay.windows(needle.len()).any(|w| w == needle)
+pub(super) fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    hay.len() >= needle.len()
+        && (0..=hay.len() - needle.len())
+            .any(|i| hay[i] == first && hay[i + 1..i + needle.len()] == *rest)
 }
 
 fn same(h: u128) -> (u128, u128) {

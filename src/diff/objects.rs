@@ -13,7 +13,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use super::digest::{generic_title, text_hash, Digests, DocDigest, FileDigest};
 use crate::output::Tree;
-use crate::validate::parse_yaml_documents;
+use crate::validate::{parse_yaml_documents, At};
 
 /// What identifies an object across two trees.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -304,9 +304,7 @@ pub fn load(tree: &Tree, path: &str, form: Form) -> Vec<Content> {
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
+    v.at(pointer).and_then(Value::as_str).unwrap_or_default()
 }
 
 pub fn kubernetes_id(v: &Value) -> Option<ObjectId> {
@@ -458,12 +456,7 @@ pub fn generic_env_names(objects: &mut [Object<'_>], env: &str) {
 }
 
 fn generic_name(name: &str, env: &str) -> Option<String> {
-    if env.is_empty()
-        || !name
-            .as_bytes()
-            .windows(env.len())
-            .any(|w| w == env.as_bytes())
-    {
+    if env.is_empty() || !super::digest::contains(name.as_bytes(), env.as_bytes()) {
         return None;
     }
     let mut from = 0;

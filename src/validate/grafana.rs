@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use super::At;
+
 use super::{promql, Document};
 use crate::diagnostic::Diagnostic;
 use crate::model::observability::{
@@ -26,7 +28,7 @@ pub fn check_config_map(file: &str, doc: &Document) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    let data = doc.value.pointer("/data").and_then(Value::as_object);
+    let data = doc.value.at("/data").and_then(Value::as_object);
     for (key, value) in data.into_iter().flatten() {
         if !key.ends_with(".json") {
             continue;
@@ -100,7 +102,7 @@ pub fn check_dashboard(file: &str, at: &str, d: &Value) -> Vec<Diagnostic> {
     // Variables: a Prometheus datasource variable, and stand-ins for the others.
     let mut vars = BTreeMap::new();
     let mut has_datasource = false;
-    let list = d.pointer("/templating/list").and_then(Value::as_array);
+    let list = d.at("/templating/list").and_then(Value::as_array);
     for v in list.into_iter().flatten() {
         let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
         let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -109,7 +111,7 @@ pub fn check_dashboard(file: &str, at: &str, d: &Value) -> Vec<Diagnostic> {
         }
         let stand_in = match kind {
             "interval" | "custom" | "constant" | "textbox" => v
-                .pointer("/current/value")
+                .at("/current/value")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
                 .or_else(|| {
@@ -167,8 +169,8 @@ pub fn check_dashboard(file: &str, at: &str, d: &Value) -> Vec<Diagnostic> {
                 }
             }
         }
-        let grid = ["x", "y", "w", "h"]
-            .map(|k| p.pointer(&format!("/gridPos/{k}")).and_then(Value::as_u64));
+        let grid =
+            ["x", "y", "w", "h"].map(|k| p.at(&format!("/gridPos/{k}")).and_then(Value::as_u64));
         match grid {
             [Some(x), Some(_), Some(w), Some(h)] if w > 0 && h > 0 && x + w <= 24 => {}
             [Some(_), Some(_), Some(_), Some(_)] => problem(
@@ -186,7 +188,7 @@ pub fn check_dashboard(file: &str, at: &str, d: &Value) -> Vec<Diagnostic> {
             continue;
         }
         let unit = p
-            .pointer("/fieldConfig/defaults/unit")
+            .at("/fieldConfig/defaults/unit")
             .and_then(Value::as_str)
             .unwrap_or_default();
         if unit.is_empty() {
@@ -242,7 +244,7 @@ pub fn check_dashboard(file: &str, at: &str, d: &Value) -> Vec<Diagnostic> {
         }
         if let Some((what, slo)) = sli_of(unit, &exprs) {
             let steps = p
-                .pointer("/fieldConfig/defaults/thresholds/steps")
+                .at("/fieldConfig/defaults/thresholds/steps")
                 .and_then(Value::as_array);
             let matches = steps
                 .into_iter()

@@ -10,6 +10,8 @@ use k8s_openapi::api;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::At;
+
 use super::Document;
 use crate::assets;
 use crate::diagnostic::Diagnostic;
@@ -38,7 +40,7 @@ pub fn check(file: &str, doc: &Document) -> Vec<Diagnostic> {
     let mut problems = problems;
     if doc
         .value
-        .pointer("/metadata/labels/app.kubernetes.io~1managed-by")
+        .at("/metadata/labels/app.kubernetes.io~1managed-by")
         != Some(&Value::from("portalgen"))
     {
         problems.push((

@@ -14,6 +14,37 @@ use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
 
+/// [`Value::pointer`] without its cost: it unescapes every segment into a new string,
+/// and the checks look up a handful of fields in each of 120,000 objects.
+pub trait At {
+    /// The value at a JSON Pointer (`/metadata/labels/portal.dev~1tenant`).
+    fn at(&self, pointer: &str) -> Option<&Value>;
+}
+
+impl At for Value {
+    fn at(&self, pointer: &str) -> Option<&Value> {
+        if pointer.is_empty() {
+            return Some(self);
+        }
+        let mut v = self;
+        for segment in pointer.strip_prefix('/')?.split('/') {
+            let unescaped;
+            let key = if segment.contains('~') {
+                unescaped = segment.replace("~1", "/").replace("~0", "~");
+                unescaped.as_str()
+            } else {
+                segment
+            };
+            v = match v {
+                Value::Object(map) => map.get(key)?,
+                Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(v)
+    }
+}
+
 /// One parsed object of a rendered YAML file.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -23,7 +54,7 @@ pub struct Document {
 impl Document {
     fn str_at(&self, pointer: &str) -> &str {
         self.value
-            .pointer(pointer)
+            .at(pointer)
             .and_then(Value::as_str)
             .unwrap_or_default()
     }

@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::At;
+
 use super::{parse_yaml_documents, Document};
 use crate::diagnostic::{Diagnostic, Position};
 use crate::spec::Tier;
@@ -151,7 +153,7 @@ pub fn check_json_file(file: &str, text: &str, value: &Value) -> Vec<Diagnostic>
 fn check_object(file: &str, doc: &Document, out: &mut Vec<Diagnostic>) {
     let kind = doc.kind();
     if let Some((pod_pointer, long_running)) = pod_spec_pointer(kind) {
-        if let Some(pod) = doc.value.pointer(pod_pointer) {
+        if let Some(pod) = doc.value.at(pod_pointer) {
             check_pod(
                 file,
                 doc,
@@ -166,7 +168,7 @@ fn check_object(file: &str, doc: &Document, out: &mut Vec<Diagnostic>) {
         "Namespace" => {
             let enforce = doc
                 .value
-                .pointer("/metadata/labels/pod-security.kubernetes.io~1enforce")
+                .at("/metadata/labels/pod-security.kubernetes.io~1enforce")
                 .and_then(Value::as_str);
             if enforce != Some("restricted") {
                 out.push(finding(
@@ -333,7 +335,7 @@ fn check_pod(
                 .iter()
                 .flat_map(|kind| ["cpu", "memory"].map(move |r| (kind, r)))
                 .filter(|(kind, r)| {
-                    c.pointer(&format!("/resources/{kind}/{r}"))
+                    c.at(&format!("/resources/{kind}/{r}"))
                         .is_none_or(Value::is_null)
                 })
                 .map(|(kind, r)| format!("{kind}.{r}"))
@@ -428,7 +430,7 @@ fn pdb_blocks_evictions(pdb: &Value) -> Option<String> {
 /// Whether a Namespace object is a tenant's.
 fn is_tenant_namespace(doc: &Document) -> bool {
     doc.value
-        .pointer("/metadata/labels/portal.dev~1tenant")
+        .at("/metadata/labels/portal.dev~1tenant")
         .is_some()
         || doc.name().starts_with("portal-tenant-")
 }
@@ -808,8 +810,8 @@ pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnost
 fn target_of(doc: &Document) -> Option<(String, String, String)> {
     let t = doc
         .value
-        .pointer("/spec/scaleTargetRef")
-        .or_else(|| doc.value.pointer("/spec/targetRef"))?;
+        .at("/spec/scaleTargetRef")
+        .or_else(|| doc.value.at("/spec/targetRef"))?;
     Some((
         doc.namespace().to_owned(),
         t.get("kind")?.as_str()?.to_owned(),
@@ -829,7 +831,7 @@ fn check_objects(objects: &[Located], tier: Tier) -> Vec<Diagnostic> {
         let mode = vpa
             .doc
             .value
-            .pointer("/spec/updatePolicy/updateMode")
+            .at("/spec/updatePolicy/updateMode")
             .and_then(Value::as_str)
             .unwrap_or("Auto");
         if matches!(mode, "Off" | "Initial") {
@@ -859,7 +861,7 @@ fn check_objects(objects: &[Located], tier: Tier) -> Vec<Diagnostic> {
         let Some(min) = pdb
             .doc
             .value
-            .pointer("/spec/minAvailable")
+            .at("/spec/minAvailable")
             .and_then(Value::as_i64)
         else {
             continue;
@@ -867,7 +869,7 @@ fn check_objects(objects: &[Located], tier: Tier) -> Vec<Diagnostic> {
         let Some(selector) = pdb
             .doc
             .value
-            .pointer("/spec/selector/matchLabels")
+            .at("/spec/selector/matchLabels")
             .and_then(Value::as_object)
         else {
             continue;
@@ -880,7 +882,7 @@ fn check_objects(objects: &[Located], tier: Tier) -> Vec<Diagnostic> {
             let labels = w
                 .doc
                 .value
-                .pointer("/spec/template/metadata/labels")
+                .at("/spec/template/metadata/labels")
                 .and_then(Value::as_object);
             let matches = labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)));
             if !matches {
@@ -895,7 +897,7 @@ fn check_objects(objects: &[Located], tier: Tier) -> Vec<Diagnostic> {
                 Some(h) => (
                     h.doc
                         .value
-                        .pointer("/spec/minReplicas")
+                        .at("/spec/minReplicas")
                         .and_then(Value::as_i64)
                         .unwrap_or(1),
                     "the HPA's minReplicas",
@@ -903,7 +905,7 @@ fn check_objects(objects: &[Located], tier: Tier) -> Vec<Diagnostic> {
                 None => (
                     w.doc
                         .value
-                        .pointer("/spec/replicas")
+                        .at("/spec/replicas")
                         .and_then(Value::as_i64)
                         .unwrap_or(1),
                     "its replicas",
@@ -927,7 +929,7 @@ fn check_objects(objects: &[Located], tier: Tier) -> Vec<Diagnostic> {
     // F001: fault injection in prod.
     if tier == Tier::Prod {
         for vs in of_kind("VirtualService") {
-            let routes = vs.doc.value.pointer("/spec/http").and_then(Value::as_array);
+            let routes = vs.doc.value.at("/spec/http").and_then(Value::as_array);
             for (i, route) in routes.into_iter().flatten().enumerate() {
                 if route.get("fault").is_some_and(|f| !f.is_null()) {
                     out.push(finding(

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::At;
+
 use super::Document;
 use crate::diagnostic::Diagnostic;
 
@@ -25,7 +27,7 @@ pub fn check_document(file: &str, doc: &Document) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    let groups = doc.value.pointer("/spec/groups").and_then(Value::as_array);
+    let groups = doc.value.at("/spec/groups").and_then(Value::as_array);
     for group in groups.into_iter().flatten() {
         let gname = group
             .get("name")

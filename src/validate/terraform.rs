@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 use jsonschema::Validator;
 use serde_json::Value;
 
+use super::At;
+
 use crate::assets;
 use crate::diagnostic::Diagnostic;
 use crate::spec::node::field_path;
@@ -40,7 +42,7 @@ pub fn check(file: &str, text: &str) -> Vec<Diagnostic> {
             Diagnostic::new(file, message).with_path(field_path(e.instance_path().as_str()))
         })
         .collect();
-    if let Some(token) = value.pointer("/provider/cloudflare/api_token") {
+    if let Some(token) = value.at("/provider/cloudflare/api_token") {
         let is_var = token
             .as_str()
             .is_some_and(|s| s.starts_with("${var.") && s.ends_with('}'));
