@@ -1,7 +1,7 @@
 //! One environment through the whole pipeline, in memory:
 //! spec → model → targets → render → validate → [`Tree`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rayon::prelude::*;
 
@@ -52,9 +52,62 @@ pub fn render_env_inspected<D: Send>(
     inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
 ) -> Result<(Tree, BTreeMap<String, D>)> {
     let model = model_of(loaded, name)?;
-    let (tree, inspected) =
-        render_model_inspected(&model, templates, &Validated::default(), inspect)?;
+    let (tree, inspected, _) =
+        render_model_inspected(&model, templates, &Validated::default(), inspect, Keep::All)?;
     Ok((tree, inspected.into_iter().collect()))
+}
+
+/// An environment rendered and checked whose texts were handed to `inspect` and then let
+/// go: a comparison of two 10,000-tenant environments needs their digests, not 70 MB of
+/// text. [`Rendered::text`] renders one file again, for the few files a diff shows.
+pub struct Rendered<'t> {
+    templates: &'t Templates,
+    artifacts: Vec<targets::Artifact>,
+    by_path: HashMap<String, usize>,
+}
+
+impl Rendered<'_> {
+    /// The text of the file at `path` (rendered again: the same bytes that were checked).
+    pub fn text(&self, path: &str) -> Option<String> {
+        let a = &self.artifacts[*self.by_path.get(path)?];
+        self.templates.render(a.template, &a.context).ok()
+    }
+}
+
+/// Like [`render_env_inspected`], keeping no text (see [`Rendered`]).
+pub fn render_env_streamed<'t, D: Send>(
+    loaded: &Loaded,
+    name: &str,
+    templates: &'t Templates,
+    inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
+) -> Result<(Rendered<'t>, BTreeMap<String, D>)> {
+    let model = model_of(loaded, name)?;
+    let (_, inspected, artifacts) = render_model_inspected(
+        &model,
+        templates,
+        &Validated::default(),
+        inspect,
+        Keep::ForTreeRules,
+    )?;
+    let by_path = artifacts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.path.clone(), i))
+        .collect();
+    let rendered = Rendered {
+        templates,
+        artifacts,
+        by_path,
+    };
+    Ok((rendered, inspected.into_iter().collect()))
+}
+
+/// Which rendered texts a render keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    All,
+    /// Only the ones the cross-file rules read ([`validate::policy::needed_by_tree`]).
+    ForTreeRules,
 }
 
 /// Renders and checks every file of a resolved model.
@@ -63,7 +116,7 @@ pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
 }
 
 fn render_model_with(model: &Model, templates: &Templates, passed: &Validated) -> Result<Tree> {
-    render_model_inspected(model, templates, passed, |_, _, _| ()).map(|(tree, _)| tree)
+    render_model_inspected(model, templates, passed, |_, _, _| (), Keep::All).map(|(tree, ..)| tree)
 }
 
 /// Renders and checks every file; `inspect` sees each file as it was parsed by the checks
@@ -73,10 +126,11 @@ fn render_model_inspected<D: Send>(
     templates: &Templates,
     passed: &Validated,
     inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
-) -> Result<(Tree, Vec<(String, D)>)> {
+    keep: Keep,
+) -> Result<(Tree, Vec<(String, D)>, Vec<targets::Artifact>)> {
     let stamp = validated::stamp(templates.fingerprint());
     let artifacts = targets::plan(model);
-    let results: Vec<Result<(String, String, D), Vec<Diagnostic>>> = artifacts
+    let results: Vec<Result<(String, Option<String>, D), Vec<Diagnostic>>> = artifacts
         .par_iter()
         .map(|a| {
             let text = templates
@@ -89,7 +143,13 @@ fn render_model_inspected<D: Send>(
             };
             if problems.is_empty() {
                 let seen = inspect(&a.path, text.as_bytes(), &parsed);
-                Ok((a.path.clone(), text, seen))
+                let kept = match keep {
+                    Keep::All => Some(text),
+                    Keep::ForTreeRules => {
+                        validate::policy::needed_by_tree(&a.path, &text).then_some(text)
+                    }
+                };
+                Ok((a.path.clone(), kept, seen))
             } else {
                 Err(problems)
             }
@@ -100,15 +160,19 @@ fn render_model_inspected<D: Send>(
         ..Tree::default()
     };
     let mut inspected = Vec::new();
+    let mut seen_paths = HashSet::new();
     let mut problems = Vec::new();
     for r in results {
         match r {
             Ok((path, text, seen)) => {
-                if tree.files.insert(path.clone(), text.into_bytes()).is_some() {
+                if !seen_paths.insert(path.clone()) {
                     problems.push(Diagnostic::new(path, "two artifacts render the same path"));
-                } else {
-                    inspected.push((path, seen));
+                    continue;
                 }
+                if let Some(text) = text {
+                    tree.files.insert(path.clone(), text.into_bytes());
+                }
+                inspected.push((path, seen));
             }
             Err(d) => problems.extend(d),
         }
@@ -116,7 +180,7 @@ fn render_model_inspected<D: Send>(
     // The policy rules that relate objects of different files (per-file rules ran above).
     problems.extend(validate::policy::check_tree(&tree.files, model.env.tier));
     if problems.is_empty() {
-        Ok((tree, inspected))
+        Ok((tree, inspected, artifacts))
     } else {
         Err(Error::Rendered(problems))
     }

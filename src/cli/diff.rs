@@ -3,6 +3,7 @@
 //! is [`crate::diff`]; this module only formats the report: a summary first (one line per
 //! object or tenant group), then the details, or JSON for CI bots.
 
+use std::borrow::Cow;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -42,21 +43,21 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         .collect::<Result<_, _>>()?;
     let mut report = match names.as_slice() {
         [old, new] => {
-            // Each side's digests are taken from the parse its checks made.
-            let render = |name| {
-                pipeline::render_env_inspected(&loaded, name, &templates, digest::of_checked)
-            };
+            // Each side's digests are taken from the parse its checks made, and its texts
+            // are let go: the few files the report shows are rendered again.
+            let render =
+                |name| pipeline::render_env_streamed(&loaded, name, &templates, digest::of_checked);
             let (a, b) = rayon::join(|| render(old), || render(new));
             let ((a, da), (b, db)) = (a?, b?);
             let report = diff::compare_digested(
                 diff::Side {
                     label: old,
-                    tree: &a,
+                    tree: &Fresh(&a),
                     digests: &da,
                 },
                 diff::Side {
                     label: new,
-                    tree: &b,
+                    tree: &Fresh(&b),
                     digests: &db,
                 },
             );
@@ -105,6 +106,15 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Failure
     })
+}
+
+/// A rendered environment's files, rendered again when the comparison asks for one.
+struct Fresh<'a>(&'a pipeline::Rendered<'a>);
+
+impl diff::Files for Fresh<'_> {
+    fn bytes(&self, path: &str) -> Option<Cow<'_, [u8]>> {
+        self.0.text(path).map(|t| Cow::Owned(t.into_bytes()))
+    }
 }
 
 /// `path` relative to `root` when it is inside it (as people type it), else as it is.

@@ -27,6 +27,7 @@ use crate::output::{OnDisk, Tree};
 use digest::Digests;
 pub use drift::{drift, Drift};
 use hunks::{Hunk, Tag};
+pub use objects::Files;
 use objects::{Content, Form, Object, ObjectId};
 
 /// What a comparison found.
@@ -142,7 +143,7 @@ pub struct Foreign {
 pub struct Side<'a> {
     /// What the side is, e.g. `staging` or `rendered/prod-us (on disk)`.
     pub label: &'a str,
-    pub tree: &'a Tree,
+    pub tree: &'a dyn Files,
     pub digests: &'a Digests,
 }
 
@@ -360,7 +361,7 @@ fn moved(p: &Pending) -> bool {
 /// The parsed contents of the files of `shown`, on each side (`false`: old).
 type Contents<'a> = HashMap<(bool, &'a str), Vec<Content>>;
 
-fn load_contents<'a>(old: &Tree, new: &Tree, shown: &[&Pending<'_, 'a>]) -> Contents<'a> {
+fn load_contents<'a>(old: &dyn Files, new: &dyn Files, shown: &[&Pending<'_, 'a>]) -> Contents<'a> {
     let mut files: Vec<(bool, &'a str, Form)> = Vec::new();
     for p in shown {
         let equal = matches!((p.old, p.new), (Some(x), Some(y)) if x.exact == y.exact);

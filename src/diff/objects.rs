@@ -100,6 +100,18 @@ pub enum Content {
     Text(String),
 }
 
+/// Where a comparison reads a side's files from: a tree in memory, or (for a rendered
+/// environment whose texts were not kept) a fresh render of the one file asked for.
+pub trait Files: Sync {
+    fn bytes(&self, path: &str) -> Option<Cow<'_, [u8]>>;
+}
+
+impl Files for Tree {
+    fn bytes(&self, path: &str) -> Option<Cow<'_, [u8]>> {
+        self.files.get(path).map(|b| Cow::Borrowed(b.as_slice()))
+    }
+}
+
 /// Where an object's content is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Form {
@@ -161,7 +173,7 @@ pub fn text_on_both_sides<'a>(old: &'a Digests, new: &'a Digests) -> BTreeSet<&'
 /// kind, namespace and name; every other document by its path. The same object twice in a
 /// tree: the second is matched by its place in its file.
 pub fn of_tree<'a>(
-    tree: &'a Tree,
+    tree: &dyn Files,
     digests: &'a Digests,
     as_text: &BTreeSet<&str>,
 ) -> Vec<Object<'a>> {
@@ -193,16 +205,20 @@ pub fn of_tree<'a>(
             }
         };
         if as_text.contains(path.as_str()) {
-            let bytes = tree.files.get(path).map_or(&[][..], Vec::as_slice);
-            out.push(whole(Form::Text, text_hash(bytes)));
+            out.push(whole(
+                Form::Text,
+                text_hash(&tree.bytes(path).unwrap_or_default()),
+            ));
             continue;
         }
         match digest {
             FileDigest::Json(h) => out.push(whole(Form::Json, *h)),
             FileDigest::Text(h) => out.push(whole(Form::Text, *h)),
             FileDigest::Broken => {
-                let bytes = tree.files.get(path).map_or(&[][..], Vec::as_slice);
-                out.push(whole(Form::Text, text_hash(bytes)));
+                out.push(whole(
+                    Form::Text,
+                    text_hash(&tree.bytes(path).unwrap_or_default()),
+                ));
             }
             FileDigest::Documents(docs) => {
                 for (index, d) in docs.iter().enumerate() {
@@ -286,10 +302,10 @@ impl Hasher for KeyHasher {
 }
 
 /// The contents of the objects of one file, by index (see [`Object::index`]).
-pub fn load(tree: &Tree, path: &str, form: Form) -> Vec<Content> {
-    let bytes = tree.files.get(path).map_or(&[][..], Vec::as_slice);
-    let text = || String::from_utf8_lossy(bytes).into_owned();
-    let parsed = std::str::from_utf8(bytes).ok();
+pub fn load(tree: &dyn Files, path: &str, form: Form) -> Vec<Content> {
+    let bytes = tree.bytes(path).unwrap_or_default();
+    let text = || String::from_utf8_lossy(&bytes).into_owned();
+    let parsed = std::str::from_utf8(&bytes).ok();
     match (form, parsed) {
         (Form::Document, Some(t)) => match parse_yaml_documents(t) {
             Ok(docs) => docs.into_iter().map(|d| Content::Parsed(d.value)).collect(),

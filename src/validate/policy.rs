@@ -783,6 +783,13 @@ struct Located {
 /// The rules that relate objects of different files of one environment's tree: HPA vs VPA
 /// (PG-A001), a PDB vs its workload's replicas (PG-D001), fault injection vs the tier
 /// (PG-F001). `files` are the rendered files by path.
+/// Whether [`check_tree`] looks at a file: a YAML file that names a kind its rules relate
+/// (or holds an escape, which could spell one). Any other file can be left out of the tree
+/// it is given.
+pub fn needed_by_tree(path: &str, text: &str) -> bool {
+    path.ends_with(".yaml") && (text.contains('\\') || CROSS_KINDS.iter().any(|k| text.contains(k)))
+}
+
 pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnostic> {
     let mut objects: Vec<Located> = Vec::new();
     for (path, bytes) in files {
@@ -792,7 +799,7 @@ pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnost
         let Ok(text) = std::str::from_utf8(bytes) else {
             continue;
         };
-        if !text.contains('\\') && !CROSS_KINDS.iter().any(|k| text.contains(k)) {
+        if !needed_by_tree(path, text) {
             continue;
         }
         // A file that does not parse was reported by the per-file checks.
