@@ -82,7 +82,11 @@ pub fn render_env_streamed<'t, D: Send>(
     inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
 ) -> Result<(Rendered<'t>, BTreeMap<String, D>)> {
     let model = model_of(loaded, name)?;
-    let (_, inspected, artifacts) = render_model_inspected(
+    let Output {
+        inspected,
+        artifacts,
+        ..
+    } = render_model_inspected(
         &model,
         templates,
         &Validated::default(),
@@ -102,6 +106,18 @@ pub fn render_env_streamed<'t, D: Send>(
     Ok((rendered, inspected.into_iter().collect()))
 }
 
+/// What a render gives: the kept texts, what `inspect` saw of every file (in plan order),
+/// and the plan (to render a file again).
+struct Output<D> {
+    tree: Tree,
+    inspected: Vec<(String, D)>,
+    artifacts: Vec<targets::Artifact>,
+}
+
+/// One file rendered and checked: its path, its text if kept, what `inspect` saw; or its
+/// problems.
+type FileResult<D> = std::result::Result<(String, Option<String>, D), Vec<Diagnostic>>;
+
 /// Which rendered texts a render keeps.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Keep {
@@ -116,7 +132,7 @@ pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
 }
 
 fn render_model_with(model: &Model, templates: &Templates, passed: &Validated) -> Result<Tree> {
-    render_model_inspected(model, templates, passed, |_, _, _| (), Keep::All).map(|(tree, ..)| tree)
+    render_model_inspected(model, templates, passed, |_, _, _| (), Keep::All).map(|o| o.tree)
 }
 
 /// Renders and checks every file; `inspect` sees each file as it was parsed by the checks
@@ -127,10 +143,10 @@ fn render_model_inspected<D: Send>(
     passed: &Validated,
     inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
     keep: Keep,
-) -> Result<(Tree, Vec<(String, D)>, Vec<targets::Artifact>)> {
+) -> Result<Output<D>> {
     let stamp = validated::stamp(templates.fingerprint());
     let artifacts = targets::plan(model);
-    let results: Vec<Result<(String, Option<String>, D), Vec<Diagnostic>>> = artifacts
+    let results: Vec<FileResult<D>> = artifacts
         .par_iter()
         .map(|a| {
             let text = templates
@@ -180,7 +196,11 @@ fn render_model_inspected<D: Send>(
     // The policy rules that relate objects of different files (per-file rules ran above).
     problems.extend(validate::policy::check_tree(&tree.files, model.env.tier));
     if problems.is_empty() {
-        Ok((tree, inspected, artifacts))
+        Ok(Output {
+            tree,
+            inspected,
+            artifacts,
+        })
     } else {
         Err(Error::Rendered(problems))
     }
