@@ -52,8 +52,9 @@ pub fn render_env_inspected<D: Send>(
     inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
 ) -> Result<(Tree, BTreeMap<String, D>)> {
     let model = model_of(loaded, name)?;
-    let (tree, inspected, _) =
-        render_model_inspected(&model, templates, &Validated::default(), inspect, Keep::All)?;
+    let Output {
+        tree, inspected, ..
+    } = render_model_inspected(&model, templates, &Validated::default(), inspect, Keep::All)?;
     Ok((tree, inspected.into_iter().collect()))
 }
 
