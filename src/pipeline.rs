@@ -163,7 +163,11 @@ fn render_model_inspected<D: Send>(
                 let kept = match keep {
                     Keep::All => Some(text),
                     Keep::ForTreeRules => {
-                        validate::policy::needed_by_tree(&a.path, &text).then_some(text)
+                        let needed = match &parsed {
+                            Parsed::Yaml(docs) => validate::policy::holds_kind_for_tree(docs),
+                            _ => validate::policy::needed_by_tree(&a.path, &text),
+                        };
+                        needed.then_some(text)
                     }
                 };
                 Ok((a.path.clone(), kept, seen))

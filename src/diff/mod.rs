@@ -594,6 +594,82 @@ mod tests {
     }
 
     #[test]
+    fn tenants_of_other_plans_that_change_alike_are_one_group() {
+        // Two classes (the plan label differs, so their digests differ) with the same
+        // change: one group of all four tenants, showing the first tenant's diff.
+        let plans = [
+            ("acme", "free"),
+            ("globex", "pro"),
+            ("initech", "free"),
+            ("umbrella", "pro"),
+        ];
+        let side = |env: &str| Tree {
+            checked_by: None,
+            files: plans
+                .iter()
+                .map(|(id, plan)| {
+                    let (p, t) = tenant(id, env, plan);
+                    (p, t.into_bytes())
+                })
+                .collect(),
+        };
+        let r = compare("a", &side("staging"), "b", &side("prod"));
+        assert_eq!(r.entries.len(), 1, "{:#?}", r.entries);
+        let g = r.entries[0].tenants.as_ref().unwrap();
+        assert_eq!(g.ids, ["acme", "globex", "initech", "umbrella"]);
+        assert_eq!(g.shown, "acme");
+        assert_eq!(
+            r.entries[0].old_path.as_deref(),
+            Some("kubernetes/tenants/acme.yaml")
+        );
+        assert_eq!(r.tenants.changed, 4);
+        let changed: Vec<&str> = r.entries[0].hunks[0]
+            .lines
+            .iter()
+            .filter(|l| l.tag != Tag::Context)
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                "    portal.dev/environment: staging",
+                "    portal.dev/environment: prod"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_side_read_through_files_gives_the_same_report() {
+        // What `diff A B` does: digests from the checks' parse, texts fetched on demand.
+        struct Fetched<'a>(&'a Tree, std::sync::atomic::AtomicUsize);
+        impl Files for Fetched<'_> {
+            fn bytes(&self, path: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
+                self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.0.bytes(path)
+            }
+        }
+        let ids: Vec<String> = (1..=50).map(|i| format!("t{i:05}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let (a, b) = (tenants("staging", &ids[..40]), tenants("prod", &ids[5..]));
+        let (da, db) = (digest::digests(&a), digest::digests(&b));
+        let (fa, fb) = (Fetched(&a, 0.into()), Fetched(&b, 0.into()));
+        let side = |label, tree, digests| Side {
+            label,
+            tree,
+            digests,
+        };
+        let streamed = compare_digested(side("staging", &fa, &da), side("prod", &fb, &db));
+        let whole = compare("staging", &a, "prod", &b);
+        assert_eq!(
+            serde_json::to_value(&streamed).unwrap(),
+            serde_json::to_value(&whole).unwrap()
+        );
+        // One tenant's file per side is read, for the diff shown; not 40 or 45.
+        let fetched = |f: &Fetched| f.1.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!((fetched(&fa), fetched(&fb)), (1, 1));
+    }
+
+    #[test]
     fn tenants_that_change_differently_are_separate_groups() {
         let mut a = tenants("e", &["acme", "globex", "initech"]);
         let mut b = a.clone();

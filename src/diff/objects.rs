@@ -345,7 +345,10 @@ pub const TENANT_NAMESPACE_PREFIX: &str = "portal-tenant-";
 /// The tenant of a per-tenant object: its `portal.dev/tenant` label, or the tenant
 /// namespace it is in (or is).
 pub fn tenant_of(v: &Value) -> Option<String> {
-    let label = str_at(v, "/metadata/labels/portal.dev~1tenant");
+    let label = v
+        .at_keys(&["metadata", "labels", "portal.dev/tenant"])
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !label.is_empty() {
         return Some(label.to_owned());
     }

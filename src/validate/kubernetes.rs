@@ -40,7 +40,7 @@ pub fn check(file: &str, doc: &Document) -> Vec<Diagnostic> {
     let mut problems = problems;
     if doc
         .value
-        .at("/metadata/labels/app.kubernetes.io~1managed-by")
+        .at_keys(&["metadata", "labels", "app.kubernetes.io/managed-by"])
         != Some(&Value::from("portalgen"))
     {
         problems.push((

@@ -19,6 +19,10 @@ use crate::diagnostic::Diagnostic;
 pub trait At {
     /// The value at a JSON Pointer (`/metadata/labels/portal.dev~1tenant`).
     fn at(&self, pointer: &str) -> Option<&Value>;
+
+    /// The value under these keys, in order (no escaping: `["metadata", "labels",
+    /// "portal.dev/tenant"]`).
+    fn at_keys(&self, keys: &[&str]) -> Option<&Value>;
 }
 
 impl At for Value {
@@ -42,6 +46,10 @@ impl At for Value {
             };
         }
         Some(v)
+    }
+
+    fn at_keys(&self, keys: &[&str]) -> Option<&Value> {
+        keys.iter().try_fold(self, |v, k| v.get(k))
     }
 }
 

@@ -168,7 +168,7 @@ fn check_object(file: &str, doc: &Document, out: &mut Vec<Diagnostic>) {
         "Namespace" => {
             let enforce = doc
                 .value
-                .at("/metadata/labels/pod-security.kubernetes.io~1enforce")
+                .at_keys(&["metadata", "labels", "pod-security.kubernetes.io/enforce"])
                 .and_then(Value::as_str);
             if enforce != Some("restricted") {
                 out.push(finding(
@@ -430,7 +430,7 @@ fn pdb_blocks_evictions(pdb: &Value) -> Option<String> {
 /// Whether a Namespace object is a tenant's.
 fn is_tenant_namespace(doc: &Document) -> bool {
     doc.value
-        .at("/metadata/labels/portal.dev~1tenant")
+        .at_keys(&["metadata", "labels", "portal.dev/tenant"])
         .is_some()
         || doc.name().starts_with("portal-tenant-")
 }
@@ -788,6 +788,12 @@ struct Located {
 /// it is given.
 pub fn needed_by_tree(path: &str, text: &str) -> bool {
     path.ends_with(".yaml") && (text.contains('\\') || CROSS_KINDS.iter().any(|k| text.contains(k)))
+}
+
+/// Whether parsed documents hold an object of a kind [`check_tree`] relates (exact, where
+/// [`needed_by_tree`] must guess from the text).
+pub fn holds_kind_for_tree(docs: &[Document]) -> bool {
+    docs.iter().any(|d| CROSS_KINDS.contains(&d.kind()))
 }
 
 pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnostic> {
