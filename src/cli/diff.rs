@@ -112,7 +112,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
 struct Fresh<'a>(&'a pipeline::Rendered<'a>);
 
 impl diff::Files for Fresh<'_> {
-    fn bytes(&self, path: &str) -> Option<Cow<'_, [u8]>> {
+    fn read(&self, path: &str) -> Option<Cow<'_, [u8]>> {
         self.0.text(path).map(|t| Cow::Owned(t.into_bytes()))
     }
 }

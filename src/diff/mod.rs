@@ -643,9 +643,9 @@ mod tests {
         // What `diff A B` does: digests from the checks' parse, texts fetched on demand.
         struct Fetched<'a>(&'a Tree, std::sync::atomic::AtomicUsize);
         impl Files for Fetched<'_> {
-            fn bytes(&self, path: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
+            fn read(&self, path: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
                 self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.0.bytes(path)
+                self.0.read(path)
             }
         }
         let ids: Vec<String> = (1..=50).map(|i| format!("t{i:05}")).collect();

@@ -103,11 +103,11 @@ pub enum Content {
 /// Where a comparison reads a side's files from: a tree in memory, or (for a rendered
 /// environment whose texts were not kept) a fresh render of the one file asked for.
 pub trait Files: Sync {
-    fn bytes(&self, path: &str) -> Option<Cow<'_, [u8]>>;
+    fn read(&self, path: &str) -> Option<Cow<'_, [u8]>>;
 }
 
 impl Files for Tree {
-    fn bytes(&self, path: &str) -> Option<Cow<'_, [u8]>> {
+    fn read(&self, path: &str) -> Option<Cow<'_, [u8]>> {
         self.files.get(path).map(|b| Cow::Borrowed(b.as_slice()))
     }
 }
@@ -207,7 +207,7 @@ pub fn of_tree<'a>(
         if as_text.contains(path.as_str()) {
             out.push(whole(
                 Form::Text,
-                text_hash(&tree.bytes(path).unwrap_or_default()),
+                text_hash(&tree.read(path).unwrap_or_default()),
             ));
             continue;
         }
@@ -217,7 +217,7 @@ pub fn of_tree<'a>(
             FileDigest::Broken => {
                 out.push(whole(
                     Form::Text,
-                    text_hash(&tree.bytes(path).unwrap_or_default()),
+                    text_hash(&tree.read(path).unwrap_or_default()),
                 ));
             }
             FileDigest::Documents(docs) => {
@@ -303,7 +303,7 @@ impl Hasher for KeyHasher {
 
 /// The contents of the objects of one file, by index (see [`Object::index`]).
 pub fn load(tree: &dyn Files, path: &str, form: Form) -> Vec<Content> {
-    let bytes = tree.bytes(path).unwrap_or_default();
+    let bytes = tree.read(path).unwrap_or_default();
     let text = || String::from_utf8_lossy(&bytes).into_owned();
     let parsed = std::str::from_utf8(&bytes).ok();
     match (form, parsed) {
