@@ -143,6 +143,29 @@ fn measure(
     }
 }
 
+/// Like [`measure`], for another program.
+fn measure_command(
+    name: &'static str,
+    runs: usize,
+    mut before: impl FnMut(),
+    command: &mut Command,
+) -> Measure {
+    let mut walls = Vec::new();
+    for _ in 0..runs {
+        before();
+        let start = Instant::now();
+        let status = command.status().expect("run the command");
+        walls.push(start.elapsed());
+        assert!(status.success(), "{name} failed");
+    }
+    Measure {
+        name,
+        median: median(walls),
+        max_rss_kb: 0,
+        expected_status: 0,
+    }
+}
+
 fn bench(n: u32, out_base: &Path, runs: usize) -> Vec<(String, Measure)> {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("environments")).unwrap();
@@ -174,6 +197,24 @@ fn bench(n: u32, out_base: &Path, runs: usize) -> Vec<(String, Measure)> {
     );
     let (files, bytes) = tree_size(&out.join("bench"));
     results.push((format!("{files} files, {bytes} bytes"), fresh));
+    // The floor, measured beside the rest: this machine's speed drifts from run to run, and
+    // the cost of the bytes alone says how fast it was at the time.
+    let copy = out.join("copy");
+    results.push((
+        "the floor: the bytes alone".to_owned(),
+        measure_command(
+            "cp -r of the rendered tree",
+            runs,
+            || {
+                let _ = std::fs::remove_dir_all(&copy);
+            },
+            Command::new("cp")
+                .arg("-r")
+                .arg(out.join("bench"))
+                .arg(&copy),
+        ),
+    ));
+    let _ = std::fs::remove_dir_all(&copy);
     results.push((
         String::new(),
         measure("render over an identical tree", runs, 0, || {}, r, &render),
@@ -230,10 +271,14 @@ fn main() {
         for &n in &sizes {
             for (note, m) in bench(n, base, runs) {
                 println!(
-                    "| {place} | {n} | {} | {:.3} s | {:.0} MB | {note}{} |",
+                    "| {place} | {n} | {} | {:.3} s | {} | {note}{} |",
                     m.name,
                     m.median.as_secs_f64(),
-                    m.max_rss_kb as f64 / 1024.0,
+                    if m.max_rss_kb == 0 {
+                        "–".to_owned()
+                    } else {
+                        format!("{:.0} MB", m.max_rss_kb as f64 / 1024.0)
+                    },
                     if m.expected_status == 1 {
                         "exit 1 (differences)"
                     } else {
