@@ -65,9 +65,12 @@ pub fn digests(tree: &Tree) -> Digests {
 /// The digests of a tree's files, taking those of `known` (of another tree) for the files
 /// whose bytes are the same there, and parsing the others: an environment's tree on disk
 /// is mostly what a fresh render of it already digested.
-pub fn digests_reusing(tree: &Tree, known_tree: &Tree, known: &Digests) -> Digests {
-    let digests: Vec<(String, FileDigest)> = tree
-        .files
+pub fn digests_reusing(
+    files: &BTreeMap<String, Vec<u8>>,
+    known_tree: &Tree,
+    known: &Digests,
+) -> Digests {
+    let digests: Vec<(String, FileDigest)> = files
         .par_iter()
         .map(|(path, bytes)| {
             let digest = match (known_tree.files.get(path), known.get(path)) {

@@ -434,15 +434,11 @@ pub fn compare_with_disk_digested(
     fresh: &Tree,
     fresh_digests: &Digests,
 ) -> Report {
-    let on_disk = Tree {
-        checked_by: None,
-        files: disk.owned.clone(),
-    };
-    let disk_digests = digest::digests_reusing(&on_disk, fresh, fresh_digests);
+    let disk_digests = digest::digests_reusing(&disk.owned, fresh, fresh_digests);
     let mut report = compare_digested(
         Side {
             label: disk_label,
-            tree: &on_disk,
+            tree: disk,
             digests: &disk_digests,
         },
         Side {

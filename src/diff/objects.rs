@@ -12,7 +12,7 @@ use serde_json::Value;
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::digest::{generic_title, text_hash, Digests, DocDigest, FileDigest};
-use crate::output::Tree;
+use crate::output::{OnDisk, Tree};
 use crate::validate::{parse_yaml_documents, At};
 
 /// What identifies an object across two trees.
@@ -109,6 +109,13 @@ pub trait Files: Sync {
 impl Files for Tree {
     fn read(&self, path: &str) -> Option<Cow<'_, [u8]>> {
         self.files.get(path).map(|b| Cow::Borrowed(b.as_slice()))
+    }
+}
+
+/// The files portalgen owns in a tree on disk (foreign files are never compared).
+impl Files for OnDisk {
+    fn read(&self, path: &str) -> Option<Cow<'_, [u8]>> {
+        self.owned.get(path).map(|b| Cow::Borrowed(b.as_slice()))
     }
 }
 
