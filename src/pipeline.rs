@@ -123,7 +123,8 @@ type FileResult<D> = std::result::Result<(String, Option<String>, D), Vec<Diagno
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Keep {
     All,
-    /// Only the ones the cross-file rules read ([`validate::policy::needed_by_tree`]).
+    /// Only the ones the cross-file rules read: those holding an object of a kind they
+    /// relate ([`validate::policy::holds_kind_for_tree`]).
     ForTreeRules,
 }
 
