@@ -172,7 +172,7 @@ struct Pending<'o, 'a> {
 }
 
 /// What identifies a class of alike tenant changes (see [`group::Class`]).
-#[derive(PartialEq, Eq, Hash)]
+#[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct ClassKey {
     status: Status,
     index: usize,
@@ -280,13 +280,14 @@ pub fn compare_digested(old: Side<'_>, new: Side<'_>) -> Report {
             None => platform.push(pending),
         }
     }
-    let mut classes: Vec<(usize, Vec<Pending>)> = classes
+    let mut classes: Vec<(ClassKey, Vec<Pending>)> = classes
         .into_iter()
         .map(|(key, mut members)| {
             members.sort_by(|p, q| tenant(p).cmp(tenant(q)));
-            (key.index, members)
+            (key, members)
         })
         .collect();
+    // A total order (the map's is random): the report must not depend on it.
     classes.sort_by(|p, q| tenant(&p.1[0]).cmp(tenant(&q.1[0])).then(p.0.cmp(&q.0)));
     tenants.changed = classes
         .iter()
@@ -314,8 +315,8 @@ pub fn compare_digested(old: Side<'_>, new: Side<'_>) -> Report {
     let classes = classes
         .into_iter()
         .zip(tenant_entries)
-        .map(|((index, members), entry)| group::Class {
-            index,
+        .map(|((key, members), entry)| group::Class {
+            index: key.index,
             entry,
             tenants: members
                 .iter()
@@ -632,6 +633,32 @@ mod tests {
                 "    portal.dev/environment: prod"
             ]
         );
+    }
+
+    #[test]
+    fn the_report_does_not_depend_on_hash_map_order() {
+        // Classes are gathered in a HashMap, and every HashMap has its own random order: the
+        // report (entries, their order, the tenant shown) must come out the same every time.
+        // Here one tenant has two objects at the same place in two files, changing
+        // differently: two classes that tie on tenant and index.
+        let obj = |kind: &str, env: &str, extra: &str| {
+            format!(
+                "apiVersion: v1\nkind: {kind}\nmetadata:\n  name: x\n  namespace: portal-tenant-acme\n  \
+                 labels: {{portal.dev/environment: {env}{extra}}}\n"
+            )
+        };
+        let side = |env: &str, extra: &str| {
+            Tree::from_texts(&[
+                ("a/acme.yaml", obj("ConfigMap", env, "").as_str()),
+                ("b/acme.yaml", obj("ServiceAccount", env, extra).as_str()),
+            ])
+        };
+        let (a, b) = (side("staging", ""), side("prod", ", x: y"));
+        let first = serde_json::to_string(&compare("staging", &a, "prod", &b)).unwrap();
+        for _ in 0..20 {
+            let again = serde_json::to_string(&compare("staging", &a, "prod", &b)).unwrap();
+            assert_eq!(again, first);
+        }
     }
 
     #[test]
