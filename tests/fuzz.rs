@@ -7,6 +7,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use proptest::prelude::*;
 
 use portalgen::model;
@@ -21,27 +23,10 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
-const BASE: &str = "apiVersion: portalgen.dev/v1alpha1
-kind: Environment
-metadata:
-  name: fuzz
-spec:
-  tier: staging
-  region: us-east-1
-  domain: fuzz.example.com
-  image:
-    repository: registry.example.com/portal/app
-    tag: \"1.0.0\"
-  tenants:
-    count: 3
-  cloudflare:
-    zoneId: 0123456789abcdef0123456789abcdef
-  gitops:
-    repoURL: https://github.com/example/gitops.git
-    targetRevision: main
-  alerting:
-    slackChannel: \"#alerts\"
-";
+/// The spec every case starts from (mutated line by line, or replaced field by field).
+fn base() -> String {
+    common::minimal_spec("fuzz", "staging", 3)
+}
 
 fn path() -> &'static Path {
     Path::new("environments/fuzz.yaml")
@@ -182,7 +167,7 @@ proptest! {
     /// The good spec with lines deleted, duplicated or replaced by junk.
     #[test]
     fn mutated_lines_never_panic(ops in proptest::collection::vec((0usize..20, 0u8..3, junk_line()), 1..6)) {
-        let mut lines: Vec<String> = BASE.lines().map(str::to_owned).collect();
+        let mut lines: Vec<String> = base().lines().map(str::to_owned).collect();
         for (at, op, junk) in ops {
             let i = at % lines.len().max(1);
             match op {
@@ -226,7 +211,7 @@ fn the_whole_render_never_panics() {
         .run(
             &strategy,
             |(tier, field, value, count, shards, digest, overrides)| {
-                let mut text = BASE
+                let mut text = base()
                     .replace("tier: staging", &format!("tier: {tier}"))
                     .replace("count: 3", &format!("count: {count}"));
                 if let Some(n) = shards {
@@ -280,7 +265,7 @@ fn the_whole_render_never_panics() {
 #[test]
 fn the_base_spec_renders() {
     assert!(parse_and_render(
-        BASE.as_bytes(),
+        base().as_bytes(),
         &Templates::embedded().unwrap()
     ));
 }
