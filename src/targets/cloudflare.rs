@@ -11,7 +11,7 @@ use minijinja::context;
 use serde_json::{json, Map, Value};
 
 use super::Artifact;
-use crate::model::edge::{self, Edge};
+use crate::model::edge::{self, CacheTtl, Edge};
 use crate::model::Model;
 
 const TEMPLATE: &str = "cloudflare/terraform.tf.json";
@@ -108,12 +108,18 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
             .iter()
             .map(|c| {
                 let parameters = match c.ttl {
-                    Some((edge_ttl, browser_ttl)) => json!({
+                    CacheTtl::Fixed { edge, browser } => json!({
                         "cache": true,
-                        "edge_ttl": {"mode": "override_origin", "default": edge_ttl},
-                        "browser_ttl": {"mode": "override_origin", "default": browser_ttl},
+                        "edge_ttl": {"mode": "override_origin", "default": edge},
+                        "browser_ttl": {"mode": "override_origin", "default": browser},
                     }),
-                    None => json!({"cache": false, "browser_ttl": {"mode": "bypass"}}),
+                    CacheTtl::Origin => json!({
+                        "cache": true,
+                        "origin_cache_control": true,
+                        "edge_ttl": {"mode": "bypass_by_default"},
+                        "browser_ttl": {"mode": "respect_origin"},
+                    }),
+                    CacheTtl::Bypass => json!({"cache": false, "browser_ttl": {"mode": "bypass"}}),
                 };
                 json!({
                     "ref": c.r#ref,
@@ -152,8 +158,8 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
                 "http_response_headers_transform",
                 vec![json!({
                     "ref": "security_headers",
-                    "description": "Security headers on every response",
-                    "expression": "true",
+                    "description": "Security headers on every response of the portal hosts",
+                    "expression": z.headers_expression,
                     "action": "rewrite",
                     "action_parameters": {"headers": headers},
                     "enabled": true,

@@ -3,6 +3,7 @@
 //! JSON Schemas in `schemas/crds/`; PromQL in rules and dashboards parsed, dashboards checked
 //! for their structure; the built-in security policy ([`policy`]) applied.
 
+pub mod edge_policy;
 pub mod grafana;
 pub mod kubernetes;
 pub mod policy;
@@ -154,6 +155,7 @@ pub fn check_file_parsed(path: &str, template: &str, text: &str) -> (Vec<Diagnos
         match serde_json::from_str::<Value>(text) {
             Ok(value) => {
                 problems.extend(policy::check_json_file(&file, text, &value));
+                problems.extend(edge_policy::check(&file, &value));
                 (problems, Parsed::Json(value))
             }
             Err(_) => (problems, Parsed::Not),

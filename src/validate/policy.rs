@@ -116,6 +116,21 @@ pub const RULES: &[Rule] = &[
         title: "PodDisruptionBudgets still allow evictions",
         rationale: "a PDB that allows no eviction (maxUnavailable 0, minAvailable 100% or ≥ replicas) blocks node drains and cluster upgrades",
     },
+    Rule {
+        id: "PG-E001",
+        title: "an edge cache rule for /api never matches a request with a session cookie or an Authorization header",
+        rationale: "a cached response to a signed-in request is one user's data; served from the cache, it reaches the next user of the same URL",
+    },
+    Rule {
+        id: "PG-E002",
+        title: "an edge cache rule for /api respects the origin's Cache-Control (no override_origin TTL, origin_cache_control not off)",
+        rationale: "the origin marks personal responses private or no-store; a TTL that overrides the origin caches them anyway",
+    },
+    Rule {
+        id: "PG-E003",
+        title: "every CloudFlare ruleset rule is limited to the portal's hosts (a conjunction with an http.host term)",
+        rationale: "a zone can hold other sites; a rule without a host scope changes their caching, headers and rate limits too",
+    },
 ];
 
 /// A finding about an object: `[ID] message`, at `Kind ns/name: field`.
