@@ -2,6 +2,7 @@
 //! overrides applied, every name and number decided. Templates only lay these values out.
 
 pub mod delivery;
+mod disruption;
 pub mod edge;
 pub mod observability;
 pub mod quantity;
@@ -142,11 +143,7 @@ pub struct Vpa {
     pub max_allowed: CpuMemory,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Pdb {
-    pub min_available: Option<u32>,
-    pub max_unavailable: Option<u32>,
-}
+pub use disruption::Pdb;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SecretEnv {
@@ -329,6 +326,13 @@ pub fn resolve_with_peers(
             ));
         }
     }
+
+    let pdb = disruption::budget(
+        env,
+        d.pdb,
+        autoscaling.map_or(replicas, |(min, _)| min),
+        &mut problems,
+    );
 
     let pick = |ov: Option<&Option<String>>, default: &str| -> String {
         ov.and_then(|v| v.clone())
@@ -549,27 +553,7 @@ pub fn resolve_with_peers(
                     memory: "8Gi".into(),
                 },
             },
-            pdb: d.pdb.map(|p| match p {
-                // minAvailable must stay below the fewest pods there can be, or no pod could
-                // ever be evicted (policy PG-D001): with overrides down to one pod, allow
-                // one disruption at a time instead.
-                tiers::PdbDefault::MinAvailable(n)
-                    if n < autoscaling.map_or(replicas, |(min, _)| min) =>
-                {
-                    Pdb {
-                        min_available: Some(n),
-                        max_unavailable: None,
-                    }
-                }
-                tiers::PdbDefault::MinAvailable(_) => Pdb {
-                    min_available: None,
-                    max_unavailable: Some(1),
-                },
-                tiers::PdbDefault::MaxUnavailable(n) => Pdb {
-                    min_available: None,
-                    max_unavailable: Some(n),
-                },
-            }),
+            pdb,
             zone_spread: if spec.tier == Tier::Prod {
                 "DoNotSchedule"
             } else {
