@@ -219,6 +219,91 @@ fn each_cross_document_rule_fires_on_a_crafted_bad_tree() {
     );
 }
 
+/// The policy rule ids among the findings of one Terraform JSON file holding a cache ruleset
+/// with the one rule `rule`.
+fn cache_rule_ids(rule: &serde_json::Value) -> Vec<String> {
+    let doc = serde_json::json!({"resource": {"cloudflare_ruleset": {"cache_rules": {
+        "zone_id": "0123456789abcdef0123456789abcdef",
+        "name": "portal cache rules",
+        "kind": "zone",
+        "phase": "http_request_cache_settings",
+        "rules": [rule],
+    }}}});
+    let text = serde_json::to_string_pretty(&doc).unwrap();
+    let found = check_file("cloudflare/cache-rules.tf.json", "test", &text);
+    // Only policy findings: the crafted rules are valid Terraform.
+    assert!(found.iter().all(|d| d.message.starts_with("[PG-")), "{found:?}");
+    found
+        .iter()
+        .filter_map(|d| d.message.strip_prefix('[')?.split_once(']'))
+        .map(|(id, _)| id.to_owned())
+        .collect()
+}
+
+const HOSTS: &str = "(http.host in {\"portal.example.com\"} or ends_with(http.host, \".portal.example.com\"))";
+const NO_AUTH: &str = "not any(lower(http.request.headers.names[*])[*] eq \"authorization\")";
+const NO_SESSION: &str = "not (http.cookie contains \"portal_session=\")";
+
+fn api_rule(expression: &str, edge_mode: &str) -> serde_json::Value {
+    let mut edge = serde_json::json!({"mode": edge_mode});
+    if edge_mode == "override_origin" {
+        edge["default"] = 300.into();
+    }
+    serde_json::json!({
+        "ref": "api_get",
+        "expression": expression,
+        "action": "set_cache_settings",
+        "action_parameters": {
+            "cache": true,
+            "origin_cache_control": true,
+            "edge_ttl": edge,
+            "browser_ttl": {"mode": "respect_origin"},
+        },
+        "enabled": true,
+    })
+}
+
+#[test]
+fn edge_cache_rules_must_bypass_credentials_respect_the_origin_and_stay_on_the_portal_hosts() {
+    let api = |terms: &[&str]| terms.join(" and ");
+    let get = "(http.request.method eq \"GET\") and starts_with(http.request.uri.path, \"/api/\")";
+    let good = api(&[HOSTS, get, NO_AUTH, NO_SESSION]);
+    assert_eq!(cache_rule_ids(&api_rule(&good, "bypass_by_default")), Vec::<String>::new());
+    assert_eq!(cache_rule_ids(&api_rule(&good, "respect_origin")), Vec::<String>::new());
+
+    let cases: Vec<(&str, serde_json::Value)> = vec![
+        // The defect: Authorization only, a session cookie is cached.
+        ("PG-E001", api_rule(&api(&[HOSTS, get, NO_AUTH]), "bypass_by_default")),
+        ("PG-E001", api_rule(&api(&[HOSTS, get, NO_SESSION]), "bypass_by_default")),
+        ("PG-E001", api_rule(&api(&[HOSTS, get]), "bypass_by_default")),
+        // The bypass terms present, but not for every request the rule matches.
+        ("PG-E001", api_rule(&format!("{good} or starts_with(http.request.uri.path, \"/api/\")"), "bypass_by_default")),
+        ("PG-E001", api_rule(&api(&[HOSTS, get, &format!("not ({} and {})", &NO_AUTH[4..], &NO_SESSION[4..])]), "bypass_by_default")),
+        // A fixed TTL ignores Cache-Control: private / no-store.
+        ("PG-E002", api_rule(&good, "override_origin")),
+        // Zone-wide: other sites of the zone are cached too.
+        ("PG-E003", api_rule(&api(&[get, NO_AUTH, NO_SESSION]), "bypass_by_default")),
+        ("PG-E003", api_rule(&api(&["(http.host eq \"portal.example.com\" or true)", get, NO_AUTH, NO_SESSION]), "bypass_by_default")),
+    ];
+    for (id, rule) in &cases {
+        let found = cache_rule_ids(rule);
+        assert!(found.contains(&id.to_string()), "{id} did not fire; found {found:?} on {rule}");
+    }
+    let mut off = api_rule(&good, "bypass_by_default");
+    off["action_parameters"]["origin_cache_control"] = false.into();
+    assert_eq!(cache_rule_ids(&off), vec!["PG-E002".to_owned()]);
+
+    // Rules that do not cache /api need no bypass, only the host scope.
+    let static_rule = serde_json::json!({
+        "ref": "static_assets",
+        "expression": format!("{HOSTS} and starts_with(http.request.uri.path, \"/static/\")"),
+        "action": "set_cache_settings",
+        "action_parameters": {"cache": true, "edge_ttl": {"mode": "override_origin", "default": 60}},
+        "enabled": true,
+    });
+    assert_eq!(cache_rule_ids(&static_rule), Vec::<String>::new());
+}
+
 #[test]
 fn every_rule_has_an_id_a_title_and_a_rationale_and_is_documented() {
     let security = std::fs::read_to_string(common::repo().join("SECURITY.md")).unwrap();
@@ -232,7 +317,7 @@ fn every_rule_has_an_id_a_title_and_a_rationale_and_is_documented() {
             rule.id
         );
     }
-    assert_eq!(policy::RULES.len(), 16);
+    assert_eq!(policy::RULES.len(), 19);
 }
 
 #[test]
