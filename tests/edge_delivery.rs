@@ -171,9 +171,7 @@ fn cache_rules_cache_static_and_api_and_bypass_app() {
     assert_eq!(p["browser_ttl"]["mode"], "respect_origin");
     let expr = api["expression"].as_str().unwrap();
     assert!(
-        expr.contains(
-            "not any(lower(http.request.headers.names[*])[*] eq \"authorization\")"
-        ),
+        expr.contains("not any(lower(http.request.headers.names[*])[*] eq \"authorization\")"),
         "{expr}"
     );
     assert!(
@@ -526,7 +524,11 @@ fn a_session_cookie_name_that_is_not_a_plain_token_is_refused_at_its_line() {
         "    zoneId: 0123456789abcdef0123456789abcdef\n    sessionCookie: \"sid\\\" or true\"\n",
     );
     s.write_env("alpha", &spec);
-    let line = spec.lines().position(|l| l.contains("sessionCookie")).unwrap() + 1;
+    let line = spec
+        .lines()
+        .position(|l| l.contains("sessionCookie"))
+        .unwrap()
+        + 1;
     let out = s
         .cmd()
         .args(["render", "alpha", "--out"])

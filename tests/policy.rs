@@ -232,7 +232,10 @@ fn cache_rule_ids(rule: &serde_json::Value) -> Vec<String> {
     let text = serde_json::to_string_pretty(&doc).unwrap();
     let found = check_file("cloudflare/cache-rules.tf.json", "test", &text);
     // Only policy findings: the crafted rules are valid Terraform.
-    assert!(found.iter().all(|d| d.message.starts_with("[PG-")), "{found:?}");
+    assert!(
+        found.iter().all(|d| d.message.starts_with("[PG-")),
+        "{found:?}"
+    );
     found
         .iter()
         .filter_map(|d| d.message.strip_prefix('[')?.split_once(']'))
@@ -240,7 +243,8 @@ fn cache_rule_ids(rule: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-const HOSTS: &str = "(http.host in {\"portal.example.com\"} or ends_with(http.host, \".portal.example.com\"))";
+const HOSTS: &str =
+    "(http.host in {\"portal.example.com\"} or ends_with(http.host, \".portal.example.com\"))";
 const NO_AUTH: &str = "not any(lower(http.request.headers.names[*])[*] eq \"authorization\")";
 const NO_SESSION: &str = "not (http.cookie contains \"portal_session=\")";
 
@@ -268,26 +272,74 @@ fn edge_cache_rules_must_bypass_credentials_respect_the_origin_and_stay_on_the_p
     let api = |terms: &[&str]| terms.join(" and ");
     let get = "(http.request.method eq \"GET\") and starts_with(http.request.uri.path, \"/api/\")";
     let good = api(&[HOSTS, get, NO_AUTH, NO_SESSION]);
-    assert_eq!(cache_rule_ids(&api_rule(&good, "bypass_by_default")), Vec::<String>::new());
-    assert_eq!(cache_rule_ids(&api_rule(&good, "respect_origin")), Vec::<String>::new());
+    assert_eq!(
+        cache_rule_ids(&api_rule(&good, "bypass_by_default")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        cache_rule_ids(&api_rule(&good, "respect_origin")),
+        Vec::<String>::new()
+    );
 
     let cases: Vec<(&str, serde_json::Value)> = vec![
         // The defect: Authorization only, a session cookie is cached.
-        ("PG-E001", api_rule(&api(&[HOSTS, get, NO_AUTH]), "bypass_by_default")),
-        ("PG-E001", api_rule(&api(&[HOSTS, get, NO_SESSION]), "bypass_by_default")),
-        ("PG-E001", api_rule(&api(&[HOSTS, get]), "bypass_by_default")),
+        (
+            "PG-E001",
+            api_rule(&api(&[HOSTS, get, NO_AUTH]), "bypass_by_default"),
+        ),
+        (
+            "PG-E001",
+            api_rule(&api(&[HOSTS, get, NO_SESSION]), "bypass_by_default"),
+        ),
+        (
+            "PG-E001",
+            api_rule(&api(&[HOSTS, get]), "bypass_by_default"),
+        ),
         // The bypass terms present, but not for every request the rule matches.
-        ("PG-E001", api_rule(&format!("{good} or starts_with(http.request.uri.path, \"/api/\")"), "bypass_by_default")),
-        ("PG-E001", api_rule(&api(&[HOSTS, get, &format!("not ({} and {})", &NO_AUTH[4..], &NO_SESSION[4..])]), "bypass_by_default")),
+        (
+            "PG-E001",
+            api_rule(
+                &format!("{good} or starts_with(http.request.uri.path, \"/api/\")"),
+                "bypass_by_default",
+            ),
+        ),
+        (
+            "PG-E001",
+            api_rule(
+                &api(&[
+                    HOSTS,
+                    get,
+                    &format!("not ({} and {})", &NO_AUTH[4..], &NO_SESSION[4..]),
+                ]),
+                "bypass_by_default",
+            ),
+        ),
         // A fixed TTL ignores Cache-Control: private / no-store.
         ("PG-E002", api_rule(&good, "override_origin")),
         // Zone-wide: other sites of the zone are cached too.
-        ("PG-E003", api_rule(&api(&[get, NO_AUTH, NO_SESSION]), "bypass_by_default")),
-        ("PG-E003", api_rule(&api(&["(http.host eq \"portal.example.com\" or true)", get, NO_AUTH, NO_SESSION]), "bypass_by_default")),
+        (
+            "PG-E003",
+            api_rule(&api(&[get, NO_AUTH, NO_SESSION]), "bypass_by_default"),
+        ),
+        (
+            "PG-E003",
+            api_rule(
+                &api(&[
+                    "(http.host eq \"portal.example.com\" or true)",
+                    get,
+                    NO_AUTH,
+                    NO_SESSION,
+                ]),
+                "bypass_by_default",
+            ),
+        ),
     ];
     for (id, rule) in &cases {
         let found = cache_rule_ids(rule);
-        assert!(found.contains(&id.to_string()), "{id} did not fire; found {found:?} on {rule}");
+        assert!(
+            found.contains(&id.to_string()),
+            "{id} did not fire; found {found:?} on {rule}"
+        );
     }
     let mut off = api_rule(&good, "bypass_by_default");
     off["action_parameters"]["origin_cache_control"] = false.into();

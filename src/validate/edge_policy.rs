@@ -22,8 +22,8 @@ pub fn check(file: &str, doc: &Value) -> Vec<Diagnostic> {
         return out;
     };
     for (key, ruleset) in rulesets {
-        let cache_phase = ruleset.get("phase").and_then(Value::as_str)
-            == Some("http_request_cache_settings");
+        let cache_phase =
+            ruleset.get("phase").and_then(Value::as_str) == Some("http_request_cache_settings");
         let rules = ruleset.get("rules").and_then(Value::as_array);
         for (i, rule) in rules.into_iter().flatten().enumerate() {
             let at = format!("cloudflare_ruleset.{key}: rules[{i}]");
@@ -256,11 +256,16 @@ mod tests {
         assert_eq!(conjuncts("a || b"), None);
         assert_eq!(conjuncts("a and (b"), None);
         assert_eq!(conjuncts("a and"), None);
-        assert!(is_host_scope("(http.host in {\"a\"} or ends_with(http.host, \".a\"))"));
+        assert!(is_host_scope(
+            "(http.host in {\"a\"} or ends_with(http.host, \".a\"))"
+        ));
         assert!(is_host_scope("http.host eq \"a\""));
         assert!(!is_host_scope("(http.host eq \"a\" or true)"));
         assert!(!is_host_scope("not (http.host eq \"a\")"));
         assert!(!is_host_scope("(http.host eq \"a\" and x) or y"));
-        assert_eq!(conjuncts("ends_with(http.host, \".x\") and band"), Some(vec!["ends_with(http.host, \".x\")", "band"]));
+        assert_eq!(
+            conjuncts("ends_with(http.host, \".x\") and band"),
+            Some(vec!["ends_with(http.host, \".x\")", "band"])
+        );
     }
 }

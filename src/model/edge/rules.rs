@@ -155,7 +155,11 @@ mod tests {
             .contains(&format!("not {AUTHORIZATION_PRESENT}")));
         assert!(matches!(api.ttl, CacheTtl::Origin));
         for rule in &z.cache_rules {
-            assert!(rule.expression.starts_with(&scope().hosts()), "{}", rule.r#ref);
+            assert!(
+                rule.expression.starts_with(&scope().hosts()),
+                "{}",
+                rule.r#ref
+            );
         }
     }
 }
