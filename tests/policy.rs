@@ -354,6 +354,30 @@ fn edge_cache_rules_must_bypass_credentials_respect_the_origin_and_stay_on_the_p
         "enabled": true,
     });
     assert_eq!(cache_rule_ids(&static_rule), Vec::<String>::new());
+
+    // CloudFlare refuses an expression over 4096 characters (many portals in one zone).
+    let many: Vec<String> = (0..200)
+        .map(|i| format!("http.host eq \"p{i}.example.com\""))
+        .collect();
+    let long = api(&[
+        &format!("({})", many.join(" or ")),
+        get,
+        NO_AUTH,
+        NO_SESSION,
+    ]);
+    let mut rule = api_rule(&long, "bypass_by_default");
+    rule["ref"] = "long".into();
+    let doc = serde_json::json!({"resource": {"cloudflare_ruleset": {"c": {
+        "zone_id": "0123456789abcdef0123456789abcdef", "name": "c", "kind": "zone",
+        "phase": "http_request_cache_settings", "rules": [rule],
+    }}}});
+    let found = check_file("cloudflare/c.tf.json", "test", &doc.to_string());
+    assert!(
+        found
+            .iter()
+            .any(|d| d.message.contains("CloudFlare accepts at most 4096")),
+        "{found:?}"
+    );
 }
 
 #[test]

@@ -12,6 +12,9 @@ use serde_json::Value;
 use crate::diagnostic::Diagnostic;
 use crate::model::edge::rules::AUTHORIZATION_PRESENT;
 
+/// The longest rule expression CloudFlare accepts, in characters.
+pub const MAX_EXPRESSION: usize = 4096;
+
 /// The findings about the rulesets of one Terraform JSON document.
 pub fn check(file: &str, doc: &Value) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -27,10 +30,25 @@ pub fn check(file: &str, doc: &Value) -> Vec<Diagnostic> {
         let rules = ruleset.get("rules").and_then(Value::as_array);
         for (i, rule) in rules.into_iter().flatten().enumerate() {
             let at = format!("cloudflare_ruleset.{key}: rules[{i}]");
+            let expression = rule.get("expression").and_then(Value::as_str).unwrap_or("");
+            if expression.len() > MAX_EXPRESSION {
+                out.push(
+                    Diagnostic::new(
+                        file,
+                        format!(
+                            "rule expression is {} characters long; CloudFlare accepts at most {MAX_EXPRESSION}",
+                            expression.len()
+                        ),
+                    )
+                    .with_path(at.clone())
+                    .with_hint(Some(
+                        "fewer portal domains in one zone, or give some environments a zone of their own".into(),
+                    )),
+                );
+            }
             let mut push = |id: &str, message: String| {
                 out.push(Diagnostic::new(file, format!("[{id}] {message}")).with_path(at.clone()));
             };
-            let expression = rule.get("expression").and_then(Value::as_str).unwrap_or("");
             let terms = conjuncts(expression);
             let name = rule
                 .get("ref")
