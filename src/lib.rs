@@ -19,5 +19,6 @@ pub mod output;
 pub mod pipeline;
 pub mod render;
 pub mod spec;
+pub mod subset;
 pub mod targets;
 pub mod validate;

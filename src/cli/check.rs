@@ -7,12 +7,14 @@ use std::path::Path;
 use super::diff::display_path;
 use super::{out, Context, ExitStatus};
 use crate::output::{self, Tree};
+use crate::subset::Subset;
 
 pub fn run(
     ctx: &Context,
     root: &Path,
     out_dir: &Path,
     trees: &[(&String, Tree)],
+    subset: &Subset,
 ) -> anyhow::Result<ExitStatus> {
     let mut stale = 0;
     let mut text = String::new();
@@ -20,7 +22,22 @@ pub fn run(
         let dir = out_dir.join(name);
         let shown = display_path(&dir, root);
         let disk = output::read_on_disk(&dir)?;
-        let d = crate::diff::drift(&disk, tree);
+        let mut d = crate::diff::drift(&disk, tree);
+        if !subset.is_everything() {
+            let keeps = |p: &String| {
+                tree.files.get(p).is_some_and(|b| subset.keeps_file(p, b))
+                    || disk.owned.get(p).is_some_and(|b| subset.keeps_file(p, b))
+            };
+            for list in [&mut d.changed, &mut d.added, &mut d.removed, &mut d.blocked] {
+                list.retain(keeps);
+            }
+            d.foreign.retain(|p| subset.keeps_path(p));
+        }
+        let files = tree
+            .files
+            .iter()
+            .filter(|(p, b)| subset.keeps_file(p, b))
+            .count();
         let foreign = if d.foreign.is_empty() {
             String::new()
         } else {
@@ -33,7 +50,7 @@ pub fn run(
             if !ctx.quiet {
                 text.push_str(&format!(
                     "{name}: up to date ({} files in {shown}{foreign})\n",
-                    tree.files.len()
+                    files
                 ));
             }
             continue;
@@ -42,7 +59,7 @@ pub fn run(
         if !disk.exists {
             text.push_str(&format!(
                 "{name}: not rendered: {shown} does not exist ({} files to write; run `portalgen render {name}`)\n",
-                tree.files.len()
+                files
             ));
             continue;
         }

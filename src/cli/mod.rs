@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::diagnostic::{Error, Result};
 use crate::render::Templates;
 use crate::spec::{Loaded, Workspace};
+use crate::subset::Subset;
 
 /// Exit statuses (DESIGN §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +67,27 @@ pub enum Color {
     Auto,
     Always,
     Never,
+}
+
+/// The part of the rendered tree a command looks at (see [`crate::subset`]).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SubsetArgs {
+    /// Only these families (top folders of the tree): argocd, cloudflare, grafana,
+    /// kubernetes, prometheus. Comma-separated or repeated.
+    #[arg(long, value_name = "FAMILY", value_delimiter = ',')]
+    pub family: Vec<String>,
+    /// Only objects of these kinds (e.g. `Deployment,Service`; any case).
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub kind: Vec<String>,
+    /// Only objects with these `metadata.name`s.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub name: Vec<String>,
+}
+
+impl SubsetArgs {
+    pub fn subset(&self) -> Result<Subset> {
+        Subset::new(&self.family, &self.kind, &self.name)
+    }
 }
 
 /// Output format of `diff` and `validate`.
