@@ -10,7 +10,13 @@ use crate::diagnostic::{did_you_mean, Error, Result};
 use crate::validate::parse_yaml_documents;
 
 /// The artifact families: the top folders of a rendered tree, in the tree's order.
-pub const FAMILIES: [&str; 5] = ["argocd", "cloudflare", "grafana", "kubernetes", "prometheus"];
+pub const FAMILIES: [&str; 5] = [
+    "argocd",
+    "cloudflare",
+    "grafana",
+    "kubernetes",
+    "prometheus",
+];
 
 /// Every kind of object portalgen renders (a test checks this list against the goldens).
 pub const KINDS: &[&str] = &[
@@ -90,7 +96,8 @@ impl Subset {
     /// A document of this kind and name (`None`: not a Kubernetes object) is kept.
     pub fn keeps_object(&self, kind: Option<&str>, name: Option<&str>) -> bool {
         let kind_ok = self.kinds.is_empty() || kind.is_some_and(|k| self.kinds.contains(&k));
-        let name_ok = self.names.is_empty() || name.is_some_and(|n| self.names.iter().any(|x| x == n));
+        let name_ok =
+            self.names.is_empty() || name.is_some_and(|n| self.names.iter().any(|x| x == n));
         kind_ok && name_ok
     }
 
@@ -175,7 +182,11 @@ fn known(what: &str, given: &str, candidates: &[&'static str]) -> Result<&'stati
     if let Some(c) = candidates.iter().find(|c| c.eq_ignore_ascii_case(given)) {
         return Ok(c);
     }
-    let shown: String = given.chars().take(40).flat_map(char::escape_default).collect();
+    let shown: String = given
+        .chars()
+        .take(40)
+        .flat_map(char::escape_default)
+        .collect();
     let hint = did_you_mean(given, candidates.iter().copied())
         .map(|h| format!("; {h}"))
         .unwrap_or_default();
@@ -204,7 +215,10 @@ mod tests {
     #[test]
     fn unknown_family_or_kind_suggests_the_closest() {
         let e = subset(&["kubernets"], &[], &[]).unwrap_err().to_string();
-        assert!(e.contains("unknown family 'kubernets'; did you mean 'kubernetes'?"), "{e}");
+        assert!(
+            e.contains("unknown family 'kubernets'; did you mean 'kubernetes'?"),
+            "{e}"
+        );
         let e = subset(&[], &["Deploymnet"], &[]).unwrap_err().to_string();
         assert!(e.contains("did you mean 'Deployment'?"), "{e}");
         assert!(subset(&[], &["deployment"], &[]).is_ok());
@@ -212,7 +226,8 @@ mod tests {
 
     #[test]
     fn documents_are_kept_by_kind_and_name() {
-        let text = "kind: Namespace\nmetadata:\n  name: a\n---\nkind: Service\nmetadata:\n  name: a\n";
+        let text =
+            "kind: Namespace\nmetadata:\n  name: a\n---\nkind: Service\nmetadata:\n  name: a\n";
         let s = subset(&[], &["service"], &[]).unwrap();
         assert_eq!(s.documents("kubernetes/x.yaml", text).len(), 1);
         assert!(s.documents("kubernetes/x.yaml", text)[0].contains("Service"));
@@ -225,8 +240,14 @@ mod tests {
 
     #[test]
     fn titles_give_kind_and_name() {
-        assert_eq!(kind_and_name("Deployment portal-system/app"), (Some("Deployment"), Some("app")));
-        assert_eq!(kind_and_name("Namespace monitoring"), (Some("Namespace"), Some("monitoring")));
+        assert_eq!(
+            kind_and_name("Deployment portal-system/app"),
+            (Some("Deployment"), Some("app"))
+        );
+        assert_eq!(
+            kind_and_name("Namespace monitoring"),
+            (Some("Namespace"), Some("monitoring"))
+        );
         assert_eq!(kind_and_name("grafana/x.json"), (None, None));
     }
 }

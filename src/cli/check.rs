@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::diff::display_path;
-use super::{out, Context, ExitStatus};
+use super::{out, paint, Context, ExitStatus};
 use crate::output::{self, Tree};
 use crate::subset::Subset;
 
@@ -16,6 +16,7 @@ pub fn run(
     trees: &[(&String, Tree)],
     subset: &Subset,
 ) -> anyhow::Result<ExitStatus> {
+    let color = super::diff::use_color(ctx.color);
     let mut stale = 0;
     let mut text = String::new();
     for (name, tree) in trees {
@@ -64,8 +65,9 @@ pub fn run(
             continue;
         }
         text.push_str(&format!(
-            "{name}: stale: {} changed, {} added, {} removed{}{foreign}\n  \
+            "{name}: {}: {} changed, {} added, {} removed{}{foreign}\n  \
              run `portalgen render {name}` to update it, `portalgen diff {name}` to see the changes\n",
+            paint(color, "1;33", "stale"),
             d.changed.len(),
             d.added.len(),
             d.removed.len(),

@@ -4,8 +4,9 @@
 //! object or tenant group), then the details, or JSON for CI bots.
 
 use std::borrow::Cow;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+
+use clap_complete::ArgValueCompleter;
 
 use super::{out, select, templates, Color, Context, ExitStatus, Format, SubsetArgs};
 use crate::diff::{self, digest, hunks::Tag, Entry, Report, Status};
@@ -16,7 +17,12 @@ use crate::pipeline;
 pub struct Args {
     /// Two environments (or tier names) to compare, old then new; or one environment to
     /// compare its committed tree with a fresh render.
-    #[arg(value_name = "ENV", num_args = 1..=2, required = true)]
+    #[arg(
+        value_name = "ENV",
+        num_args = 1..=2,
+        required = true,
+        add = ArgValueCompleter::new(super::completions::environments)
+    )]
     pub envs: Vec<String>,
     /// Show only the summary: counts and one line per object.
     #[arg(long)]
@@ -44,6 +50,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|n| select(&ws, &loaded, std::slice::from_ref(n), false).map(|mut v| v.remove(0)))
         .collect::<Result<_, _>>()?;
+    let progress = super::progress::Progress::start(ctx, format!("comparing {}", names.join(", ")));
     let mut report = match names.as_slice() {
         [old, new] => {
             // Each side's digests are taken from the parse its checks made, and its texts
@@ -94,6 +101,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         }
         _ => unreachable!("clap allows one or two environments"),
     };
+    drop(progress);
     if args.stat {
         for e in &mut report.entries {
             e.hunks.clear();
@@ -134,14 +142,7 @@ pub fn display_path(path: &Path, root: &Path) -> String {
 /// Whether to color stdout: `--color always|never`, or with `auto` when stdout is a
 /// terminal and `NO_COLOR` is not set (https://no-color.org).
 pub fn use_color(color: Color) -> bool {
-    match color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
-        }
-    }
+    super::color_on(color, &std::io::stdout())
 }
 
 /// How many tenant ids a line shows before `…`.

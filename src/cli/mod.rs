@@ -5,6 +5,8 @@ mod check;
 mod completions;
 mod diff;
 mod list;
+mod man;
+mod progress;
 mod render;
 mod schema;
 mod validate;
@@ -13,7 +15,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::diagnostic::{Error, Result};
 use crate::render::Templates;
@@ -41,10 +43,29 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
+/// `portalgen -V`: the version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PORTALGEN_COMMIT"),
+    ")"
+);
+
+/// `portalgen --version`: also what the checks are built on (the spec's API version, the
+/// Kubernetes API of k8s-openapi, the upstream releases of the embedded schemas).
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PORTALGEN_COMMIT"),
+    ")\nspec: portalgen.dev/v1alpha1\nkubernetes: 1.33 (k8s-openapi)\nschemas: ",
+    env!("PORTALGEN_SCHEMA_VERSIONS")
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "portalgen",
-    version,
+    version = VERSION,
+    long_version = LONG_VERSION,
     about = "Generate a multi-tenant portal's whole GitOps tree from one small spec per environment",
     after_help = "Examples:\n  portalgen render prod-us          write rendered/prod-us/\n  portalgen render --all --check    exit 1 if the committed tree is stale\n  portalgen diff staging prod       what differs between two environments\n  portalgen diff prod-us            what `render prod-us` would change\n  portalgen validate --all          every check, nothing written\n  portalgen list                    environments with tier, region, tenants"
 )]
@@ -58,6 +79,9 @@ pub struct Cli {
     /// Print only errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Say more on stderr: the project root, what each environment took.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -121,26 +145,63 @@ pub enum Command {
     /// Print the environment spec's JSON Schema.
     #[command(after_help = "Example:\n  portalgen schema > environment.schema.json")]
     Schema,
-    /// Print a shell completion script.
+    /// Print a shell completion script (it completes environment names too).
     #[command(
         after_help = "Examples:\n  portalgen completions bash > ~/.local/share/bash-completion/completions/portalgen\n  portalgen completions zsh > ~/.zfunc/_portalgen\n  portalgen completions fish > ~/.config/fish/completions/portalgen.fish"
     )]
     Completions(completions::Args),
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  portalgen man > ~/.local/share/man/man1/portalgen.1")]
+    Man,
 }
 
 /// Runs the binary: parses arguments, runs the command, reports errors, exits.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(completions::VAR)
+        .complete();
+    // clap reports its own errors (an unknown option, a missing value) before `--color` is
+    // parsed, so the choice is read from the raw arguments first.
+    let color = match color_arg(std::env::args_os().skip(1)) {
+        Some(Color::Always) => clap::ColorChoice::Always,
+        Some(Color::Never) => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    };
+    let cli = match Cli::command()
+        .color(color)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(&cli) {
         Ok(status) => status.into(),
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::from(0);
             }
-            report_error(&err);
+            report_error(&err, color_on(cli.color, &io::stderr()));
             ExitStatus::Error.into()
         }
     }
+}
+
+/// The value of the last `--color` before a `--`, if any.
+fn color_arg(args: impl Iterator<Item = std::ffi::OsString>) -> Option<Color> {
+    let mut color = None;
+    let mut args = args.map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = args.next() {
+        let value = match arg.as_str() {
+            "--" => break,
+            "--color" => args.next(),
+            a => a.strip_prefix("--color=").map(str::to_owned),
+        };
+        if let Some(v) = value {
+            color = Color::from_str(&v, true).ok().or(color);
+        }
+    }
+    color
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -152,12 +213,13 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 #[allow(clippy::print_stderr)]
-fn report_error(err: &anyhow::Error) {
+fn report_error(err: &anyhow::Error, color: bool) {
+    let error = paint(color, "1;31", "error:");
     let mut text = String::new();
     match err.downcast_ref::<Error>() {
         Some(e) if !e.diagnostics().is_empty() => {
             for d in e.diagnostics() {
-                text.push_str(&format!("error: {d}\n"));
+                text.push_str(&format!("{error} {d}\n"));
             }
             let n = e.diagnostics().len();
             text.push_str(&format!(
@@ -166,7 +228,7 @@ fn report_error(err: &anyhow::Error) {
             ));
         }
         _ => {
-            text.push_str(&format!("error: {err}"));
+            text.push_str(&format!("{error} {err}"));
             for cause in err.chain().skip(1) {
                 text.push_str(&format!("\n  caused by: {cause}"));
             }
@@ -185,6 +247,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Completions(args) => completions::run(args),
         Command::List => list::run(&ctx),
         Command::Schema => schema::run(),
+        Command::Man => man::run(),
     }
 }
 
@@ -192,6 +255,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
 pub struct Context {
     root_arg: Option<PathBuf>,
     pub quiet: bool,
+    pub verbose: u8,
     pub color: Color,
 }
 
@@ -200,6 +264,7 @@ impl Context {
         Context {
             root_arg: cli.root.clone(),
             quiet: cli.quiet,
+            verbose: cli.verbose,
             color: cli.color,
         }
     }
@@ -220,7 +285,9 @@ impl Context {
     }
 
     pub fn workspace(&self) -> Result<Workspace> {
-        Workspace::open(&self.root()?)
+        let root = self.root()?;
+        detail(self, &format!("root: {}", root.display()));
+        Workspace::open(&root)
     }
 }
 
@@ -269,5 +336,33 @@ pub fn out(text: &str) -> io::Result<()> {
 pub fn note(ctx: &Context, text: &str) {
     if !ctx.quiet {
         let _ = writeln!(io::stderr().lock(), "{text}");
+    }
+}
+
+/// Writes to stderr with `-v` only.
+pub fn detail(ctx: &Context, text: &str) {
+    if ctx.verbose > 0 {
+        let _ = writeln!(io::stderr().lock(), "{text}");
+    }
+}
+
+/// Whether to color what goes to `stream`: `--color always|never`, or with `auto` when it
+/// is a terminal and `NO_COLOR` is unset or empty.
+pub fn color_on(color: Color, stream: &impl std::io::IsTerminal) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stream.is_terminal()
+        }
+    }
+}
+
+/// `text` in the SGR color `code` when `on`.
+pub fn paint(on: bool, code: &str, text: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
     }
 }

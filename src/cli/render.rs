@@ -2,8 +2,12 @@
 //! only when all of them pass is anything written (or, with `--check`, compared).
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use super::{check, note, out, select, templates, Context, ExitStatus, SubsetArgs};
+use clap_complete::ArgValueCompleter;
+
+use super::progress::Progress;
+use super::{check, detail, note, out, select, templates, Context, ExitStatus, SubsetArgs};
 use crate::diagnostic::Error;
 use crate::output::{self, Tree};
 use crate::pipeline;
@@ -12,7 +16,7 @@ use crate::subset::Subset;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Environments (or tier names: dev, staging, prod) to render.
-    #[arg(value_name = "ENV")]
+    #[arg(value_name = "ENV", add = ArgValueCompleter::new(super::completions::environments))]
     pub envs: Vec<String>,
     /// Render every environment under environments/.
     #[arg(long)]
@@ -56,7 +60,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
 
     let mut trees = Vec::new();
     let mut problems = Vec::new();
+    let progress = Progress::start(ctx, format!("rendering {}", names.join(", ")));
     for name in &names {
+        let started = Instant::now();
         // A stream is checked in full: no record in a folder it does not write is used.
         let passed = if to_stdout {
             output::Validated::default()
@@ -64,11 +70,20 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             output::Validated::read(&out_dir.join(name))
         };
         match pipeline::render_env_with(&loaded, name, &templates, &passed) {
-            Ok(tree) => trees.push((name, tree)),
+            Ok(tree) => {
+                let took = started.elapsed().as_secs_f64();
+                let files = tree.files.len();
+                detail(
+                    ctx,
+                    &format!("{name}: rendered and checked {files} files in {took:.2} s"),
+                );
+                trees.push((name, tree));
+            }
             Err(Error::Invalid(d)) | Err(Error::Rendered(d)) => problems.extend(d),
             Err(other) => return Err(other.into()),
         }
     }
+    drop(progress);
     if !problems.is_empty() {
         return Err(Error::Invalid(problems).into());
     }

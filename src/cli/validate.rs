@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{out, select, templates, Context, ExitStatus, Format, SubsetArgs};
+use clap_complete::ArgValueCompleter;
+
+use super::{out, paint, select, templates, Context, ExitStatus, Format, SubsetArgs};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::pipeline;
 use crate::subset::{kind_and_name, Subset};
@@ -19,7 +21,7 @@ use crate::subset::{kind_and_name, Subset};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Environments (or tier names) to validate.
-    #[arg(value_name = "ENV")]
+    #[arg(value_name = "ENV", add = ArgValueCompleter::new(super::completions::environments))]
     pub envs: Vec<String>,
     /// Validate every environment under environments/.
     #[arg(long)]
@@ -115,6 +117,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let subset = args.subset.subset()?;
 
     let mut checked: Vec<(&String, Stage, Vec<Diagnostic>, usize)> = Vec::new();
+    let progress = super::progress::Progress::start(ctx, format!("checking {}", names.join(", ")));
     for name in &names {
         let (stage, diags, files) = match pipeline::render_env(&loaded, name, &templates) {
             Ok(tree) => (Stage::Output, Vec::new(), tree.files.len()),
@@ -136,6 +139,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         };
         checked.push((name, stage, diags, files));
     }
+    drop(progress);
 
     // A replica repeats its primary's spec errors: each spec finding is listed once, under
     // the environment whose spec file it is in when that one is checked too, else under
@@ -209,20 +213,22 @@ fn in_subset(subset: &Subset, f: &Finding) -> bool {
 }
 
 fn text_report(ctx: &Context, results: &[EnvResult], findings: &[Finding]) -> String {
+    let color = super::diff::use_color(ctx.color);
     let mut s = String::new();
     for r in results {
         if r.ok {
             if !ctx.quiet {
-                s.push_str(&format!("{}: ok ({} files checked)\n", r.name, r.files));
+                let ok = paint(color, "32", "ok");
+                s.push_str(&format!("{}: {ok} ({} files checked)\n", r.name, r.files));
             }
             continue;
         }
-        s.push_str(&format!(
-            "{}: {} finding{}\n",
-            r.name,
+        let found = format!(
+            "{} finding{}",
             r.findings,
             if r.findings == 1 { "" } else { "s" }
-        ));
+        );
+        s.push_str(&format!("{}: {}\n", r.name, paint(color, "1;31", &found)));
         for f in findings.iter().filter(|f| f.environment == r.name) {
             let at = match (f.line, f.column) {
                 (Some(l), Some(c)) => format!(":{l}:{c}"),

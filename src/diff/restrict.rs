@@ -51,7 +51,11 @@ impl Report {
 }
 
 fn keeps_entry(subset: &Subset, e: &Entry) -> bool {
-    let path = e.new_path.as_deref().or(e.old_path.as_deref()).unwrap_or("");
+    let path = e
+        .new_path
+        .as_deref()
+        .or(e.old_path.as_deref())
+        .unwrap_or("");
     if !subset.keeps_path(path) {
         return false;
     }
