@@ -17,6 +17,12 @@ pub fn run(
     subset: &Subset,
 ) -> anyhow::Result<ExitStatus> {
     let color = super::diff::use_color(ctx.color);
+    // The command that fixes it, with the --out it was checked with.
+    let fix = if out_dir == root.join("rendered") {
+        String::new()
+    } else {
+        format!(" --out {}", display_path(out_dir, root))
+    };
     let mut stale = 0;
     let mut text = String::new();
     for (name, tree) in trees {
@@ -59,14 +65,14 @@ pub fn run(
         stale += 1;
         if !disk.exists {
             text.push_str(&format!(
-                "{name}: not rendered: {shown} does not exist ({} files to write; run `portalgen render {name}`)\n",
+                "{name}: not rendered: {shown} does not exist ({} files to write; run `portalgen render {name}{fix}`)\n",
                 files
             ));
             continue;
         }
         text.push_str(&format!(
             "{name}: {}: {} changed, {} added, {} removed{}{foreign}\n  \
-             run `portalgen render {name}` to update it, `portalgen diff {name}` to see the changes\n",
+             run `portalgen render {name}{fix}` to update it, `portalgen diff {name}{fix}` to see the changes\n",
             paint(color, "1;33", "stale"),
             d.changed.len(),
             d.added.len(),

@@ -31,6 +31,10 @@ pub struct Args {
     /// Write nothing; exit 1 if the tree on disk differs from a fresh render.
     #[arg(long)]
     pub check: bool,
+    /// Exit 1 when the render changed anything on disk (a pre-commit hook that fixes the
+    /// tree and fails, so that the fix is reviewed and committed).
+    #[arg(long, conflicts_with = "check")]
+    pub fail_on_change: bool,
     #[command(flatten)]
     pub subset: SubsetArgs,
     /// Templates that replace the embedded ones of the same relative path.
@@ -95,8 +99,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     if args.check {
         return check::run(ctx, &ws.root, &out_dir, &trees, &subset);
     }
+    let mut changed = 0;
     for (name, tree) in &trees {
         let report = output::write_env(&out_dir, name, tree)?;
+        changed += usize::from(!report.unchanged);
         let dest = out_dir.join(name);
         if report.unchanged {
             note(
@@ -126,7 +132,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             note(ctx, &line);
         }
     }
-    Ok(ExitStatus::Success)
+    Ok(if args.fail_on_change && changed > 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 /// Every document of the subset, environment by environment in the order given, file by
