@@ -9,6 +9,7 @@ mod man;
 mod progress;
 mod render;
 mod schema;
+mod set;
 mod validate;
 
 use std::io::{self, Write};
@@ -150,6 +151,11 @@ pub enum Command {
         after_help = "Examples:\n  portalgen completions bash > ~/.local/share/bash-completion/completions/portalgen\n  portalgen completions zsh > ~/.zfunc/_portalgen\n  portalgen completions fish > ~/.config/fish/completions/portalgen.fish"
     )]
     Completions(completions::Args),
+    /// Edit a spec in place (comments and formatting kept), check it, and render.
+    #[command(
+        after_help = "Examples:\n  portalgen set image staging 2.16.0\n  portalgen set image prod-us sha256:<64 hex characters>"
+    )]
+    Set(set::Args),
     /// Print the man page (roff).
     #[command(after_help = "Example:\n  portalgen man > ~/.local/share/man/man1/portalgen.1")]
     Man,
@@ -248,6 +254,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::List => list::run(&ctx),
         Command::Schema => schema::run(),
         Command::Man => man::run(),
+        Command::Set(args) => set::run(&ctx, args),
     }
 }
 
