@@ -17,17 +17,24 @@ use crate::pipeline;
 pub struct Args {
     /// Two environments (or tier names) to compare, old then new; or one environment to
     /// compare its committed tree with a fresh render.
+    ///
+    /// With --base: the environments to compare at REF and in the work tree (default: all).
     #[arg(
         value_name = "ENV",
-        num_args = 1..=2,
-        required = true,
         add = ArgValueCompleter::new(super::completions::environments)
     )]
     pub envs: Vec<String>,
+    /// Compare the environments as rendered from the specs at the git revision REF (read
+    /// with git plumbing; the work tree is not touched) with the work tree's.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Exit 0 when there are differences (still 2 on errors): for a report-only CI step.
+    #[arg(long)]
+    pub exit_zero: bool,
     /// Show only the summary: counts and one line per object.
     #[arg(long)]
     pub stat: bool,
-    /// Output format: text for people, json for CI bots.
+    /// Output format: text, json, markdown (with --base: a pull-request comment).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// With one ENV: the committed trees are in DIR/<env>/ (default: <root>/rendered/).
@@ -45,6 +52,15 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let loaded = ws.load_all();
     let templates = templates(args.templates.as_deref())?;
     let subset = args.subset.subset()?;
+    if let Some(base) = &args.base {
+        return super::diff_base::run(ctx, args, base, &templates, &subset);
+    }
+    if args.envs.is_empty() || args.envs.len() > 2 {
+        return Err(crate::diagnostic::Error::Other(
+            "diff takes one environment (against its rendered tree) or two (old, new), or --base REF".into(),
+        )
+        .into());
+    }
     let names: Vec<String> = args
         .envs
         .iter()
@@ -109,17 +125,23 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     }
     let text = match args.format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
-        Format::Text => Printer {
-            color: use_color(ctx.color),
-        }
-        .report(&report, args.stat),
+        Format::Text => text_report(ctx, &report, args.stat),
+        other => return Err(super::unsupported(other, "diff without --base").into()),
     };
     out(&text)?;
-    Ok(if report.identical {
+    Ok(if report.identical || args.exit_zero {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+/// The report for people.
+pub(super) fn text_report(ctx: &Context, report: &Report, stat: bool) -> String {
+    Printer {
+        color: use_color(ctx.color),
+    }
+    .report(report, stat)
 }
 
 /// A rendered environment's files, rendered again when the comparison asks for one.

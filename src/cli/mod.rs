@@ -4,8 +4,10 @@
 mod check;
 mod completions;
 mod diff;
+mod diff_base;
 mod list;
 mod man;
+mod markdown;
 mod progress;
 mod render;
 mod schema;
@@ -115,11 +117,28 @@ impl SubsetArgs {
     }
 }
 
-/// Output format of `diff` and `validate`.
+/// Output format of the reports (`validate`, `render --check`, `diff`, `list`): not every
+/// command has every format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// For people.
     Text,
+    /// For scripts and bots; the schemas are in schemas/reports/.
     Json,
+    /// JUnit XML (GitLab `artifacts:reports:junit`, most CI test views).
+    Junit,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// A pull-request comment (`diff --base`).
+    Markdown,
+}
+
+/// The error for a format a command does not have.
+pub fn unsupported(format: Format, command: &str) -> Error {
+    let name = format
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_owned());
+    Error::Other(format!("{command} has no --format {name}"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -192,6 +192,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             format!("{}\n", serde_json::to_string_pretty(&report)?)
         }
         Format::Text => text_report(ctx, &results, &findings),
+        other => return Err(super::unsupported(other, "validate").into()),
     };
     out(&text)?;
     // Bad input is an error (2), as everywhere else (DESIGN §6); findings in the rendered
