@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{out, select, templates, Context, ExitStatus, Format};
-use crate::diagnostic::{Diagnostic, Error};
+use crate::diagnostic::{Diagnostic, Error, ObjectRef, Severity};
 use crate::pipeline;
 
 #[derive(Debug, clap::Args)]
@@ -51,21 +51,19 @@ struct Finding {
     column: Option<u64>,
     /// The rendered object, e.g. `Deployment portal-system/portal-app`.
     object: Option<String>,
+    /// The same object as its parts: kind, namespace (absent for cluster objects), name.
+    object_ref: Option<ObjectRef>,
     /// The field path inside the spec or the object.
     path: Option<String>,
+    /// The id of the policy rule that found it (`PG-W001`), when a rule did.
+    rule: Option<&'static str>,
+    severity: Severity,
     message: String,
     hint: Option<String>,
 }
 
 impl Finding {
     fn new(environment: &str, stage: Stage, d: &Diagnostic, root: &Path) -> Finding {
-        let (object, path) = match (stage, &d.path) {
-            (Stage::Output, Some(p)) => match p.split_once(": ") {
-                Some((object, path)) => (Some(object.to_owned()), Some(path.to_owned())),
-                None => (Some(p.clone()), None),
-            },
-            (_, p) => (None, p.clone()),
-        };
         Finding {
             environment: environment.to_owned(),
             stage,
@@ -77,8 +75,11 @@ impl Finding {
                 .to_string(),
             line: d.position.map(|p| p.line),
             column: d.position.map(|p| p.column),
-            object,
-            path,
+            object: d.object.as_ref().map(ObjectRef::describe),
+            object_ref: d.object.clone(),
+            path: d.path.as_ref().map(ToString::to_string),
+            rule: d.rule,
+            severity: d.severity,
             message: d.message.clone(),
             hint: d.hint.clone(),
         }
