@@ -621,6 +621,12 @@ fn validate_reports_every_finding_of_every_environment() {
         service["path"].as_str().unwrap().contains("bogusField"),
         "{service}"
     );
+    // The object also as its parts, and the severity, as separate fields.
+    assert_eq!(service["object_ref"]["kind"], "Service", "{service}");
+    assert_eq!(service["object_ref"]["namespace"], "portal-system");
+    assert_eq!(service["object_ref"]["name"], "portal-app");
+    assert_eq!(service["severity"], "error");
+    assert!(service["rule"].is_null(), "a type check is no policy rule");
 }
 
 #[test]

@@ -14,9 +14,9 @@ use serde::Serialize;
 use clap_complete::ArgValueCompleter;
 
 use super::{out, paint, select, templates, Context, ExitStatus, Format, SubsetArgs};
-use crate::diagnostic::{Diagnostic, Error};
+use crate::diagnostic::{Diagnostic, Error, ObjectRef, Severity};
 use crate::pipeline;
-use crate::subset::{kind_and_name, Subset};
+use crate::subset::Subset;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -58,21 +58,19 @@ struct Finding {
     column: Option<u64>,
     /// The rendered object, e.g. `Deployment portal-system/portal-app`.
     object: Option<String>,
+    /// The same object as its parts: kind, namespace (absent for cluster objects), name.
+    object_ref: Option<ObjectRef>,
     /// The field path inside the spec or the object.
     path: Option<String>,
+    /// The id of the policy rule that found it (`PG-W001`), when a rule did.
+    rule: Option<&'static str>,
+    severity: Severity,
     message: String,
     hint: Option<String>,
 }
 
 impl Finding {
     fn new(environment: &str, stage: Stage, d: &Diagnostic, root: &Path) -> Finding {
-        let (object, path) = match (stage, &d.path) {
-            (Stage::Output, Some(p)) => match p.split_once(": ") {
-                Some((object, path)) => (Some(object.to_owned()), Some(path.to_owned())),
-                None => (Some(p.clone()), None),
-            },
-            (_, p) => (None, p.clone()),
-        };
         Finding {
             environment: environment.to_owned(),
             stage,
@@ -84,8 +82,11 @@ impl Finding {
                 .to_string(),
             line: d.position.map(|p| p.line),
             column: d.position.map(|p| p.column),
-            object,
-            path,
+            object: d.object.as_ref().map(ObjectRef::describe),
+            object_ref: d.object.clone(),
+            path: d.path.as_ref().map(ToString::to_string),
+            rule: d.rule,
+            severity: d.severity,
             message: d.message.clone(),
             hint: d.hint.clone(),
         }
@@ -209,7 +210,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
 /// A finding in the rendered output is in the subset when its file and its object are.
 fn in_subset(subset: &Subset, f: &Finding) -> bool {
     let path = f.file.split(" (from templates/").next().unwrap_or(&f.file);
-    let (kind, name) = f.object.as_deref().map_or((None, None), kind_and_name);
+    let kind = f.object_ref.as_ref().map(|o| o.kind.as_str());
+    let name = f.object_ref.as_ref().map(|o| o.name.as_str());
     subset.keeps_path(path) && subset.keeps_object(kind, name)
 }
 
