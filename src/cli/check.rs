@@ -4,10 +4,36 @@
 
 use std::path::Path;
 
+use serde::Serialize;
+
 use super::diff::display_path;
-use super::{out, paint, Context, ExitStatus};
+use super::{out, paint, report, Context, ExitStatus, Format};
+use crate::diagnostic::Severity;
+use crate::diff::Drift;
 use crate::output::{self, Tree};
 use crate::subset::Subset;
+
+/// One environment's result, as JSON (schemas/reports/check.v1.schema.json).
+#[derive(Debug, Serialize)]
+struct EnvCheck {
+    name: String,
+    /// The folder checked, relative to the project root when inside it.
+    dir: String,
+    up_to_date: bool,
+    /// Whether the folder exists at all.
+    exists: bool,
+    /// Files a fresh render gives (of the subset asked for).
+    files: usize,
+    #[serde(flatten)]
+    drift: Drift,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonReport {
+    version: u32,
+    ok: bool,
+    environments: Vec<EnvCheck>,
+}
 
 pub fn run(
     ctx: &Context,
@@ -15,7 +41,9 @@ pub fn run(
     out_dir: &Path,
     trees: &[(&String, Tree)],
     subset: &Subset,
+    format: Format,
 ) -> anyhow::Result<ExitStatus> {
+    let mut results = Vec::new();
     let color = super::diff::use_color(ctx.color);
     // The command that fixes it, with the --out it was checked with.
     let fix = if out_dir == root.join("rendered") {
@@ -45,6 +73,14 @@ pub fn run(
             .iter()
             .filter(|(p, b)| subset.keeps_file(p, b))
             .count();
+        results.push(EnvCheck {
+            name: (*name).clone(),
+            dir: shown.clone(),
+            up_to_date: d.is_empty(),
+            exists: disk.exists,
+            files,
+            drift: d.clone(),
+        });
         let foreign = if d.foreign.is_empty() {
             String::new()
         } else {
@@ -97,10 +133,68 @@ pub fn run(
     if stale > 0 && trees.len() > 1 {
         text.push_str(&format!("{stale} of {} environments stale\n", trees.len()));
     }
+    let text = match format {
+        Format::Text => text,
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&JsonReport {
+                version: report::VERSION,
+                ok: stale == 0,
+                environments: results,
+            })?
+        ),
+        Format::Junit => report::junit("render --check", &suites(&results), &items(&results, &fix)),
+        Format::Sarif => report::sarif(&items(&results, &fix)),
+        other => return Err(super::unsupported(other, "render --check").into()),
+    };
     out(&text)?;
     Ok(if stale == 0 {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+fn suites(results: &[EnvCheck]) -> Vec<report::Suite> {
+    results
+        .iter()
+        .map(|r| report::Suite {
+            name: r.name.clone(),
+            passed: if r.up_to_date {
+                vec![format!("{} is up to date ({} files)", r.dir, r.files)]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect()
+}
+
+/// One item per file `render` would change.
+fn items(results: &[EnvCheck], fix: &str) -> Vec<report::Item> {
+    let mut items = Vec::new();
+    for r in results {
+        let d = &r.drift;
+        for (list, what) in [
+            (&d.changed, "differs from a fresh render"),
+            (&d.added, "is missing: a fresh render writes it"),
+            (&d.removed, "is no longer rendered: render removes it"),
+            (&d.blocked, "is in the way: a file portalgen does not own has a rendered file's path"),
+        ] {
+            for p in list {
+                items.push(report::Item {
+                    environment: r.name.clone(),
+                    rule: "portalgen/stale".into(),
+                    severity: Severity::Error,
+                    file: format!("{}/{p}", r.dir).replace('\\', "/"),
+                    line: None,
+                    column: None,
+                    object: None,
+                    path: None,
+                    message: format!("{}/{p} {what}", r.dir),
+                    hint: Some(format!("run `portalgen render {}{fix}` and commit the result", r.name)),
+                });
+            }
+        }
+    }
+    items
 }

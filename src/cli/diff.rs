@@ -124,9 +124,26 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         }
     }
     let text = match args.format {
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&Versioned {
+                version: super::report::VERSION,
+                report: &report,
+            })?
+        ),
         Format::Text => text_report(ctx, &report, args.stat),
-        other => return Err(super::unsupported(other, "diff without --base").into()),
+        Format::Junit => super::report::junit(
+            "diff",
+            &[super::report::diff_suite(&report.new, &report)],
+            &super::report::diff_items(&report.new, &report),
+        ),
+        Format::Sarif => super::report::sarif(&super::report::diff_items(&report.new, &report)),
+        Format::Markdown => {
+            return Err(crate::diagnostic::Error::Other(
+                "--format markdown is for diff --base REF (a pull-request comment)".into(),
+            )
+            .into())
+        }
     };
     out(&text)?;
     Ok(if report.identical || args.exit_zero {
@@ -134,6 +151,14 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Failure
     })
+}
+
+/// A report with the version of its layout (schemas/reports/diff.v1.schema.json).
+#[derive(serde::Serialize)]
+struct Versioned<'a> {
+    version: u32,
+    #[serde(flatten)]
+    report: &'a Report,
 }
 
 /// The report for people.

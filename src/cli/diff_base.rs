@@ -21,6 +21,8 @@ use crate::subset::Subset;
 /// The JSON report of `diff --base`.
 #[derive(Debug, Serialize)]
 pub struct BaseReport {
+    /// The layout's version (schemas/reports/diff-base.v1.schema.json).
+    pub version: u32,
     pub base: String,
     pub commit: String,
     pub identical: bool,
@@ -88,6 +90,7 @@ pub fn run(
     drop(progress);
     let identical = environments.iter().all(|e| e.report.identical);
     let report = BaseReport {
+        version: super::report::VERSION,
         base: base.to_owned(),
         commit: at.commit.clone(),
         identical,
@@ -102,7 +105,23 @@ pub fn run(
             .map(|e| text_report(ctx, &e.report, args.stat))
             .collect::<Vec<_>>()
             .join("\n"),
-        other => return Err(super::unsupported(other, "diff").into()),
+        Format::Junit | Format::Sarif => {
+            let items: Vec<_> = report
+                .environments
+                .iter()
+                .flat_map(|e| super::report::diff_items(&e.name, &e.report))
+                .collect();
+            if args.format == Format::Sarif {
+                super::report::sarif(&items)
+            } else {
+                let suites: Vec<_> = report
+                    .environments
+                    .iter()
+                    .map(|e| super::report::diff_suite(&e.name, &e.report))
+                    .collect();
+                super::report::junit("diff --base", &suites, &items)
+            }
+        }
     };
     out(&text)?;
     Ok(if identical || args.exit_zero {

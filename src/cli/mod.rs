@@ -10,6 +10,7 @@ mod man;
 mod markdown;
 mod progress;
 mod render;
+mod report;
 mod schema;
 mod set;
 mod validate;
@@ -160,8 +161,8 @@ pub enum Command {
     )]
     Diff(diff::Args),
     /// List the environments with tier, region, role and tenant count.
-    #[command(after_help = "Example:\n  portalgen list")]
-    List,
+    #[command(after_help = "Examples:\n  portalgen list\n  portalgen list --format json")]
+    List(list::Args),
     /// Print the environment spec's JSON Schema.
     #[command(after_help = "Example:\n  portalgen schema > environment.schema.json")]
     Schema,
@@ -270,7 +271,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Completions(args) => completions::run(args),
-        Command::List => list::run(&ctx),
+        Command::List(args) => list::run(&ctx, args),
         Command::Schema => schema::run(),
         Command::Man => man::run(),
         Command::Set(args) => set::run(&ctx, args),

@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap_complete::ArgValueCompleter;
 
 use super::progress::Progress;
-use super::{check, detail, note, out, select, templates, Context, ExitStatus, SubsetArgs};
+use super::{check, detail, note, Format, out, select, templates, Context, ExitStatus, SubsetArgs};
 use crate::diagnostic::Error;
 use crate::output::{self, Tree};
 use crate::pipeline;
@@ -35,6 +35,9 @@ pub struct Args {
     /// tree and fails, so that the fix is reviewed and committed).
     #[arg(long, conflicts_with = "check")]
     pub fail_on_change: bool,
+    /// With --check: the report's format (text, json, junit, sarif).
+    #[arg(long, value_enum, default_value_t = Format::Text, requires = "check")]
+    pub format: Format,
     #[command(flatten)]
     pub subset: SubsetArgs,
     /// Templates that replace the embedded ones of the same relative path.
@@ -97,7 +100,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if args.check {
-        return check::run(ctx, &ws.root, &out_dir, &trees, &subset);
+        return check::run(ctx, &ws.root, &out_dir, &trees, &subset, args.format);
     }
     let mut changed = 0;
     for (name, tree) in &trees {

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use clap_complete::ArgValueCompleter;
 
-use super::{out, paint, select, templates, Context, ExitStatus, Format, SubsetArgs};
+use super::{out, paint, report, select, templates, Context, ExitStatus, Format, SubsetArgs};
 use crate::diagnostic::{Diagnostic, Error, ObjectRef, Severity};
 use crate::pipeline;
 use crate::subset::Subset;
@@ -105,6 +105,8 @@ struct EnvResult {
 
 #[derive(Debug, Serialize)]
 struct JsonReport {
+    /// The layout's version (schemas/reports/validate.v1.schema.json).
+    version: u32,
     ok: bool,
     environments: Vec<EnvResult>,
     findings: Vec<Finding>,
@@ -186,6 +188,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let text = match args.format {
         Format::Json => {
             let report = JsonReport {
+                version: report::VERSION,
                 ok,
                 environments: results,
                 findings,
@@ -193,6 +196,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             format!("{}\n", serde_json::to_string_pretty(&report)?)
         }
         Format::Text => text_report(ctx, &results, &findings),
+        Format::Junit => report::junit("validate", &suites(&results), &items(&findings)),
+        Format::Sarif => report::sarif(&items(&findings)),
         other => return Err(super::unsupported(other, "validate").into()),
     };
     out(&text)?;
@@ -205,6 +210,49 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Failure
     })
+}
+
+/// The findings as CI items. A finding in a rendered file names the file where `render`
+/// writes it by default (`rendered/<env>/<path>`).
+fn items(findings: &[Finding]) -> Vec<report::Item> {
+    findings
+        .iter()
+        .map(|f| {
+            let (rule, file) = match f.stage {
+                Stage::Spec => ("portalgen/spec", f.file.clone()),
+                Stage::Output => {
+                    let path = f.file.split(" (from templates/").next().unwrap_or(&f.file);
+                    ("portalgen/output", format!("rendered/{}/{path}", f.environment))
+                }
+            };
+            report::Item {
+                environment: f.environment.clone(),
+                rule: f.rule.unwrap_or(rule).to_owned(),
+                severity: f.severity,
+                file: file.replace('\\', "/"),
+                line: f.line,
+                column: f.column,
+                object: f.object.clone(),
+                path: f.path.clone(),
+                message: f.message.clone(),
+                hint: f.hint.clone(),
+            }
+        })
+        .collect()
+}
+
+fn suites(results: &[EnvResult]) -> Vec<report::Suite> {
+    results
+        .iter()
+        .map(|r| report::Suite {
+            name: r.name.clone(),
+            passed: if r.ok {
+                vec![format!("{} files pass every check", r.files)]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect()
 }
 
 /// A finding in the rendered output is in the subset when its file and its object are.
