@@ -298,3 +298,6 @@ fn a_comment_added_by_hand_is_caught_by_check_and_diff() {
     s.cmd().args(["render", "alpha", "-q"]).assert().success();
     s.cmd().args(["diff", "alpha"]).assert().code(0);
 }
+
+#[path = "cli/adoption.rs"]
+mod adoption;

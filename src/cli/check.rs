@@ -178,7 +178,10 @@ fn items(results: &[EnvCheck], fix: &str) -> Vec<report::Item> {
             (&d.changed, "differs from a fresh render"),
             (&d.added, "is missing: a fresh render writes it"),
             (&d.removed, "is no longer rendered: render removes it"),
-            (&d.blocked, "is in the way: a file portalgen does not own has a rendered file's path"),
+            (
+                &d.blocked,
+                "is in the way: a file portalgen does not own has a rendered file's path",
+            ),
         ] {
             for p in list {
                 items.push(report::Item {
@@ -191,7 +194,10 @@ fn items(results: &[EnvCheck], fix: &str) -> Vec<report::Item> {
                     object: None,
                     path: None,
                     message: format!("{}/{p} {what}", r.dir),
-                    hint: Some(format!("run `portalgen render {}{fix}` and commit the result", r.name)),
+                    hint: Some(format!(
+                        "run `portalgen render {}{fix}` and commit the result",
+                        r.name
+                    )),
                 });
             }
         }

@@ -123,6 +123,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             e.hunks.clear();
         }
     }
+    // The environment the report is about: the new side's.
+    let suite = names.last().map_or("", String::as_str);
     let text = match args.format {
         Format::Json => format!(
             "{}\n",
@@ -134,10 +136,10 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         Format::Text => text_report(ctx, &report, args.stat),
         Format::Junit => super::report::junit(
             "diff",
-            &[super::report::diff_suite(&report.new, &report)],
-            &super::report::diff_items(&report.new, &report),
+            &[super::report::diff_suite(suite, &report)],
+            &super::report::diff_items(suite, &report),
         ),
-        Format::Sarif => super::report::sarif(&super::report::diff_items(&report.new, &report)),
+        Format::Sarif => super::report::sarif(&super::report::diff_items(suite, &report)),
         Format::Markdown => {
             return Err(crate::diagnostic::Error::Other(
                 "--format markdown is for diff --base REF (a pull-request comment)".into(),

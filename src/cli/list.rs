@@ -50,7 +50,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                     let s = env.map(|e| &e.spec);
                     Row {
                         name: name.clone(),
-                        file: path.strip_prefix(&ws.root).unwrap_or(path).display().to_string(),
+                        file: path
+                            .strip_prefix(&ws.root)
+                            .unwrap_or(path)
+                            .display()
+                            .to_string(),
                         valid: env.is_some(),
                         tier: s.map(|s| s.tier.as_str().to_owned()),
                         region: s.map(|s| s.region.clone()),

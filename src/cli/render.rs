@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap_complete::ArgValueCompleter;
 
 use super::progress::Progress;
-use super::{check, detail, note, Format, out, select, templates, Context, ExitStatus, SubsetArgs};
+use super::{check, detail, note, out, select, templates, Context, ExitStatus, Format, SubsetArgs};
 use crate::diagnostic::Error;
 use crate::output::{self, Tree};
 use crate::pipeline;

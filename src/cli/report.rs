@@ -33,9 +33,18 @@ pub struct Item {
 
 /// portalgen's own rule ids (policy rules have theirs, see SECURITY.md).
 pub const RULES: &[(&str, &str)] = &[
-    ("portalgen/spec", "The environment spec is invalid (YAML, schema, semantic or cross-environment rule)."),
-    ("portalgen/output", "A rendered object fails a check (Kubernetes types, CRD schema, PromQL, dashboards)."),
-    ("portalgen/stale", "The committed rendered tree differs from a fresh render: run portalgen render."),
+    (
+        "portalgen/spec",
+        "The environment spec is invalid (YAML, schema, semantic or cross-environment rule).",
+    ),
+    (
+        "portalgen/output",
+        "A rendered object fails a check (Kubernetes types, CRD schema, PromQL, dashboards).",
+    ),
+    (
+        "portalgen/stale",
+        "The committed rendered tree differs from a fresh render: run portalgen render.",
+    ),
     ("portalgen/changed", "A rendered object changes."),
     ("portalgen/added", "A rendered object is added."),
     ("portalgen/removed", "A rendered object is removed."),
@@ -58,7 +67,10 @@ pub fn junit(command: &str, suites: &[Suite], items: &[Item]) -> String {
         esc(command)
     ));
     for suite in suites {
-        let failing: Vec<&Item> = items.iter().filter(|i| i.environment == suite.name).collect();
+        let failing: Vec<&Item> = items
+            .iter()
+            .filter(|i| i.environment == suite.name)
+            .collect();
         x.push_str(&format!(
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n",
             esc(&suite.name),
@@ -108,7 +120,9 @@ pub fn sarif(items: &[Item]) -> String {
     let rules: Vec<serde_json::Value> = rule_ids
         .iter()
         .map(|id| {
-            let policy = crate::validate::policy::RULES.iter().map(|r| (r.id, r.title));
+            let policy = crate::validate::policy::RULES
+                .iter()
+                .map(|r| (r.id, r.title));
             let text = RULES
                 .iter()
                 .copied()
@@ -149,7 +163,7 @@ pub fn sarif(items: &[Item]) -> String {
                 "level": match i.severity { Severity::Error => "error", Severity::Warning => "warning" },
                 "message": {"text": text},
                 "locations": [location],
-                "properties": {"environment": i.environment},
+                "properties": {"environment": i.environment, "object": i.object, "path": i.path},
             })
         })
         .collect();
@@ -166,7 +180,10 @@ pub fn sarif(items: &[Item]) -> String {
             "results": results,
         }],
     });
-    format!("{}\n", serde_json::to_string_pretty(&log).unwrap_or_default())
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&log).unwrap_or_default()
+    )
 }
 
 fn at(i: &Item) -> String {
@@ -216,11 +233,19 @@ pub fn diff_items(environment: &str, r: &crate::diff::Report) -> Vec<Item> {
                 environment: environment.to_owned(),
                 rule: rule.into(),
                 severity: Severity::Warning,
-                file: e.new_path.clone().or_else(|| e.old_path.clone()).unwrap_or_default(),
+                file: e
+                    .new_path
+                    .clone()
+                    .or_else(|| e.old_path.clone())
+                    .unwrap_or_default(),
                 line: None,
                 column: None,
                 object: Some(e.title.clone()),
-                path: e.hunks.first().map(|h| h.at.clone()).filter(|a| !a.is_empty()),
+                path: e
+                    .hunks
+                    .first()
+                    .map(|h| h.at.clone())
+                    .filter(|a| !a.is_empty()),
                 message: format!(
                     "{} {what}{tenants} (+{} -{})",
                     e.title, e.added_lines, e.removed_lines

@@ -222,7 +222,10 @@ fn items(findings: &[Finding]) -> Vec<report::Item> {
                 Stage::Spec => ("portalgen/spec", f.file.clone()),
                 Stage::Output => {
                     let path = f.file.split(" (from templates/").next().unwrap_or(&f.file);
-                    ("portalgen/output", format!("rendered/{}/{path}", f.environment))
+                    (
+                        "portalgen/output",
+                        format!("rendered/{}/{path}", f.environment),
+                    )
                 }
             };
             report::Item {

@@ -119,7 +119,13 @@ pub const RULES: &[Rule] = &[
 ];
 
 /// A finding about an object: `[ID] message`, at `Kind ns/name: field`.
-fn finding(file: &str, doc: &Document, field: &str, id: &'static str, message: String) -> Diagnostic {
+fn finding(
+    file: &str,
+    doc: &Document,
+    field: &str,
+    id: &'static str,
+    message: String,
+) -> Diagnostic {
     Diagnostic::new(file, format!("[{id}] {message}"))
         .rule(id)
         .object(doc.object_ref())
