@@ -163,9 +163,11 @@ pub enum Command {
     /// List the environments with tier, region, role and tenant count.
     #[command(after_help = "Examples:\n  portalgen list\n  portalgen list --format json")]
     List(list::Args),
-    /// Print the environment spec's JSON Schema.
-    #[command(after_help = "Example:\n  portalgen schema > environment.schema.json")]
-    Schema,
+    /// Print the environment spec's JSON Schema (or a JSON report's, with --report).
+    #[command(
+        after_help = "Examples:\n  portalgen schema > environment.schema.json\n  portalgen schema --report validate"
+    )]
+    Schema(schema::Args),
     /// Print a shell completion script (it completes environment names too).
     #[command(
         after_help = "Examples:\n  portalgen completions bash > ~/.local/share/bash-completion/completions/portalgen\n  portalgen completions zsh > ~/.zfunc/_portalgen\n  portalgen completions fish > ~/.config/fish/completions/portalgen.fish"
@@ -272,7 +274,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Completions(args) => completions::run(args),
         Command::List(args) => list::run(&ctx, args),
-        Command::Schema => schema::run(),
+        Command::Schema(args) => schema::run(args),
         Command::Man => man::run(),
         Command::Set(args) => set::run(&ctx, args),
     }

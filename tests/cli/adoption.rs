@@ -478,6 +478,14 @@ fn reports_match_their_schemas_sarif_and_junit() {
     let (code, text, _) = stdout(s.cmd().args(["list", "--format", "json"]));
     assert_eq!(code, Some(0));
     assert_valid(&schema("list.v1.schema.json"), &json(&text));
+    // The schemas are embedded too.
+    let (code, text, _) = stdout(s.cmd().args(["schema", "--report", "list"]));
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        json(&text)["$id"],
+        json(&std::fs::read_to_string(repo().join("schemas/reports/list.v1.schema.json")).unwrap())
+            ["$id"]
+    );
 }
 
 #[test]
