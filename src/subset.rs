@@ -18,38 +18,44 @@ pub const FAMILIES: [&str; 5] = [
     "prometheus",
 ];
 
-/// Every kind of object portalgen renders (a test checks this list against the goldens).
-pub const KINDS: &[&str] = &[
-    "AlertmanagerConfig",
-    "AppProject",
-    "Application",
-    "Cluster",
+/// The core Kubernetes kinds the checks type-check (`validate::kubernetes`).
+const CORE_KINDS: &[&str] = &[
     "ClusterRole",
+    "ClusterRoleBinding",
     "ConfigMap",
     "Deployment",
-    "Gateway",
     "HorizontalPodAutoscaler",
     "Ingress",
     "LimitRange",
     "Namespace",
     "NetworkPolicy",
     "PodDisruptionBudget",
-    "PodMonitor",
-    "Prometheus",
-    "PrometheusRule",
-    "Redis",
-    "RedisCluster",
     "ResourceQuota",
     "Role",
     "RoleBinding",
-    "Schedule",
-    "ScheduledBackup",
+    "Secret",
     "Service",
     "ServiceAccount",
-    "ServiceMonitor",
-    "VerticalPodAutoscaler",
-    "VirtualService",
 ];
+
+/// Every kind portalgen can render: the core kinds and the kinds of the embedded CRD
+/// schemas (`schemas/crds/index.json`, keyed `group/version/Kind`), sorted. A test checks
+/// that every kind in the goldens is among them.
+pub fn kinds() -> &'static [&'static str] {
+    static KINDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    KINDS.get_or_init(|| {
+        let index = crate::assets::schema("crds/index.json").unwrap_or_default();
+        // Slices of the embedded text, so they live as long as the program.
+        let crds = index
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix('"')?.split('"').next())
+            .filter_map(|key| key.rsplit('/').next());
+        let mut all: Vec<&'static str> = CORE_KINDS.iter().copied().chain(crds).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    })
+}
 
 /// The families, kinds and names asked for (empty: all of them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,7 +75,7 @@ impl Subset {
             .collect::<Result<_>>()?;
         let kinds = kinds
             .iter()
-            .map(|k| known("kind", k, KINDS))
+            .map(|k| known("kind", k, kinds()))
             .collect::<Result<_>>()?;
         Ok(Subset {
             families,
