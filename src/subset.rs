@@ -75,7 +75,7 @@ impl Subset {
             .collect::<Result<_>>()?;
         let kinds = kinds
             .iter()
-            .map(|k| known("kind", k, kinds()))
+            .map(|k| known("kind", k, crate::subset::kinds()))
             .collect::<Result<_>>()?;
         Ok(Subset {
             families,
