@@ -139,7 +139,7 @@ fn every_rendered_kind_is_known_to_the_kind_filter() {
             }
         }
     }
-    let known: std::collections::BTreeSet<String> = portalgen::subset::KINDS
+    let known: std::collections::BTreeSet<String> = portalgen::subset::kinds()
         .iter()
         .map(|k| k.to_string())
         .collect();
