@@ -58,16 +58,7 @@ pub fn run(
         let shown = display_path(&dir, root);
         let disk = output::read_on_disk(&dir)?;
         let mut d = crate::diff::drift(&disk, tree);
-        if !subset.is_everything() {
-            let keeps = |p: &String| {
-                tree.files.get(p).is_some_and(|b| subset.keeps_file(p, b))
-                    || disk.owned.get(p).is_some_and(|b| subset.keeps_file(p, b))
-            };
-            for list in [&mut d.changed, &mut d.added, &mut d.removed, &mut d.blocked] {
-                list.retain(keeps);
-            }
-            d.foreign.retain(|p| subset.keeps_path(p));
-        }
+        narrow(&mut d, tree, &disk, subset);
         let files = tree
             .files
             .iter()
@@ -203,4 +194,20 @@ fn items(results: &[EnvCheck], fix: &str) -> Vec<report::Item> {
         }
     }
     items
+}
+
+/// Keeps the drift of the files of `subset` (a file is in it when its fresh render or its
+/// copy on disk holds something asked for).
+fn narrow(d: &mut Drift, tree: &Tree, disk: &output::OnDisk, subset: &Subset) {
+    if subset.is_everything() {
+        return;
+    }
+    let keeps = |p: &String| {
+        tree.files.get(p).is_some_and(|b| subset.keeps_file(p, b))
+            || disk.owned.get(p).is_some_and(|b| subset.keeps_file(p, b))
+    };
+    for list in [&mut d.changed, &mut d.added, &mut d.removed, &mut d.blocked] {
+        list.retain(keeps);
+    }
+    d.foreign.retain(|p| subset.keeps_path(p));
 }
