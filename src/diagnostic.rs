@@ -1,16 +1,208 @@
 //! Diagnostics: what went wrong, where in which file, and what to do about it.
 //!
 //! Every stage reports problems as [`Diagnostic`]s so that the CLI can print them in one
-//! place, in one format: `file:line:col: error: message`, then the field path and a hint.
+//! place, in one format: `file:line:col: error: message`, then where (the object and the
+//! field path) and a hint. The parts are kept apart ([`ObjectRef`], [`FieldPath`], the
+//! rule id) so that `validate --format json` can hand them on without parsing text.
 
 use std::fmt;
 use std::path::PathBuf;
+
+use serde::Serialize;
 
 /// A position in a source file, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Position {
     pub line: u64,
     pub column: u64,
+}
+
+/// One step of a [`FieldPath`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Segment {
+    /// A mapping key. A key may also name a place that has no JSON key of its own, in words
+    /// (`group 'portal.slo', alert 'PortalHighErrorRate'`): such a key holds a space.
+    Key(String),
+    /// A list index.
+    Index(usize),
+}
+
+/// Where inside a document: `spec.template.spec.containers[0].image`. The empty path is the
+/// whole document (shown as `(document)`).
+///
+/// One type for every stage: spec errors, checks of rendered objects, and the diff's
+/// changed fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FieldPath {
+    pub segments: Vec<Segment>,
+}
+
+impl FieldPath {
+    /// The whole document.
+    pub fn root() -> FieldPath {
+        FieldPath::default()
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// This path with `key` appended.
+    pub fn key(mut self, key: impl Into<String>) -> FieldPath {
+        self.segments.push(Segment::Key(key.into()));
+        self
+    }
+
+    /// This path with `index` appended.
+    pub fn index(mut self, index: usize) -> FieldPath {
+        self.segments.push(Segment::Index(index));
+        self
+    }
+
+    /// This path followed by `rest`.
+    pub fn join(mut self, rest: &FieldPath) -> FieldPath {
+        self.segments.extend(rest.segments.iter().cloned());
+        self
+    }
+
+    /// The path of a JSON Pointer (`/spec/tenants/list/3/id`): all-digit segments are
+    /// list indexes.
+    pub fn from_pointer(pointer: &str) -> FieldPath {
+        let mut path = FieldPath::root();
+        for seg in pointer.split('/').skip(1) {
+            let seg = seg.replace("~1", "/").replace("~0", "~");
+            path = match seg.parse::<usize>() {
+                Ok(i) if seg.bytes().all(|b| b.is_ascii_digit()) => path.index(i),
+                _ => path.key(seg),
+            };
+        }
+        path
+    }
+
+    /// A path written as people read it (`a.b[0].c`). Text with a space or a quote is a
+    /// place described in words and becomes one key.
+    pub fn parse(text: &str) -> FieldPath {
+        if text.contains([' ', '\'', '"']) {
+            return FieldPath::root().key(text);
+        }
+        let mut path = FieldPath::root();
+        for part in text.split('.').filter(|p| !p.is_empty()) {
+            let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+            if !key.is_empty() {
+                path = path.key(key);
+            }
+            while let Some((n, after)) = rest.split_once(']') {
+                path = match n.parse() {
+                    Ok(i) => path.index(i),
+                    Err(_) => path.key(format!("[{n}]")),
+                };
+                rest = after.strip_prefix('[').unwrap_or(after);
+            }
+        }
+        path
+    }
+
+    /// The path with keys that are not plain words quoted (`metadata.labels["app.kubernetes.io/name"]`),
+    /// so that it can be read back: the form the diff shows.
+    pub fn quoted(&self) -> String {
+        quoted(&self.segments)
+    }
+}
+
+/// [`FieldPath::quoted`] of a borrowed run of segments (the diff keeps them in slices).
+pub fn quoted(segments: &[Segment]) -> String {
+    let mut out = String::new();
+    for seg in segments {
+        match seg {
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+            Segment::Key(k)
+                if !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Segment::Key(k) => out.push_str(&format!("[{}]", serde_json::Value::from(k.as_str()))),
+        }
+    }
+    out
+}
+
+impl fmt::Display for FieldPath {
+    /// Keys joined by `.`, indexes as `[i]`; a key in words after another step follows a
+    /// `: ` (`data.portal.json: panel 'Request rate', target A`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_root() {
+            return f.write_str("(document)");
+        }
+        for (i, seg) in self.segments.iter().enumerate() {
+            match seg {
+                Segment::Index(n) => write!(f, "[{n}]")?,
+                Segment::Key(k) if i == 0 => f.write_str(k)?,
+                Segment::Key(k) if k.contains(' ') => write!(f, ": {k}")?,
+                Segment::Key(k) => write!(f, ".{k}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl From<&str> for FieldPath {
+    fn from(text: &str) -> FieldPath {
+        FieldPath::parse(text)
+    }
+}
+
+impl From<String> for FieldPath {
+    fn from(text: String) -> FieldPath {
+        FieldPath::parse(&text)
+    }
+}
+
+impl From<&String> for FieldPath {
+    fn from(text: &String) -> FieldPath {
+        FieldPath::parse(text)
+    }
+}
+
+/// A rendered object: `Deployment/portal-system/portal-app`, or `ClusterRole/portal-tenant-admin`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// `Kind namespace/name` (or `Kind name`): how messages name the object.
+    pub fn describe(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{ns}/{}", self.kind, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// How bad a finding is. Everything is an error today; a warning is reported and does not
+/// fail a command.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
 }
 
 /// One problem found in the input or in the rendered output.
@@ -20,9 +212,13 @@ pub struct Diagnostic {
     pub file: PathBuf,
     /// Where in `file`, when known.
     pub position: Option<Position>,
-    /// The field path, e.g. `spec.overrides.autoscaling.minReplicas`, or the object,
-    /// e.g. `Deployment portal-system/portal-app: spec.template.spec`.
-    pub path: Option<String>,
+    /// The rendered object the problem is about.
+    pub object: Option<ObjectRef>,
+    /// The field, in the spec or inside [`Diagnostic::object`].
+    pub path: Option<FieldPath>,
+    /// The id of the rule that found it, e.g. `PG-W001` (also at the start of `message`).
+    pub rule: Option<&'static str>,
+    pub severity: Severity,
     pub message: String,
     /// A suggestion, e.g. `did you mean 'replicas'?`.
     pub hint: Option<String>,
@@ -33,7 +229,10 @@ impl Diagnostic {
         Diagnostic {
             file: file.into(),
             position: None,
+            object: None,
             path: None,
+            rule: None,
+            severity: Severity::Error,
             message: message.into(),
             hint: None,
         }
@@ -44,15 +243,47 @@ impl Diagnostic {
         self
     }
 
-    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+    /// The field the problem is at; an empty path sets none (see [`Diagnostic::whole_document`]).
+    pub fn with_path(mut self, path: impl Into<FieldPath>) -> Self {
         let path = path.into();
-        self.path = (!path.is_empty()).then_some(path);
+        self.path = (!path.is_root()).then_some(path);
+        self
+    }
+
+    /// The problem is about the whole document, not one field of it.
+    pub fn whole_document(mut self) -> Self {
+        self.path = Some(FieldPath::root());
+        self
+    }
+
+    pub fn object(mut self, object: ObjectRef) -> Self {
+        self.object = Some(object);
+        self
+    }
+
+    pub fn rule(mut self, id: &'static str) -> Self {
+        self.rule = Some(id);
+        self
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
         self
     }
 
     pub fn with_hint(mut self, hint: Option<String>) -> Self {
         self.hint = hint;
         self
+    }
+
+    /// Where, as one line: `Kind ns/name: field`, `Kind ns/name`, or `field`.
+    pub fn location(&self) -> Option<String> {
+        match (&self.object, &self.path) {
+            (Some(o), Some(p)) => Some(format!("{}: {p}", o.describe())),
+            (Some(o), None) => Some(o.describe()),
+            (None, Some(p)) => Some(p.to_string()),
+            (None, None) => None,
+        }
     }
 }
 
@@ -63,8 +294,8 @@ impl fmt::Display for Diagnostic {
             write!(f, ":{}:{}", p.line, p.column)?;
         }
         write!(f, ": {}", self.message)?;
-        if let Some(path) = &self.path {
-            write!(f, "\n  at: {path}")?;
+        if let Some(at) = self.location() {
+            write!(f, "\n  at: {at}")?;
         }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
@@ -141,4 +372,61 @@ pub fn did_you_mean<'a>(
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| format!("did you mean '{c}'?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths_read_back_and_show_as_written() {
+        for text in [
+            "spec.template.spec.containers[0].image",
+            "spec.tenants.list[3].id",
+            "metadata.labels.app.kubernetes.io/managed-by",
+            "group 'portal.slo', alert 'PortalHighErrorRate'",
+            "line 3",
+        ] {
+            assert_eq!(FieldPath::parse(text).to_string(), text);
+        }
+        let p = FieldPath::from_pointer("/spec/containers/0/env/1/name");
+        assert_eq!(p.to_string(), "spec.containers[0].env[1].name");
+        assert_eq!(p, FieldPath::parse("spec.containers[0].env[1].name"));
+        assert_eq!(FieldPath::root().to_string(), "(document)");
+        let nested = FieldPath::root()
+            .key("data")
+            .key("portal.json")
+            .join(&FieldPath::parse("panel 'Request rate', target A"));
+        assert_eq!(
+            nested.to_string(),
+            "data.portal.json: panel 'Request rate', target A"
+        );
+        assert_eq!(
+            FieldPath::root()
+                .key("metadata")
+                .key("labels")
+                .key("app.kubernetes.io/name")
+                .quoted(),
+            "metadata.labels[\"app.kubernetes.io/name\"]"
+        );
+    }
+
+    #[test]
+    fn a_diagnostic_names_the_object_and_the_field() {
+        let object = ObjectRef {
+            kind: "Deployment".into(),
+            namespace: Some("portal-system".into()),
+            name: "portal-app".into(),
+        };
+        assert_eq!(object.to_string(), "Deployment/portal-system/portal-app");
+        let d = Diagnostic::new("a.yaml", "[PG-W001] bad")
+            .rule("PG-W001")
+            .object(object)
+            .with_path("spec.replicas");
+        assert_eq!(
+            d.to_string(),
+            "a.yaml: [PG-W001] bad\n  at: Deployment portal-system/portal-app: spec.replicas"
+        );
+        assert_eq!(Diagnostic::new("a", "m").with_path("").path, None);
+    }
 }

@@ -18,6 +18,8 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod render;
+pub mod revision;
 pub mod spec;
+pub mod subset;
 pub mod targets;
 pub mod validate;

@@ -347,3 +347,5 @@ fn the_pdb_follows_the_fewest_pods_and_says_why_a_single_pod_may_be_evicted() {
     assert!(stderr.contains("runs at least 2 pods"), "{stderr}");
     assert_eq!(common::read_tree(&out.join("pair")), before);
 }
+#[path = "cli/adoption.rs"]
+mod adoption;

@@ -681,7 +681,7 @@ fn imported_operator_kinds_pass_and_unknown_spec_fields_are_refused() {
             let problems = check(&bad);
             if !problems.iter().any(|d| {
                 d.message == "unknown field(s): bogus"
-                    && d.path.as_deref() == Some(&format!("{object}: {field}"))
+                    && d.location().as_deref() == Some(format!("{object}: {field}").as_str())
             }) {
                 failures.push(format!(
                     "{object}: bogus at {field} not refused: {problems:#?}"

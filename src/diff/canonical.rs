@@ -7,18 +7,13 @@
 
 use serde_json::Value;
 
-/// One segment of a field path.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Seg {
-    Key(String),
-    Index(usize),
-}
+use crate::diagnostic::Segment;
 
 /// One line of the canonical view and the field it shows.
 #[derive(Debug, Clone)]
 pub struct Line {
     pub text: String,
-    pub path: Vec<Seg>,
+    pub path: Vec<Segment>,
 }
 
 /// The canonical lines of `value`.
@@ -53,29 +48,6 @@ pub fn text_lines(text: &str) -> Vec<Line> {
         .collect()
 }
 
-/// Formats a field path: `spec.containers[0].env`, with keys that are not plain words
-/// quoted: `metadata.labels["portal.dev/tenant"]`.
-pub fn format_path(path: &[Seg]) -> String {
-    let mut out = String::new();
-    for seg in path {
-        match seg {
-            Seg::Index(i) => out.push_str(&format!("[{i}]")),
-            Seg::Key(k)
-                if !k.is_empty()
-                    && k.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
-            {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(k);
-            }
-            Seg::Key(k) => out.push_str(&format!("[{}]", serde_json::Value::from(k.as_str()))),
-        }
-    }
-    out
-}
-
 fn sorted(m: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
     let mut entries: Vec<(&String, &Value)> = m.iter().collect();
     entries.sort_by(|a, b| a.0.cmp(b.0));
@@ -98,11 +70,11 @@ fn map(
     out: &mut Vec<Line>,
     m: &serde_json::Map<String, Value>,
     indent: usize,
-    path: &mut Vec<Seg>,
+    path: &mut Vec<Segment>,
 ) {
     let pad = " ".repeat(indent);
     for (k, v) in sorted(m) {
-        path.push(Seg::Key(k.clone()));
+        path.push(Segment::Key(k.clone()));
         let key = plain_or_quoted(k);
         if is_block(v) {
             out.push(Line {
@@ -130,10 +102,10 @@ fn map(
     }
 }
 
-fn list(out: &mut Vec<Line>, items: &[Value], indent: usize, path: &mut Vec<Seg>) {
+fn list(out: &mut Vec<Line>, items: &[Value], indent: usize, path: &mut Vec<Segment>) {
     let pad = " ".repeat(indent);
     for (i, v) in items.iter().enumerate() {
-        path.push(Seg::Index(i));
+        path.push(Segment::Index(i));
         if is_block(v) {
             let first = out.len();
             match v {
@@ -168,7 +140,7 @@ fn block_indicator(s: &str) -> &'static str {
     }
 }
 
-fn block(out: &mut Vec<Line>, s: &str, indent: usize, path: &[Seg]) {
+fn block(out: &mut Vec<Line>, s: &str, indent: usize, path: &[Segment]) {
     let pad = " ".repeat(indent);
     for l in s.strip_suffix('\n').unwrap_or(s).split('\n') {
         let text = if l.is_empty() {
@@ -257,6 +229,7 @@ fn looks_numeric(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::quoted;
     use serde_json::json;
 
     fn text(v: &Value) -> String {
@@ -282,7 +255,7 @@ mod tests {
     #[test]
     fn lines_know_their_field_path() {
         let v = json!({"metadata": {"labels": {"portal.dev/tenant": "acme"}}, "spec": {"c": [{"image": "x"}]}});
-        let paths: Vec<String> = lines(&v).iter().map(|l| format_path(&l.path)).collect();
+        let paths: Vec<String> = lines(&v).iter().map(|l| quoted(&l.path)).collect();
         assert_eq!(
             paths,
             [

@@ -4,7 +4,8 @@
 use serde::Serialize;
 use similar::{capture_diff_slices, group_diff_ops, Algorithm, DiffOp};
 
-use super::canonical::{format_path, Line, Seg};
+use super::canonical::Line;
+use crate::diagnostic::{quoted, Segment};
 
 /// Lines of unchanged context shown around a change.
 pub const CONTEXT: usize = 2;
@@ -69,18 +70,18 @@ pub fn diff(old: &[Line], new: &[Line]) -> Vec<Hunk> {
     // List indices are left out, so that an item inserted at the front of a list does not
     // make every later item look different.
     let key = |l: &Line| {
-        let path: Vec<Seg> = l
+        let path: Vec<Segment> = l
             .path
             .iter()
             .map(|s| match s {
-                Seg::Index(_) => Seg::Index(0),
+                Segment::Index(_) => Segment::Index(0),
                 key => key.clone(),
             })
             .collect();
         (path, l.text.clone())
     };
-    let old_keys: Vec<(Vec<Seg>, String)> = old.iter().map(key).collect();
-    let new_keys: Vec<(Vec<Seg>, String)> = new.iter().map(key).collect();
+    let old_keys: Vec<(Vec<Segment>, String)> = old.iter().map(key).collect();
+    let new_keys: Vec<(Vec<Segment>, String)> = new.iter().map(key).collect();
     let ops = capture_diff_slices(Algorithm::Myers, &old_keys, &new_keys);
     group_diff_ops(ops, CONTEXT)
         .into_iter()
@@ -117,7 +118,7 @@ pub fn whole(lines: &[Line], tag: Tag) -> Vec<Hunk> {
 
 fn hunk(old: &[Line], new: &[Line], group: &[DiffOp]) -> Hunk {
     let mut lines = Vec::new();
-    let mut changed_paths: Vec<&[Seg]> = Vec::new();
+    let mut changed_paths: Vec<&[Segment]> = Vec::new();
     for op in group {
         let (_, o, n) = op.as_tag_tuple();
         match op {
@@ -150,7 +151,7 @@ fn hunk(old: &[Line], new: &[Line], group: &[DiffOp]) -> Hunk {
     let old_len = last.old_range().end - old_from;
     let new_len = last.new_range().end - new_from;
     Hunk {
-        at: format_path(common_prefix(&changed_paths)),
+        at: quoted(common_prefix(&changed_paths)),
         old_start: old_from + usize::from(old_len > 0),
         old_len,
         new_start: new_from + usize::from(new_len > 0),
@@ -159,7 +160,7 @@ fn hunk(old: &[Line], new: &[Line], group: &[DiffOp]) -> Hunk {
     }
 }
 
-fn common_prefix<'a>(paths: &[&'a [Seg]]) -> &'a [Seg] {
+fn common_prefix<'a>(paths: &[&'a [Segment]]) -> &'a [Segment] {
     let Some((first, rest)) = paths.split_first() else {
         return &[];
     };

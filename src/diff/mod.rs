@@ -17,6 +17,7 @@ pub mod drift;
 pub mod group;
 pub mod hunks;
 pub mod objects;
+pub mod restrict;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::At;
 
 use super::{promql, Document};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, FieldPath, ObjectRef};
 use crate::model::observability::{
     DATASOURCE_VARIABLE, RULE_ERROR_RATIO_PREFIX, RULE_LATENCY_P95, SLO_AVAILABILITY,
     SLO_ERROR_RATIO, SLO_LATENCY_P95_SECONDS,
@@ -33,35 +33,44 @@ pub fn check_config_map(file: &str, doc: &Document) -> Vec<Diagnostic> {
         if !key.ends_with(".json") {
             continue;
         }
-        let at = format!("{}: data.{key}", doc.describe());
+        let at = FieldPath::root().key("data").key(key.as_str());
         match value.as_str().map(serde_json::from_str::<Value>) {
-            Some(Ok(dashboard)) => out.extend(check_dashboard(file, &at, &dashboard)),
+            Some(Ok(dashboard)) => out.extend(check_dashboard(
+                file,
+                Some((doc.object_ref(), at)),
+                &dashboard,
+            )),
             Some(Err(e)) => out.push(
                 Diagnostic::new(file, format!("the dashboard JSON does not parse: {e}"))
+                    .object(doc.object_ref())
                     .with_path(at),
             ),
-            None => out.push(Diagnostic::new(file, "the dashboard is not a string").with_path(at)),
+            None => out.push(
+                Diagnostic::new(file, "the dashboard is not a string")
+                    .object(doc.object_ref())
+                    .with_path(at),
+            ),
         }
     }
     out
 }
 
-/// Every problem of one dashboard; `at` prefixes the paths in diagnostics.
-pub fn check_dashboard(file: &str, at: &str, d: &Value) -> Vec<Diagnostic> {
+/// Every problem of one dashboard; `within` is the object and field that carry it, when
+/// the dashboard is inside an object (a ConfigMap).
+pub fn check_dashboard(
+    file: &str,
+    within: Option<(ObjectRef, FieldPath)>,
+    d: &Value,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let here = |path: &str| {
-        if at.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{at}: {path}")
-        }
-    };
-    let mut problem = |path: String, message: String, hint: Option<String>| {
-        out.push(
-            Diagnostic::new(file, message)
-                .with_path(path)
-                .with_hint(hint),
-        );
+    let (object, base) = within.map_or((None, FieldPath::root()), |(o, p)| (Some(o), p));
+    let here = |path: &str| base.clone().join(&FieldPath::parse(path));
+    let mut problem = |path: FieldPath, message: String, hint: Option<String>| {
+        let mut d = Diagnostic::new(file, message)
+            .with_path(path)
+            .with_hint(hint);
+        d.object = object.clone();
+        out.push(d);
     };
 
     match d.get("uid").and_then(Value::as_str) {
@@ -156,7 +165,8 @@ pub fn check_dashboard(file: &str, at: &str, d: &Value) -> Vec<Diagnostic> {
     for (i, p) in panels.iter().enumerate() {
         let title = p.get("title").and_then(Value::as_str).unwrap_or_default();
         let kind = p.get("type").and_then(Value::as_str).unwrap_or_default();
-        let path = here(&format!("panel '{title}'"));
+        let place = format!("panel '{title}'");
+        let path = base.clone().key(place.as_str());
         match p.get("id").and_then(Value::as_u64) {
             None => problem(path.clone(), "the panel has no numeric id".into(), None),
             Some(id) => {
@@ -209,14 +219,14 @@ pub fn check_dashboard(file: &str, at: &str, d: &Value) -> Vec<Diagnostic> {
         let mut exprs = Vec::new();
         for (j, t) in targets.into_iter().flatten().enumerate() {
             let ref_id = t.get("refId").and_then(Value::as_str).unwrap_or_default();
-            let tpath = format!(
-                "{path}, target {}",
+            let tpath = base.clone().key(format!(
+                "{place}, target {}",
                 if ref_id.is_empty() {
                     (j + 1).to_string()
                 } else {
                     ref_id.to_owned()
                 }
-            );
+            ));
             if t.get("datasource").is_some() && !uses_datasource_variable(t.get("datasource")) {
                 problem(
                     tpath.clone(),
@@ -340,7 +350,7 @@ mod tests {
     }
 
     fn messages(d: &Value) -> Vec<String> {
-        check_dashboard("d.json", "", d)
+        check_dashboard("d.json", None, d)
             .iter()
             .map(ToString::to_string)
             .collect()

@@ -51,12 +51,9 @@ pub fn check(file: &str, doc: &Document) -> Vec<Diagnostic> {
     problems
         .into_iter()
         .map(|(path, message)| {
-            let at = if path.is_empty() {
-                doc.describe()
-            } else {
-                format!("{}: {path}", doc.describe())
-            };
-            Diagnostic::new(file, message).with_path(at)
+            Diagnostic::new(file, message)
+                .object(doc.object_ref())
+                .with_path(path)
         })
         .collect()
 }

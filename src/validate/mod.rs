@@ -13,7 +13,7 @@ pub mod yaml_subset;
 
 use serde_json::Value;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, ObjectRef};
 
 /// [`Value::pointer`] without its cost: it unescapes every segment into a new string,
 /// and the checks look up a handful of fields in each of 120,000 objects.
@@ -81,10 +81,15 @@ impl Document {
     }
     /// `Kind namespace/name` (or `Kind name` for cluster objects), as shown in messages.
     pub fn describe(&self) -> String {
-        if self.namespace().is_empty() {
-            format!("{} {}", self.kind(), self.name())
-        } else {
-            format!("{} {}/{}", self.kind(), self.namespace(), self.name())
+        self.object_ref().describe()
+    }
+    /// The object's kind, namespace and name, for diagnostics.
+    pub fn object_ref(&self) -> ObjectRef {
+        let namespace = self.namespace();
+        ObjectRef {
+            kind: self.kind().to_owned(),
+            namespace: (!namespace.is_empty()).then(|| namespace.to_owned()),
+            name: self.name().to_owned(),
         }
     }
 }
@@ -166,7 +171,7 @@ pub fn check_file_parsed(path: &str, template: &str, text: &str) -> (Vec<Diagnos
                 let file = file();
                 let mut problems = policy::check_json_file(&file, text, &value);
                 if path.starts_with("grafana/") {
-                    problems.extend(grafana::check_dashboard(&file, "", &value));
+                    problems.extend(grafana::check_dashboard(&file, None, &value));
                 }
                 (problems, Parsed::Json(value))
             }

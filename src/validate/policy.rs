@@ -134,13 +134,17 @@ pub const RULES: &[Rule] = &[
 ];
 
 /// A finding about an object: `[ID] message`, at `Kind ns/name: field`.
-fn finding(file: &str, doc: &Document, field: &str, id: &str, message: String) -> Diagnostic {
-    let at = if field.is_empty() {
-        doc.describe()
-    } else {
-        format!("{}: {field}", doc.describe())
-    };
-    Diagnostic::new(file, format!("[{id}] {message}")).with_path(at)
+fn finding(
+    file: &str,
+    doc: &Document,
+    field: &str,
+    id: &'static str,
+    message: String,
+) -> Diagnostic {
+    Diagnostic::new(file, format!("[{id}] {message}"))
+        .rule(id)
+        .object(doc.object_ref())
+        .with_path(field)
 }
 
 /// The rules about the objects of one rendered YAML file, and the secret scan of its text.
@@ -159,7 +163,11 @@ pub fn check_json_file(file: &str, text: &str, value: &Value) -> Vec<Diagnostic>
     let mut secrets = Vec::new();
     walk_secret_fields(value, &mut secrets);
     for (field, message) in secrets {
-        out.push(Diagnostic::new(file, format!("[PG-S003] {message}")).with_path(field));
+        out.push(
+            Diagnostic::new(file, format!("[PG-S003] {message}"))
+                .rule("PG-S003")
+                .with_path(field),
+        );
     }
     out
 }
@@ -273,7 +281,7 @@ fn check_pod(
             let sc = c.get("securityContext");
             let sc_field = |f: &str| sc.and_then(|s| s.get(f));
             let effective = |f: &str| sc_field(f).or_else(|| pod_sc.and_then(|s| s.get(f)));
-            let mut push = |field: &str, id: &str, message: String| {
+            let mut push = |field: &str, id: &'static str, message: String| {
                 let path = if field.is_empty() {
                     at.clone()
                 } else {
@@ -681,6 +689,7 @@ pub fn scan_text(file: &str, text: &str) -> Vec<Diagnostic> {
                         file,
                         format!("[PG-S002] text that looks like {what} ('{shown}…'); secrets never go into the tree"),
                     )
+                    .rule("PG-S002")
                     .at(Some(Position { line, column }))
                     .with_path(format!("line {line}")),
                 );

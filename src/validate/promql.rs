@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::At;
 
 use super::Document;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, FieldPath};
 
 /// The severities routed by the AlertmanagerConfig.
 pub const SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
@@ -40,10 +40,11 @@ pub fn check_document(file: &str, doc: &Document) -> Vec<Diagnostic> {
                 (None, Some(a)) => ("alert", a.as_str().unwrap_or_default()),
                 (None, None) => ("rule", ""),
             };
-            let at = format!("{}: group '{gname}', {kind} '{name}'", doc.describe());
+            let at = FieldPath::root().key(format!("group '{gname}', {kind} '{name}'"));
             let mut problem = |message: String, hint: Option<String>| {
                 out.push(
                     Diagnostic::new(file, message)
+                        .object(doc.object_ref())
                         .with_path(at.clone())
                         .with_hint(hint),
                 );
