@@ -62,14 +62,66 @@ impl fmt::Display for Diagnostic {
         if let Some(p) = self.position {
             write!(f, ":{}:{}", p.line, p.column)?;
         }
-        write!(f, ": {}", self.message)?;
+        // Escaped here as well as where input is quoted: a terminal must never receive a
+        // control sequence from a hostile file, whatever path a message took.
+        write!(f, ": {}", escape_controls(&self.message))?;
         if let Some(path) = &self.path {
-            write!(f, "\n  at: {path}")?;
+            write!(f, "\n  at: {}", escape_controls(path))?;
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", escape_controls(hint))?;
         }
         Ok(())
+    }
+}
+
+/// The most characters of input a message quotes.
+pub const MAX_QUOTE: usize = 200;
+
+/// `s` as a message may quote it: control characters (C0, DEL, C1) and Unicode bidi
+/// controls escaped, at most [`MAX_QUOTE`] characters of it, and `…` when cut.
+pub fn quote(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    for c in chars.by_ref().take(MAX_QUOTE) {
+        push_escaped(&mut out, c);
+    }
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// `s` with control and bidi characters escaped (newlines kept: messages span lines).
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_hostile(c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c == '\n' {
+            out.push(c);
+        } else {
+            push_escaped(&mut out, c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn is_hostile(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    use std::fmt::Write;
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        c if is_hostile(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        c => out.push(c),
     }
 }
 

@@ -37,8 +37,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let mut trees = Vec::new();
     let mut problems = Vec::new();
     for name in &names {
-        let passed = output::Validated::read(&out_dir.join(name));
-        match pipeline::render_env_with(&loaded, name, &templates, &passed) {
+        match pipeline::render_env(&loaded, name, &templates) {
             Ok(tree) => trees.push((name, tree)),
             Err(Error::Invalid(d)) | Err(Error::Rendered(d)) => problems.extend(d),
             Err(other) => return Err(other.into()),

@@ -492,7 +492,6 @@ mod tests {
 
     fn tenants(env: &str, ids: &[&str]) -> Tree {
         Tree {
-            checked_by: None,
             files: ids
                 .iter()
                 .map(|id| {
@@ -601,7 +600,6 @@ mod tests {
             ("umbrella", "pro"),
         ];
         let side = |env: &str| Tree {
-            checked_by: None,
             files: plans
                 .iter()
                 .map(|(id, plan)| {

@@ -12,7 +12,6 @@
 //! * Pruned: a listed file that is no longer rendered is simply not in the new tree.
 
 pub mod tree;
-pub mod validated;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -23,10 +22,12 @@ use rayon::prelude::*;
 
 use crate::diagnostic::{Error, Result};
 pub use tree::Tree;
-pub use validated::{Validated, VALIDATED};
 
 /// The name of the ownership manifest inside an environment's folder.
 pub const MANIFEST: &str = ".portalgen-manifest";
+/// The record of checks passed that earlier versions kept in the tree. It let anyone who
+/// could commit skip the checks, so it is gone: a render prunes it from an existing tree.
+pub const LEGACY_RECORD: &str = ".portalgen-validated";
 const STAGING_MARK: &str = ".portalgen-staging-";
 
 /// What a write did.
@@ -49,6 +50,8 @@ pub struct OnDisk {
     pub foreign: BTreeSet<String>,
     /// Whether the folder exists at all.
     pub exists: bool,
+    /// Whether it holds the legacy checks record (to be pruned).
+    pub legacy_record: bool,
 }
 
 /// Reads `dir` (an environment's folder) without following any symlink.
@@ -88,7 +91,11 @@ pub fn read_on_disk(dir: &Path) -> Result<OnDisk> {
                 format!("{rel}/{name}")
             };
             let ft = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
-            if rel_path == MANIFEST || rel_path == VALIDATED {
+            if rel_path == MANIFEST {
+                continue;
+            }
+            if rel_path == LEGACY_RECORD {
+                disk.legacy_record = true;
                 continue;
             }
             if ft.is_dir() {
@@ -165,21 +172,9 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
     let manifest = manifest_text(tree);
     let manifest_same =
         fs::read(target.join(MANIFEST)).ok().as_deref() == Some(manifest.as_bytes());
-    let record = tree.checked_by.as_deref().map(|stamp| {
-        let hashes: Vec<(&String, validated::Hash)> = tree
-            .files
-            .par_iter()
-            .map(|(p, b)| (p, validated::sha256(b)))
-            .collect();
-        Validated::text(stamp, hashes.into_iter())
-    });
-    let record_same = match &record {
-        Some(text) => fs::read(target.join(VALIDATED)).ok().as_deref() == Some(text.as_bytes()),
-        None => true,
-    };
     if disk.exists
         && manifest_same
-        && record_same
+        && !disk.legacy_record
         && disk.owned.len() == tree.files.len()
         && disk.owned.iter().all(|(p, b)| tree.files.get(p) == Some(b))
     {
@@ -188,7 +183,7 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
     }
 
     let staging = out.join(format!(".{env}{STAGING_MARK}{}", std::process::id()));
-    let result = build_staging(&staging, &target, tree, &manifest, record.as_deref(), &disk)
+    let result = build_staging(&staging, &target, tree, &manifest, &disk)
         .and_then(|()| swap(&staging, &target));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
@@ -268,7 +263,6 @@ fn build_staging(
     target: &Path,
     tree: &Tree,
     manifest: &str,
-    record: Option<&str>,
     disk: &OnDisk,
 ) -> Result<()> {
     fs::create_dir(staging).map_err(|e| Error::io(staging, e))?;
@@ -307,10 +301,6 @@ fn build_staging(
     }
     let path = staging.join(MANIFEST);
     fs::write(&path, manifest).map_err(|e| Error::io(&path, e))?;
-    if let Some(record) = record {
-        let path = staging.join(VALIDATED);
-        fs::write(&path, record).map_err(|e| Error::io(&path, e))?;
-    }
     Ok(())
 }
 
