@@ -34,7 +34,7 @@ impl Diagnostic {
             file: file.into(),
             position: None,
             path: None,
-            message: message.into(),
+            message: bounded(message.into()),
             hint: None,
         }
     }
@@ -45,13 +45,13 @@ impl Diagnostic {
     }
 
     pub fn with_path(mut self, path: impl Into<String>) -> Self {
-        let path = path.into();
+        let path = bounded(path.into());
         self.path = (!path.is_empty()).then_some(path);
         self
     }
 
     pub fn with_hint(mut self, hint: Option<String>) -> Self {
-        self.hint = hint;
+        self.hint = hint.map(bounded);
         self
     }
 }
@@ -73,6 +73,26 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// The most characters a message, a field path or a hint keeps (whatever they quote).
+pub const MAX_TEXT: usize = 1000;
+
+/// `s` escaped (see [`escape_controls`]) and cut to [`MAX_TEXT`] characters: however a
+/// diagnostic is built from hostile input, it stays short and safe to print.
+fn bounded(s: String) -> String {
+    let s = match escape_controls(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    };
+    if s.len() <= MAX_TEXT {
+        return s;
+    }
+    let mut cut: String = s.chars().take(MAX_TEXT).collect();
+    if cut.len() < s.len() {
+        cut.push('…');
+    }
+    cut
 }
 
 /// The most characters of input a message quotes.
@@ -182,6 +202,10 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
+    // No key of ours is long; comparing a huge one would take quadratic time.
+    if word.len() > 64 {
+        return None;
+    }
     candidates
         .into_iter()
         .map(|c| {

@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod secrets;
 pub mod render;
 pub mod spec;
 pub mod targets;

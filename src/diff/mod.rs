@@ -715,6 +715,7 @@ mod tests {
             owned: fresh.files.clone(),
             foreign: ["notes.txt".to_owned()].into(),
             exists: true,
+            ..OnDisk::default()
         };
         let r = compare_with_disk("disk", &disk, "fresh", &fresh);
         assert!(r.identical);

@@ -3,6 +3,7 @@
 
 pub mod node;
 pub mod schema;
+mod text;
 pub mod types;
 
 use std::collections::{BTreeMap, HashMap};
@@ -108,6 +109,10 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
     let root = parse_yaml(path, text)?;
     let (value, spans) = root.into_json();
 
+    let problems = text::check(path, text, &value, &spans);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     let problems = schema::check(path, &value, &spans);
     if !problems.is_empty() {
         return Err(problems);
