@@ -37,9 +37,31 @@ fn a_forged_checks_record_lets_no_secret_through() {
         let r = render(&s, args);
         assert_eq!(r.status.code(), Some(2), "{args:?}: {}", stderr_of(&r));
         let err = stderr_of(&r);
-        assert!(err.contains("PG-S002"), "{err}");
+        assert!(err.contains("app.yaml:17:"), "{err}");
+        assert!(err.contains("a spec never holds a secret"), "{err}");
         assert!(!err.contains("hunter2secret"), "{err}");
         assert!(!err.contains("up to date"), "{err}");
+    }
+    // The same through a template override: the rendered-file check (PG-S002) runs even
+    // though the record claims the file passed.
+    s.write_env("app", &minimal_spec("app", "staging", 2));
+    let templates = s.root().join("tpl/kubernetes");
+    std::fs::create_dir_all(&templates).unwrap();
+    let original = std::fs::read_to_string(
+        super::common::repo().join("templates/kubernetes/tenant.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("tenant.yaml"),
+        format!("# https://deploy:hunter2secret@example.com\n{original}"),
+    )
+    .unwrap();
+    for args in [&["app", "--templates", "tpl"][..], &["app", "--check", "--templates", "tpl"]] {
+        let r = render(&s, args);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {}", stderr_of(&r));
+        let err = stderr_of(&r);
+        assert!(err.contains("PG-S002"), "{err}");
+        assert!(!err.contains("hunter2secret"), "{err}");
     }
     assert_eq!(read_tree(&out).len(), before.len() + 1, "nothing written");
 }
