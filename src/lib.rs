@@ -14,6 +14,7 @@ pub mod assets;
 pub mod cli;
 pub mod diagnostic;
 pub mod diff;
+pub mod fsafe;
 pub mod fuzzing;
 pub mod model;
 pub mod output;

@@ -33,6 +33,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let names = select(&ws, &loaded, &args.envs, args.all)?;
     let templates = templates(args.templates.as_deref())?;
     let out_dir = args.out.clone().unwrap_or_else(|| ws.root.join("rendered"));
+    super::refuse_symlinked_out(&ws.root, &out_dir)?;
 
     let mut trees = Vec::new();
     let mut problems = Vec::new();

@@ -74,3 +74,88 @@ fn golden_trees_hold_no_checks_record() {
         assert!(!dir.join(".portalgen-validated").exists(), "{}", dir.display());
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_output_root_is_refused_and_its_target_untouched() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    s.write_env("gcloud", &minimal_spec("gcloud", "staging", 2));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = elsewhere.path().join("gcloud");
+    std::fs::create_dir_all(config.join("empty")).unwrap();
+    std::fs::write(config.join("credentials.db"), "keep me").unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), s.root().join("rendered")).unwrap();
+    let before = read_tree(elsewhere.path());
+    for args in [&["gcloud"][..], &["gcloud", "--check"]] {
+        let r = render(&s, args);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {}", stderr_of(&r));
+        assert!(stderr_of(&r).contains("symbolic link"), "{}", stderr_of(&r));
+    }
+    let r = s.cmd().args(["diff", "gcloud"]).output().unwrap();
+    assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
+    assert_eq!(read_tree(elsewhere.path()), before);
+    assert!(config.join("empty").is_dir());
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    // A symlink further down the way (`--out` inside the root) is refused the same way.
+    std::fs::remove_file(s.root().join("rendered")).unwrap();
+    std::fs::create_dir(s.root().join("build")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), s.root().join("build/out")).unwrap();
+    let out = s.root().join("build/out/trees");
+    let r = render(&s, &["gcloud", "--out", out.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
+    assert_eq!(read_tree(elsewhere.path()), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_spec_that_is_a_symlink_is_refused_without_echoing_its_target() {
+    let s = Scratch::new();
+    let secret_dir = tempfile::tempdir().unwrap();
+    let token = format!("ghp_{}", "Zx9Y8w7V6u5T4s3R2q1P0o9N8m7L6k5J4i3H");
+    let target = secret_dir.path().join("hosts.yml");
+    std::fs::write(&target, format!("github.com:\n    oauth_token: {token}\nroot:x:0:0:\n")).unwrap();
+    std::os::unix::fs::symlink(&target, s.root().join("environments/leak.yaml")).unwrap();
+    for args in [
+        &["render", "leak"][..],
+        &["validate", "leak"],
+        &["validate", "leak", "--format", "json"],
+    ] {
+        let r = s.cmd().args(args).output().unwrap();
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {}", stderr_of(&r));
+        let all = format!("{}{}", stderr_of(&r), String::from_utf8_lossy(&r.stdout));
+        assert!(all.contains("symbolic link"), "{args:?}: {all}");
+        assert!(!all.contains("ghp_") && !all.contains("root:x") && !all.contains("oauth"), "{all}");
+    }
+    // Nor is a spec reached through a symlinked environments/ folder read.
+    let s2 = Scratch::new();
+    std::fs::remove_dir(s2.root().join("environments")).unwrap();
+    std::fs::write(secret_dir.path().join("x.yaml"), format!("token: {token}\n")).unwrap();
+    std::os::unix::fs::symlink(secret_dir.path(), s2.root().join("environments")).unwrap();
+    let r = s2.cmd().args(["validate", "x"]).output().unwrap();
+    assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
+    assert!(!stderr_of(&r).contains("ghp_"), "{}", stderr_of(&r));
+}
+
+#[test]
+fn spec_files_that_would_be_skipped_are_errors() {
+    let s = Scratch::new();
+    s.write_env("app", &minimal_spec("app", "staging", 2));
+    std::fs::write(s.root().join("environments/target.yml"), minimal_spec("target", "dev", 1)).unwrap();
+    let r = render(&s, &["--all"]);
+    assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
+    assert!(stderr_of(&r).contains("end in .yaml"), "{}", stderr_of(&r));
+    assert!(!s.root().join("rendered").exists());
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::fs::remove_file(s.root().join("environments/target.yml")).unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9.yaml");
+        std::fs::write(s.root().join("environments").join(name), "x").unwrap();
+        let r = render(&s, &["--all"]);
+        assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
+        assert!(stderr_of(&r).contains("not UTF-8"), "{}", stderr_of(&r));
+    }
+}
