@@ -150,6 +150,7 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
     let target = out.join(env);
     let _lock = staging::lock_target(&target)?;
     let disk = read_on_disk(&target)?;
+    touch_for_tests(&target);
     if let Some(mount) = disk.mount_points.first() {
         return Err(Error::Other(format!(
             "refusing to write {}: {} inside it is a mount point, which portalgen cannot replace without losing what is mounted there\n  hint: mount it elsewhere",
@@ -268,4 +269,12 @@ fn manifest_text(tree: &Tree) -> String {
         text.push('\n');
     }
     text
+}
+
+/// Test hook: create this file in the old tree right after it was read, as an editor saving
+/// a file during the render would (the render must then refuse, losing nothing).
+fn touch_for_tests(target: &Path) {
+    if let Ok(rel) = std::env::var("PORTALGEN_TEST_WRITE_DURING_RENDER") {
+        let _ = fs::write(target.join(rel), "saved during the render\n");
+    }
 }

@@ -102,6 +102,13 @@ impl Staging {
             .filter(|d| !d.as_os_str().is_empty())
             .collect();
         dirs.extend(disk.kept_dirs.iter().cloned());
+        let ancestors: Vec<PathBuf> = dirs
+            .iter()
+            .flat_map(|d| d.ancestors().skip(1))
+            .filter(|a| !a.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .collect();
+        dirs.extend(ancestors);
         for dir in &dirs {
             let path = staging.join(dir);
             fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;

@@ -159,3 +159,129 @@ fn spec_files_that_would_be_skipped_are_errors() {
         assert!(stderr_of(&r).contains("not UTF-8"), "{}", stderr_of(&r));
     }
 }
+
+/// Renders `app` once into a scratch project and returns it with its tree's folder.
+fn rendered_app() -> (Scratch, std::path::PathBuf) {
+    let s = Scratch::new();
+    s.write_env("app", &minimal_spec("app", "staging", 2));
+    assert!(render(&s, &["app"]).status.success());
+    let out = s.root().join("rendered/app");
+    (s, out)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn foreign_files_and_folders_survive_a_render_byte_for_byte() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let (s, out) = rendered_app();
+    let raw = std::ffi::OsStr::from_bytes(b"notes-\xff.txt");
+    std::fs::write(out.join(raw), "raw bytes").unwrap();
+    std::fs::write(out.join("notes-\u{FFFD}.txt"), "replacement char").unwrap();
+    std::fs::create_dir_all(out.join("mine/empty")).unwrap();
+    std::fs::create_dir(out.join("private")).unwrap();
+    std::fs::write(out.join("private/key.txt"), "k").unwrap();
+    std::fs::set_permissions(out.join("private"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(out.join("kubernetes"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    let xattr = set_xattr(&out.join("private"), "user.portalgen-test", b"kept");
+    // A spec change, so that the tree is really rewritten.
+    s.write_env("app", &minimal_spec("app", "staging", 3));
+    let r = render(&s, &["app"]);
+    assert!(r.status.success(), "{}", stderr_of(&r));
+    assert_eq!(std::fs::read(out.join(raw)).unwrap(), b"raw bytes");
+    assert_eq!(std::fs::read(out.join("notes-\u{FFFD}.txt")).unwrap(), b"replacement char");
+    assert!(out.join("mine/empty").is_dir(), "a foreign empty folder is kept");
+    let mode = |p: &str| std::fs::metadata(out.join(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("private"), 0o700);
+    assert_eq!(mode("kubernetes"), 0o750);
+    if xattr {
+        assert_eq!(get_xattr(&out.join("private"), "user.portalgen-test"), Some(b"kept".to_vec()));
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn set_xattr(path: &Path, name: &str, value: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    // SAFETY: valid C strings and a buffer of the given length.
+    unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) == 0 }
+}
+
+#[cfg(target_os = "linux")]
+fn get_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    let mut buf = vec![0u8; 64];
+    // SAFETY: valid C strings and a buffer of the given length.
+    let len = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    (len >= 0).then(|| buf[..len as usize].to_vec())
+}
+
+#[test]
+fn a_file_saved_during_the_render_makes_it_refuse_and_nothing_is_lost() {
+    let (s, out) = rendered_app();
+    s.write_env("app", &minimal_spec("app", "staging", 3));
+    let before = read_tree(&out);
+    let r = s
+        .cmd()
+        .args(["render", "app"])
+        .env("PORTALGEN_TEST_WRITE_DURING_RENDER", "draft.txt")
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
+    assert!(stderr_of(&r).contains("changed while portalgen was rendering"), "{}", stderr_of(&r));
+    let mut after = read_tree(&out);
+    assert_eq!(after.remove("draft.txt").as_deref(), Some(&b"saved during the render\n"[..]));
+    assert_eq!(after, before, "the old tree is intact");
+    // The next render keeps the saved file as a foreign one.
+    assert!(render(&s, &["app"]).status.success());
+    assert!(out.join("draft.txt").exists());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_live_runs_staging_folder_is_left_alone_and_a_dead_ones_removed() {
+    use std::os::fd::AsRawFd;
+    let (s, _out) = rendered_app();
+    let rendered = s.root().join("rendered");
+    // Another run (in another PID namespace: its pid means nothing here) holds its lock.
+    let live = rendered.join(".app.portalgen-staging-1-00000000000000aa");
+    let dead = rendered.join(".app.portalgen-staging-1-00000000000000bb");
+    std::fs::create_dir(&live).unwrap();
+    std::fs::create_dir(&dead).unwrap();
+    let lock = std::fs::File::open(&live).unwrap();
+    // SAFETY: flock on a descriptor we own.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    s.write_env("app", &minimal_spec("app", "staging", 3));
+    let r = render(&s, &["app"]);
+    assert!(r.status.success(), "{}", stderr_of(&r));
+    assert!(live.is_dir(), "a locked staging folder belongs to a live run");
+    assert!(!dead.exists(), "an unlocked one is a leftover");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_mount_point_inside_the_tree_makes_the_render_refuse() {
+    let (s, out) = rendered_app();
+    let mnt = out.join("cache");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(&mnt)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    std::fs::write(mnt.join("data"), "mounted").unwrap();
+    s.write_env("app", &minimal_spec("app", "staging", 3));
+    let r = render(&s, &["app"]);
+    let data = std::fs::read(mnt.join("data"));
+    let _ = std::process::Command::new("umount").arg(&mnt).status();
+    assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
+    assert!(stderr_of(&r).contains("mount point"), "{}", stderr_of(&r));
+    assert_eq!(data.unwrap(), b"mounted", "the mount is intact");
+}
