@@ -285,3 +285,62 @@ fn a_mount_point_inside_the_tree_makes_the_render_refuse() {
     assert!(stderr_of(&r).contains("mount point"), "{}", stderr_of(&r));
     assert_eq!(data.unwrap(), b"mounted", "the mount is intact");
 }
+
+#[test]
+fn a_line_colon_x_in_a_committed_file_does_not_crash_diff() {
+    let (s, out) = rendered_app();
+    let file = out.join("kubernetes/platform/namespaces.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}: x\n")).unwrap();
+    let r = s.cmd().args(["diff", "app"]).output().unwrap();
+    assert!(matches!(r.status.code(), Some(0..=2)), "{:?}: {}", r.status, stderr_of(&r));
+    assert!(!stderr_of(&r).contains("panicked"), "{}", stderr_of(&r));
+}
+
+#[test]
+fn hostile_keys_and_values_are_capped_escaped_or_refused() {
+    let s = Scratch::new();
+    let base = minimal_spec("app", "staging", 2);
+    // An 8 MB unknown key: a short message.
+    let huge = base.replace("  tier: staging\n", &format!("  tier: staging\n  {}: 1\n", "k".repeat(8_000_000)));
+    s.write_env("app", &huge);
+    let r = s.cmd().args(["validate", "app"]).output().unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    let printed = r.stderr.len() + r.stdout.len();
+    assert!(printed < 4000, "{printed} bytes printed");
+    // A key that hides the following lines in a terminal: escaped.
+    s.write_env("app", &base.replace("  tier: staging\n", "  tier: staging\n  \"x\\e[8my\": 1\n"));
+    let r = s.cmd().args(["validate", "app"]).output().unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    let err = format!("{}{}", stderr_of(&r), String::from_utf8_lossy(&r.stdout));
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(err.contains("\\u{1b}[8m"), "{err}");
+    // Control characters in a value are refused, never rendered.
+    for bad in ["\\e[31mmain", "ma\\0in", "main\\u202Egnp.exe"] {
+        s.write_env("app", &base.replace("targetRevision: main", &format!("targetRevision: \"{bad}\"")));
+        let r = render(&s, &["app"]);
+        assert_eq!(r.status.code(), Some(2), "{bad}: {}", stderr_of(&r));
+        let err = stderr_of(&r);
+        assert!(err.contains("control character") && err.contains("spec.gitops.targetRevision"), "{err}");
+        assert!(!s.root().join("rendered").exists());
+    }
+}
+
+#[test]
+fn template_overrides_have_fuel_and_an_output_limit() {
+    let s = Scratch::new();
+    s.write_env("app", &minimal_spec("app", "staging", 2));
+    let dir = s.root().join("tpl/kubernetes");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (body, needle) in [
+        ("{% for i in range(10000) %}{% for j in range(10000) %}{% for k in range(10000) %}{% endfor %}{% endfor %}{% endfor %}", "fuel"),
+        ("{% for i in range(10000) %}{{ 'x' * 2000 }}{% endfor %}", "larger than 16 MiB"),
+    ] {
+        std::fs::write(dir.join("namespaces.yaml"), body).unwrap();
+        let start = std::time::Instant::now();
+        let r = render(&s, &["app", "--templates", "tpl"]);
+        assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
+        assert!(stderr_of(&r).contains(needle), "{}", stderr_of(&r));
+        assert!(start.elapsed().as_secs() < 60);
+    }
+}
