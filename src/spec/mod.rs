@@ -134,8 +134,23 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
     if !problems.is_empty() {
         return Err(problems);
     }
-    let file: EnvironmentFile = serde_json::from_value(value)
-        .map_err(|e| whole(format!("the spec does not match its schema: {e}")))?;
+    let file: EnvironmentFile = serde_path_to_error::deserialize(value).map_err(|e| {
+        // Name the field (`count: 5.0`), not the whole document.
+        let mut pointer = String::new();
+        for seg in e.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                serde_path_to_error::Segment::Map { key } => {
+                    pointer.push('/');
+                    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                }
+                _ => {}
+            }
+        }
+        vec![Diagnostic::new(path, format!("the value does not fit: {}", e.inner()))
+            .at(spans.value(&pointer).or(start))
+            .with_path(if pointer.is_empty() { "(document)".to_owned() } else { node::field_path(&pointer) })]
+    })?;
 
     let env = Environment {
         name: file.metadata.name,
@@ -251,6 +266,16 @@ fn unterminated_quote(text: &str, line: u64) -> Option<Position> {
 }
 
 /// The rules that concern one spec alone and that the schema cannot state.
+/// `con`, `nul`, `com1` …: names Windows reserves for devices, whatever the extension.
+fn is_windows_reserved(name: &str) -> bool {
+    let base = name.split('.').next().unwrap_or(name).to_ascii_lowercase();
+    matches!(base.as_str(), "con" | "prn" | "aux" | "nul")
+        || (base.len() == 4
+            && (base.starts_with("com") || base.starts_with("lpt"))
+            && base.as_bytes()[3].is_ascii_digit()
+            && base.as_bytes()[3] != b'0')
+}
+
 fn check_alone(env: &Environment) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let stem = env
@@ -272,6 +297,20 @@ fn check_alone(env: &Environment) -> Vec<Diagnostic> {
                 env.name
             ))),
         );
+    }
+    if is_windows_reserved(&env.name) {
+        out.push(env.diagnostic(
+            "/metadata/name",
+            format!("'{}' is a reserved device name on Windows: a folder of that name cannot be checked out there", env.name),
+        ));
+    }
+    if let Some(list) = &env.spec.tenants.list {
+        for (i, t) in list.iter().enumerate().filter(|(_, t)| is_windows_reserved(&t.id)) {
+            out.push(env.diagnostic(
+                &format!("/spec/tenants/list/{i}/id"),
+                format!("tenant id '{}' is a reserved device name on Windows: its files could not be checked out there", t.id),
+            ));
+        }
     }
     match (env.spec.role, &env.spec.replica_of) {
         (Role::Primary, Some(_)) => out.push(

@@ -336,7 +336,7 @@ fn check_pod(
                 .flat_map(|kind| ["cpu", "memory"].map(move |r| (kind, r)))
                 .filter(|(kind, r)| {
                     c.at(&format!("/resources/{kind}/{r}"))
-                        .is_none_or(Value::is_null)
+                        .is_none_or(|v| v.is_null() || is_zero_quantity(v))
                 })
                 .map(|(kind, r)| format!("{kind}.{r}"))
                 .collect();
@@ -345,7 +345,7 @@ fn check_pod(
                     "resources",
                     "PG-W006",
                     format!(
-                        "container {name} does not set resources {}",
+                        "container {name} does not set resources {} (or sets them to zero)",
                         missing.join(", ")
                     ),
                 );
@@ -601,6 +601,18 @@ pub fn scan_text(file: &str, text: &str) -> Vec<Diagnostic> {
 
 // ---------------------------------------------------------------------------------------
 // Cross-document rules.
+
+/// A quantity of zero (`0`, `"0"`, `"0Mi"`, `"0.0"`): a limit of nothing is no limit.
+fn is_zero_quantity(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => {
+            let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            digits.parse::<f64>().is_ok_and(|x| x == 0.0)
+        }
+        _ => false,
+    }
+}
 
 /// Kind names the cross-document rules look at: a file that contains none of them (and no
 /// escape) cannot hold an object they need.

@@ -344,3 +344,28 @@ fn template_overrides_have_fuel_and_an_output_limit() {
         assert!(start.elapsed().as_secs() < 60);
     }
 }
+
+#[test]
+fn a_float_count_is_reported_at_its_field_and_reserved_names_are_refused() {
+    let s = Scratch::new();
+    s.write_env("app", &minimal_spec("app", "staging", 2).replace("count: 2", "count: 5.0"));
+    let r = s.cmd().args(["render", "app"]).output().unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    let err = stderr_of(&r);
+    assert!(err.contains("app.yaml:13:12:") && err.contains("at: spec.tenants.count"), "{err}");
+    // Windows device names, as an environment and as a tenant id.
+    for name in ["con", "nul", "aux"] {
+        let s = Scratch::new();
+        s.write_env(name, &minimal_spec(name, "dev", 1));
+        let r = s.cmd().args(["render", name]).output().unwrap();
+        assert_eq!(r.status.code(), Some(2), "{name}: {}", stderr_of(&r));
+        assert!(stderr_of(&r).contains("reserved device name"), "{}", stderr_of(&r));
+    }
+    let s = Scratch::new();
+    let list = minimal_spec("app", "dev", 1).replace("    count: 1\n", "    list:\n      - {id: acme, plan: free}\n      - {id: com1, plan: free}\n");
+    s.write_env("app", &list);
+    let r = s.cmd().args(["render", "app"]).output().unwrap();
+    assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
+    let err = stderr_of(&r);
+    assert!(err.contains("reserved device name") && err.contains("spec.tenants.list[1].id"), "{err}");
+}
