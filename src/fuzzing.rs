@@ -72,9 +72,8 @@ fn check_message(message: &str) {
         message.chars().count()
     );
     assert!(
-        !message
-            .chars()
-            .any(|c| c.is_control() && c != '\n' || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+        !message.chars().any(|c| c.is_control() && c != '\n'
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
         "a raw control character in {message:?}"
     );
 }

@@ -80,9 +80,11 @@ fn detect(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
                     .iter()
                     .find_map(|p| token(b, i, p, 20, b"_-", "a GitLab token"))
             }),
-        b'x' => ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xapp-"]
-            .iter()
-            .find_map(|p| token(b, i, p, 10, b"-", "a Slack token")),
+        b'x' => [
+            "xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xapp-",
+        ]
+        .iter()
+        .find_map(|p| token(b, i, p, 10, b"-", "a Slack token")),
         b'r' => token(b, i, "rk_live_", 16, b"", "a Stripe restricted key"),
         b'n' => token(b, i, "npm_", 36, b"", "an npm token"),
         b'p' => token(b, i, "pypi-AgEI", 50, b"_-", "a PyPI token"),
@@ -267,7 +269,9 @@ fn url_credentials(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
     // Quotes do not end the authority: `user:pa'ss@host` is still a password.
     let authority_len = b[start..]
         .iter()
-        .take_while(|&&c| !(matches!(c, b'/' | b'?' | b'#' | b'"' | b'<' | b'>' | b'\\') || c <= b' '))
+        .take_while(|&&c| {
+            !(matches!(c, b'/' | b'?' | b'#' | b'"' | b'<' | b'>' | b'\\') || c <= b' ')
+        })
         .count();
     let authority = &b[start..start + authority_len];
     let at = authority.iter().rposition(|&c| c == b'@')?;
@@ -305,9 +309,9 @@ fn query_credential(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
         "secret",
     ];
     let rest = &b[i + 1..];
-    let name = NAMES
-        .iter()
-        .find(|n| starts_with_ignore_case(rest, n.as_bytes()) && rest.get(n.len()) == Some(&b'='))?;
+    let name = NAMES.iter().find(|n| {
+        starts_with_ignore_case(rest, n.as_bytes()) && rest.get(n.len()) == Some(&b'=')
+    })?;
     let from = i + 1 + name.len() + 1;
     let n = b[from..]
         .iter()

@@ -44,18 +44,36 @@ fn positives() -> Vec<String> {
         // AWS.
         format!("AKIA{}", "IOSFODNN7EXAMPL1"),
         format!("key: ASIA{}", "Y34FZKBOKMUTVV7A"),
-        format!("aws_secret_access_key = {}{}", "wJalrXUtnFEMI/K7MDENG", "/bPxRfiCYEXAMPLEKEY"),
-        format!("secret: {}{}", "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEX", "AMPLEKE1"),
+        format!(
+            "aws_secret_access_key = {}{}",
+            "wJalrXUtnFEMI/K7MDENG", "/bPxRfiCYEXAMPLEKEY"
+        ),
+        format!(
+            "secret: {}{}",
+            "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEX", "AMPLEKE1"
+        ),
         // Google.
         format!("AIza{}", rep("SyA1b2C3d4E5f6G7h8", 2)),
         format!("\"private_key_id\": \"{hex40}\""),
-        "{\"type\": \"service_account\", \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIE\"}".into(),
+        "{\"type\": \"service_account\", \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIE\"}"
+            .into(),
         // Azure.
-        format!("DefaultEndpointsProtocol=https;AccountName=x;AccountKey={}==", rep("Ab3+", 10)),
-        format!("Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=r;SharedAccessKey={}=", rep("Xy7/", 8)),
+        format!(
+            "DefaultEndpointsProtocol=https;AccountName=x;AccountKey={}==",
+            rep("Ab3+", 10)
+        ),
+        format!(
+            "Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=r;SharedAccessKey={}=",
+            rep("Xy7/", 8)
+        ),
         format!("accountkey={}", rep("Zz9a", 6)),
         // JWT.
-        format!("Authorization: Bearer eyJ{}.eyJ{}.{}", rep("hbGciOi", 2), rep("zdWIiOi", 2), rep("SflKxw", 3)),
+        format!(
+            "Authorization: Bearer eyJ{}.eyJ{}.{}",
+            rep("hbGciOi", 2),
+            rep("zdWIiOi", 2),
+            rep("SflKxw", 3)
+        ),
         // PEM blocks.
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEow".into(),
         "-----BEGIN OPENSSH PRIVATE KEY-----".into(),
@@ -123,7 +141,12 @@ fn negatives() -> Vec<String> {
 #[test]
 fn finds_every_credential_shape_and_nothing_else() {
     let (pos, neg) = (positives(), negatives());
-    assert!(pos.len() >= 40 && neg.len() >= 40, "{} / {}", pos.len(), neg.len());
+    assert!(
+        pos.len() >= 40 && neg.len() >= 40,
+        "{} / {}",
+        pos.len(),
+        neg.len()
+    );
     for p in &pos {
         assert!(contains_secret(p), "missed: {p}");
     }

@@ -120,7 +120,11 @@ fn a_second_render_over_its_own_tree_changes_nothing_and_prunes_the_old_checks_r
     assert_eq!(read_tree(out.path()), first);
     // No file in the tree vouches for anything: the checks record of earlier versions is
     // pruned (and `--check` calls the tree stale until it is).
-    std::fs::write(out.path().join("dev/.portalgen-validated"), "stamp forged\n").unwrap();
+    std::fs::write(
+        out.path().join("dev/.portalgen-validated"),
+        "stamp forged\n",
+    )
+    .unwrap();
     let check = portalgen()
         .args(["render", "dev", "--check", "--out"])
         .arg(out.path())

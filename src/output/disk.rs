@@ -62,7 +62,8 @@ pub fn walk(dir: &Path) -> Result<Walk> {
             let entry = entry.map_err(|e| Error::io(&abs, e))?;
             empty = false;
             let child = rel.join(entry.file_name());
-            let meta = fs::symlink_metadata(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+            let meta =
+                fs::symlink_metadata(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
             out.snapshot.insert(child.clone(), Stamp::of(&meta));
             if meta.is_dir() {
                 if meta.dev() != root_dev || is_mount_root(&entry.path()) {
@@ -152,20 +153,30 @@ fn copy_xattrs(from: &Path, to: &Path) -> Result<()> {
     names.truncate(len as usize);
     for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
         let cname = std::ffi::CString::new(name).unwrap_or_default();
-        let size =
-            unsafe { libc::lgetxattr(cf.as_ptr(), cname.as_ptr(), std::ptr::null_mut(), 0) };
+        let size = unsafe { libc::lgetxattr(cf.as_ptr(), cname.as_ptr(), std::ptr::null_mut(), 0) };
         if size < 0 {
             continue;
         }
         let mut value = vec![0u8; size as usize];
         let size = unsafe {
-            libc::lgetxattr(cf.as_ptr(), cname.as_ptr(), value.as_mut_ptr().cast(), value.len())
+            libc::lgetxattr(
+                cf.as_ptr(),
+                cname.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
         };
         if size < 0 {
             continue;
         }
         let rc = unsafe {
-            libc::lsetxattr(ct.as_ptr(), cname.as_ptr(), value.as_ptr().cast(), size as usize, 0)
+            libc::lsetxattr(
+                ct.as_ptr(),
+                cname.as_ptr(),
+                value.as_ptr().cast(),
+                size as usize,
+                0,
+            )
         };
         if rc != 0 {
             return Err(Error::Other(format!(

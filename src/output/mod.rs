@@ -19,7 +19,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-
 use crate::diagnostic::{Error, Result};
 pub use tree::Tree;
 

@@ -98,7 +98,11 @@ impl Staging {
             .files
             .keys()
             .filter_map(|p| p.rsplit_once('/').map(|(d, _)| PathBuf::from(d)))
-            .chain(disk.foreign_raw.iter().filter_map(|p| p.parent().map(Path::to_path_buf)))
+            .chain(
+                disk.foreign_raw
+                    .iter()
+                    .filter_map(|p| p.parent().map(Path::to_path_buf)),
+            )
             .filter(|d| !d.as_os_str().is_empty())
             .collect();
         dirs.extend(disk.kept_dirs.iter().cloned());
@@ -196,7 +200,11 @@ fn refuse_if_changed(dir: &Path, disk: &OnDisk, target: &Path) -> Result<()> {
         .iter()
         .filter(|(p, s)| disk.snapshot.get(*p) != Some(*s))
         .map(|(p, _)| p)
-        .chain(disk.snapshot.keys().filter(|p| !now.snapshot.contains_key(*p)))
+        .chain(
+            disk.snapshot
+                .keys()
+                .filter(|p| !now.snapshot.contains_key(*p)),
+        )
         .take(5)
         .map(|p| crate::diagnostic::quote(&p.to_string_lossy()))
         .collect();
@@ -232,7 +240,15 @@ fn renameat2(a: &Path, b: &Path, flags: libc::c_uint) -> std::io::Result<()> {
     let ca = CString::new(a.as_os_str().as_bytes())?;
     let cb = CString::new(b.as_os_str().as_bytes())?;
     // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
-    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), flags) };
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            flags,
+        )
+    };
     if rc == 0 {
         Ok(())
     } else {

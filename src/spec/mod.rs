@@ -43,7 +43,10 @@ impl Environment {
 /// Parses and checks one spec file on its own (everything but the cross-environment rules).
 /// The file itself must not be a symlink.
 pub fn parse_file(path: &Path) -> Result<Environment> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path.file_name().map(Path::new).unwrap_or(path);
     parse_file_beneath(dir, name, path)
 }
@@ -75,7 +78,9 @@ fn read_limited(root: &Path, rel: &Path, shown: &Path) -> Result<Vec<u8>> {
     };
     let meta = file.metadata().map_err(|e| Error::io(shown, e))?;
     if !meta.is_file() {
-        return Err(whole("not a regular file; a spec is a plain YAML file".into()));
+        return Err(whole(
+            "not a regular file; a spec is a plain YAML file".into(),
+        ));
     }
     let mut bytes = Vec::with_capacity((meta.len() as usize).min(MAX_SPEC_BYTES + 1));
     file.take(MAX_SPEC_BYTES as u64 + 1)
@@ -139,7 +144,9 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
         let mut pointer = String::new();
         for seg in e.path().iter() {
             match seg {
-                serde_path_to_error::Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                serde_path_to_error::Segment::Seq { index } => {
+                    pointer.push_str(&format!("/{index}"))
+                }
                 serde_path_to_error::Segment::Map { key } => {
                     pointer.push('/');
                     pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
@@ -147,9 +154,15 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
                 _ => {}
             }
         }
-        vec![Diagnostic::new(path, format!("the value does not fit: {}", e.inner()))
-            .at(spans.value(&pointer).or(start))
-            .with_path(if pointer.is_empty() { "(document)".to_owned() } else { node::field_path(&pointer) })]
+        vec![
+            Diagnostic::new(path, format!("the value does not fit: {}", e.inner()))
+                .at(spans.value(&pointer).or(start))
+                .with_path(if pointer.is_empty() {
+                    "(document)".to_owned()
+                } else {
+                    node::field_path(&pointer)
+                }),
+        ]
     })?;
 
     let env = Environment {
@@ -305,7 +318,11 @@ fn check_alone(env: &Environment) -> Vec<Diagnostic> {
         ));
     }
     if let Some(list) = &env.spec.tenants.list {
-        for (i, t) in list.iter().enumerate().filter(|(_, t)| is_windows_reserved(&t.id)) {
+        for (i, t) in list
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| is_windows_reserved(&t.id))
+        {
             out.push(env.diagnostic(
                 &format!("/spec/tenants/list/{i}/id"),
                 format!("tenant id '{}' is a reserved device name on Windows: its files could not be checked out there", t.id),

@@ -491,8 +491,8 @@ fn check_tenant_namespaces(file: &str, docs: &[Document], out: &mut Vec<Diagnost
 // ---------------------------------------------------------------------------------------
 // Secrets.
 
-pub use crate::secrets::is_secret_name;
 use crate::secrets::is_reference;
+pub use crate::secrets::is_secret_name;
 
 /// Fields with a secret-like name that hold a literal string, and `{name: SECRET_LIKE,
 /// value: "…"}` pairs (environment variables).

@@ -19,9 +19,9 @@ pub fn parse_documents(text: &str) -> Option<Vec<Value>> {
     // separators: YAML readers treat them in ways this reader does not model (serde-saphyr
     // and kubectl refuse C0 controls), so leave them all to serde-saphyr.
     if text.bytes().any(|c| c < b' ' && c != b'\n' || c == 0x7f)
-        || text
-            .chars()
-            .any(|c| c.is_control() && c != '\n' || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}'))
+        || text.chars().any(|c| {
+            c.is_control() && c != '\n' || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}')
+        })
     {
         return None;
     }
@@ -321,9 +321,14 @@ fn plain(s: &str) -> Option<Value> {
         "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
         _ => {}
     }
-    let yaml11_bool = ["y", "n", "yes", "no", "on", "off"];
-    if s.len() <= 3 && yaml11_bool.iter().any(|w| s.eq_ignore_ascii_case(w)) {
-        return None; // YAML 1.1 booleans: readers disagree, so do not decide here
+    // YAML 1.1 booleans and other spellings of booleans, null and special floats in any
+    // case (`tRue`, `NaN`, `Inf`): readers disagree (serde-saphyr reads `tRue` as true), so
+    // do not decide here.
+    let ambiguous = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf", "infinity",
+    ];
+    if s.len() <= 8 && ambiguous.iter().any(|w| s.eq_ignore_ascii_case(w)) {
+        return None;
     }
     if first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.' {
         return number(s).or_else(|| digit_led_string(s));
@@ -449,6 +454,10 @@ mod tests {
             "a: x\u{85}y\n",
             "<<: {}\n",
             "<<: 1\n",
+            "a: tRue\n",
+            "a: nuLL\n",
+            "a: NaN\n",
+            "a: Inf\n",
         ] {
             assert!(
                 parse_documents(text).is_none(),

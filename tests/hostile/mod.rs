@@ -20,7 +20,10 @@ fn a_forged_checks_record_lets_no_secret_through() {
     s.write_env("app", &minimal_spec("app", "staging", 2));
     assert!(render(&s, &["app"]).status.success());
     let out = s.root().join("rendered/app");
-    assert!(!out.join(".portalgen-validated").exists(), "no record is written");
+    assert!(
+        !out.join(".portalgen-validated").exists(),
+        "no record is written"
+    );
     let before = read_tree(&out);
     let leaky = minimal_spec("app", "staging", 2).replace(
         "https://github.com/example/gitops.git",
@@ -47,16 +50,18 @@ fn a_forged_checks_record_lets_no_secret_through() {
     s.write_env("app", &minimal_spec("app", "staging", 2));
     let templates = s.root().join("tpl/kubernetes");
     std::fs::create_dir_all(&templates).unwrap();
-    let original = std::fs::read_to_string(
-        super::common::repo().join("templates/kubernetes/tenant.yaml"),
-    )
-    .unwrap();
+    let original =
+        std::fs::read_to_string(super::common::repo().join("templates/kubernetes/tenant.yaml"))
+            .unwrap();
     std::fs::write(
         templates.join("tenant.yaml"),
         format!("# https://deploy:hunter2secret@example.com\n{original}"),
     )
     .unwrap();
-    for args in [&["app", "--templates", "tpl"][..], &["app", "--check", "--templates", "tpl"]] {
+    for args in [
+        &["app", "--templates", "tpl"][..],
+        &["app", "--check", "--templates", "tpl"],
+    ] {
         let r = render(&s, args);
         assert_eq!(r.status.code(), Some(2), "{args:?}: {}", stderr_of(&r));
         let err = stderr_of(&r);
@@ -71,7 +76,11 @@ fn golden_trees_hold_no_checks_record() {
     let golden = super::common::repo().join("golden");
     for env in std::fs::read_dir(&golden).unwrap() {
         let dir = env.unwrap().path();
-        assert!(!dir.join(".portalgen-validated").exists(), "{}", dir.display());
+        assert!(
+            !dir.join(".portalgen-validated").exists(),
+            "{}",
+            dir.display()
+        );
     }
 }
 
@@ -116,7 +125,11 @@ fn a_spec_that_is_a_symlink_is_refused_without_echoing_its_target() {
     let secret_dir = tempfile::tempdir().unwrap();
     let token = format!("ghp_{}", "Zx9Y8w7V6u5T4s3R2q1P0o9N8m7L6k5J4i3H");
     let target = secret_dir.path().join("hosts.yml");
-    std::fs::write(&target, format!("github.com:\n    oauth_token: {token}\nroot:x:0:0:\n")).unwrap();
+    std::fs::write(
+        &target,
+        format!("github.com:\n    oauth_token: {token}\nroot:x:0:0:\n"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink(&target, s.root().join("environments/leak.yaml")).unwrap();
     for args in [
         &["render", "leak"][..],
@@ -127,12 +140,19 @@ fn a_spec_that_is_a_symlink_is_refused_without_echoing_its_target() {
         assert_eq!(r.status.code(), Some(2), "{args:?}: {}", stderr_of(&r));
         let all = format!("{}{}", stderr_of(&r), String::from_utf8_lossy(&r.stdout));
         assert!(all.contains("symbolic link"), "{args:?}: {all}");
-        assert!(!all.contains("ghp_") && !all.contains("root:x") && !all.contains("oauth"), "{all}");
+        assert!(
+            !all.contains("ghp_") && !all.contains("root:x") && !all.contains("oauth"),
+            "{all}"
+        );
     }
     // Nor is a spec reached through a symlinked environments/ folder read.
     let s2 = Scratch::new();
     std::fs::remove_dir(s2.root().join("environments")).unwrap();
-    std::fs::write(secret_dir.path().join("x.yaml"), format!("token: {token}\n")).unwrap();
+    std::fs::write(
+        secret_dir.path().join("x.yaml"),
+        format!("token: {token}\n"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink(secret_dir.path(), s2.root().join("environments")).unwrap();
     let r = s2.cmd().args(["validate", "x"]).output().unwrap();
     assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
@@ -143,7 +163,11 @@ fn a_spec_that_is_a_symlink_is_refused_without_echoing_its_target() {
 fn spec_files_that_would_be_skipped_are_errors() {
     let s = Scratch::new();
     s.write_env("app", &minimal_spec("app", "staging", 2));
-    std::fs::write(s.root().join("environments/target.yml"), minimal_spec("target", "dev", 1)).unwrap();
+    std::fs::write(
+        s.root().join("environments/target.yml"),
+        minimal_spec("target", "dev", 1),
+    )
+    .unwrap();
     let r = render(&s, &["--all"]);
     assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
     assert!(stderr_of(&r).contains("end in .yaml"), "{}", stderr_of(&r));
@@ -182,20 +206,33 @@ fn foreign_files_and_folders_survive_a_render_byte_for_byte() {
     std::fs::create_dir(out.join("private")).unwrap();
     std::fs::write(out.join("private/key.txt"), "k").unwrap();
     std::fs::set_permissions(out.join("private"), std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::set_permissions(out.join("kubernetes"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    std::fs::set_permissions(
+        out.join("kubernetes"),
+        std::fs::Permissions::from_mode(0o750),
+    )
+    .unwrap();
     let xattr = set_xattr(&out.join("private"), "user.portalgen-test", b"kept");
     // A spec change, so that the tree is really rewritten.
     s.write_env("app", &minimal_spec("app", "staging", 3));
     let r = render(&s, &["app"]);
     assert!(r.status.success(), "{}", stderr_of(&r));
     assert_eq!(std::fs::read(out.join(raw)).unwrap(), b"raw bytes");
-    assert_eq!(std::fs::read(out.join("notes-\u{FFFD}.txt")).unwrap(), b"replacement char");
-    assert!(out.join("mine/empty").is_dir(), "a foreign empty folder is kept");
+    assert_eq!(
+        std::fs::read(out.join("notes-\u{FFFD}.txt")).unwrap(),
+        b"replacement char"
+    );
+    assert!(
+        out.join("mine/empty").is_dir(),
+        "a foreign empty folder is kept"
+    );
     let mode = |p: &str| std::fs::metadata(out.join(p)).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode("private"), 0o700);
     assert_eq!(mode("kubernetes"), 0o750);
     if xattr {
-        assert_eq!(get_xattr(&out.join("private"), "user.portalgen-test"), Some(b"kept".to_vec()));
+        assert_eq!(
+            get_xattr(&out.join("private"), "user.portalgen-test"),
+            Some(b"kept".to_vec())
+        );
     }
 }
 
@@ -205,7 +242,15 @@ fn set_xattr(path: &Path, name: &str, value: &[u8]) -> bool {
     let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
     let n = std::ffi::CString::new(name).unwrap();
     // SAFETY: valid C strings and a buffer of the given length.
-    unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) == 0 }
+    unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        ) == 0
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -231,9 +276,16 @@ fn a_file_saved_during_the_render_makes_it_refuse_and_nothing_is_lost() {
         .output()
         .unwrap();
     assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
-    assert!(stderr_of(&r).contains("changed while portalgen was rendering"), "{}", stderr_of(&r));
+    assert!(
+        stderr_of(&r).contains("changed while portalgen was rendering"),
+        "{}",
+        stderr_of(&r)
+    );
     let mut after = read_tree(&out);
-    assert_eq!(after.remove("draft.txt").as_deref(), Some(&b"saved during the render\n"[..]));
+    assert_eq!(
+        after.remove("draft.txt").as_deref(),
+        Some(&b"saved during the render\n"[..])
+    );
     assert_eq!(after, before, "the old tree is intact");
     // The next render keeps the saved file as a foreign one.
     assert!(render(&s, &["app"]).status.success());
@@ -257,7 +309,10 @@ fn a_live_runs_staging_folder_is_left_alone_and_a_dead_ones_removed() {
     s.write_env("app", &minimal_spec("app", "staging", 3));
     let r = render(&s, &["app"]);
     assert!(r.status.success(), "{}", stderr_of(&r));
-    assert!(live.is_dir(), "a locked staging folder belongs to a live run");
+    assert!(
+        live.is_dir(),
+        "a locked staging folder belongs to a live run"
+    );
     assert!(!dead.exists(), "an unlocked one is a leftover");
 }
 
@@ -293,7 +348,12 @@ fn a_line_colon_x_in_a_committed_file_does_not_crash_diff() {
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("{text}: x\n")).unwrap();
     let r = s.cmd().args(["diff", "app"]).output().unwrap();
-    assert!(matches!(r.status.code(), Some(0..=2)), "{:?}: {}", r.status, stderr_of(&r));
+    assert!(
+        matches!(r.status.code(), Some(0..=2)),
+        "{:?}: {}",
+        r.status,
+        stderr_of(&r)
+    );
     assert!(!stderr_of(&r).contains("panicked"), "{}", stderr_of(&r));
 }
 
@@ -302,14 +362,20 @@ fn hostile_keys_and_values_are_capped_escaped_or_refused() {
     let s = Scratch::new();
     let base = minimal_spec("app", "staging", 2);
     // An 8 MB unknown key: a short message.
-    let huge = base.replace("  tier: staging\n", &format!("  tier: staging\n  {}: 1\n", "k".repeat(8_000_000)));
+    let huge = base.replace(
+        "  tier: staging\n",
+        &format!("  tier: staging\n  {}: 1\n", "k".repeat(8_000_000)),
+    );
     s.write_env("app", &huge);
     let r = s.cmd().args(["validate", "app"]).output().unwrap();
     assert_eq!(r.status.code(), Some(2));
     let printed = r.stderr.len() + r.stdout.len();
     assert!(printed < 4000, "{printed} bytes printed");
     // A key that hides the following lines in a terminal: escaped.
-    s.write_env("app", &base.replace("  tier: staging\n", "  tier: staging\n  \"x\\e[8my\": 1\n"));
+    s.write_env(
+        "app",
+        &base.replace("  tier: staging\n", "  tier: staging\n  \"x\\e[8my\": 1\n"),
+    );
     let r = s.cmd().args(["validate", "app"]).output().unwrap();
     assert_eq!(r.status.code(), Some(2));
     let err = format!("{}{}", stderr_of(&r), String::from_utf8_lossy(&r.stdout));
@@ -317,11 +383,20 @@ fn hostile_keys_and_values_are_capped_escaped_or_refused() {
     assert!(err.contains("\\u{1b}[8m"), "{err}");
     // Control characters in a value are refused, never rendered.
     for bad in ["\\e[31mmain", "ma\\0in", "main\\u202Egnp.exe"] {
-        s.write_env("app", &base.replace("targetRevision: main", &format!("targetRevision: \"{bad}\"")));
+        s.write_env(
+            "app",
+            &base.replace(
+                "targetRevision: main",
+                &format!("targetRevision: \"{bad}\""),
+            ),
+        );
         let r = render(&s, &["app"]);
         assert_eq!(r.status.code(), Some(2), "{bad}: {}", stderr_of(&r));
         let err = stderr_of(&r);
-        assert!(err.contains("control character") && err.contains("spec.gitops.targetRevision"), "{err}");
+        assert!(
+            err.contains("control character") && err.contains("spec.gitops.targetRevision"),
+            "{err}"
+        );
         assert!(!s.root().join("rendered").exists());
     }
 }
@@ -348,24 +423,40 @@ fn template_overrides_have_fuel_and_an_output_limit() {
 #[test]
 fn a_float_count_is_reported_at_its_field_and_reserved_names_are_refused() {
     let s = Scratch::new();
-    s.write_env("app", &minimal_spec("app", "staging", 2).replace("count: 2", "count: 5.0"));
+    s.write_env(
+        "app",
+        &minimal_spec("app", "staging", 2).replace("count: 2", "count: 5.0"),
+    );
     let r = s.cmd().args(["render", "app"]).output().unwrap();
     assert_eq!(r.status.code(), Some(2));
     let err = stderr_of(&r);
-    assert!(err.contains("app.yaml:13:12:") && err.contains("at: spec.tenants.count"), "{err}");
+    assert!(
+        err.contains("app.yaml:13:12:") && err.contains("at: spec.tenants.count"),
+        "{err}"
+    );
     // Windows device names, as an environment and as a tenant id.
     for name in ["con", "nul", "aux"] {
         let s = Scratch::new();
         s.write_env(name, &minimal_spec(name, "dev", 1));
         let r = s.cmd().args(["render", name]).output().unwrap();
         assert_eq!(r.status.code(), Some(2), "{name}: {}", stderr_of(&r));
-        assert!(stderr_of(&r).contains("reserved device name"), "{}", stderr_of(&r));
+        assert!(
+            stderr_of(&r).contains("reserved device name"),
+            "{}",
+            stderr_of(&r)
+        );
     }
     let s = Scratch::new();
-    let list = minimal_spec("app", "dev", 1).replace("    count: 1\n", "    list:\n      - {id: acme, plan: free}\n      - {id: com1, plan: free}\n");
+    let list = minimal_spec("app", "dev", 1).replace(
+        "    count: 1\n",
+        "    list:\n      - {id: acme, plan: free}\n      - {id: com1, plan: free}\n",
+    );
     s.write_env("app", &list);
     let r = s.cmd().args(["render", "app"]).output().unwrap();
     assert_eq!(r.status.code(), Some(2), "{}", stderr_of(&r));
     let err = stderr_of(&r);
-    assert!(err.contains("reserved device name") && err.contains("spec.tenants.list[1].id"), "{err}");
+    assert!(
+        err.contains("reserved device name") && err.contains("spec.tenants.list[1].id"),
+        "{err}"
+    );
 }
