@@ -300,3 +300,255 @@ fn a_finding_fails_validate_and_render_writes_nothing() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("[PG-W001]"));
     assert_eq!(common::read_tree(&s.root().join("out")), before);
 }
+
+/// One minimal realistic object of each custom kind imported for #13 (Alertmanager,
+/// cert-manager, External Secrets, Velero's storage location), #16 (Argo Rollouts) and #18
+/// (OpenTelemetry Operator), shaped as those issues ask portalgen to render them, with the
+/// field path of an object deep inside `spec` that the schema closes.
+const IMPORTED_CUSTOM_KINDS: &[(&str, &str)] = &[
+    (
+        "spec.alertmanagerConfigMatcherStrategy",
+        "apiVersion: monitoring.coreos.com/v1
+kind: Alertmanager
+metadata: {name: portal, namespace: monitoring, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  replicas: 3
+  serviceAccountName: alertmanager
+  retention: 120h
+  alertmanagerConfigSelector: {matchLabels: {alertmanagerConfig: portal}}
+  alertmanagerConfigNamespaceSelector: {}
+  alertmanagerConfigMatcherStrategy: {type: None}
+  resources: {requests: {cpu: 50m, memory: 128Mi}, limits: {memory: 256Mi}}
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, fsGroup: 2000, seccompProfile: {type: RuntimeDefault}}
+  storage: {volumeClaimTemplate: {spec: {resources: {requests: {storage: 5Gi}}}}}
+",
+    ),
+    (
+        "spec.acme.solvers[0].dns01.cloudflare",
+        "apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: letsencrypt-dns01, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  acme:
+    server: https://acme-v02.api.letsencrypt.org/directory
+    email: ops@example.com
+    privateKeySecretRef: {name: letsencrypt-dns01-account}
+    solvers:
+      - selector: {dnsZones: [example.com]}
+        dns01:
+          cloudflare: {apiTokenSecretRef: {name: cloudflare-api-token, key: api-token}}
+",
+    ),
+    (
+        "spec.issuerRef",
+        "apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: portal-tls, namespace: istio-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  secretName: portal-tls
+  dnsNames: [portal.example.com, '*.portal.example.com']
+  issuerRef: {name: letsencrypt-dns01, kind: ClusterIssuer, group: cert-manager.io}
+  duration: 2160h
+  renewBefore: 360h
+  privateKey: {algorithm: ECDSA, size: 256, rotationPolicy: Always}
+",
+    ),
+    (
+        "spec.data[0].remoteRef",
+        "apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: portal-secrets, namespace: portal-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {name: vault, kind: ClusterSecretStore}
+  target: {name: portal-secrets, creationPolicy: Owner}
+  data:
+    - secretKey: DATABASE_PASSWORD
+      remoteRef: {key: portal/prod-us/db, property: password}
+  dataFrom:
+    - extract: {key: portal/prod-us/app}
+",
+    ),
+    (
+        "spec.provider.aws",
+        "apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {name: aws, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  provider:
+    aws:
+      service: SecretsManager
+      region: us-east-1
+      auth: {jwt: {serviceAccountRef: {name: external-secrets, namespace: external-secrets}}}
+",
+    ),
+    (
+        "spec.provider.vault.auth.kubernetes",
+        "apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: vault, namespace: portal-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  provider:
+    vault:
+      server: https://vault.example.com
+      path: secret
+      version: v2
+      auth: {kubernetes: {mountPath: kubernetes, role: portal, serviceAccountRef: {name: portal-app}}}
+",
+    ),
+    (
+        "spec.objectStorage",
+        "apiVersion: velero.io/v1
+kind: BackupStorageLocation
+metadata: {name: default, namespace: velero, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  provider: aws
+  default: true
+  accessMode: ReadWrite
+  objectStorage: {bucket: portal-backups, prefix: prod-us}
+  config: {region: us-east-1, s3ForcePathStyle: 'false'}
+  credential: {name: velero-credentials, key: cloud}
+",
+    ),
+    (
+        "spec.strategy.canary.trafficRouting.istio.virtualService",
+        "apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: portal-app, namespace: portal-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  replicas: 3
+  revisionHistoryLimit: 5
+  selector: {matchLabels: {app: portal}}
+  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: portal-app, scaleDown: progressively}
+  strategy:
+    canary:
+      canaryService: portal-app-canary
+      stableService: portal-app-stable
+      trafficRouting: {istio: {virtualService: {name: portal, routes: [primary]}}}
+      steps:
+        - setWeight: 5
+        - pause: {duration: 10m}
+        - analysis:
+            templates: [{templateName: portal-slo}]
+            args: [{name: service, value: portal-app}]
+        - setWeight: 25
+        - pause: {duration: 20m}
+",
+    ),
+    (
+        "spec.metrics[0].provider.prometheus",
+        "apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: portal-slo, namespace: portal-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  args: [{name: service}, {name: canary-hash}]
+  metrics:
+    - name: error-rate
+      interval: 1m
+      count: 5
+      failureLimit: 0
+      successCondition: result[0] < 0.001
+      failureCondition: result[0] >= 0.01
+      provider:
+        prometheus:
+          address: http://prometheus-operated.monitoring.svc:9090
+          query: sum(rate(http_requests_total{service=\"{{args.service}}\",code=~\"5..\"}[5m])) / sum(rate(http_requests_total{service=\"{{args.service}}\"}[5m]))
+",
+    ),
+    (
+        "spec.config.service",
+        "apiVersion: opentelemetry.io/v1beta1
+kind: OpenTelemetryCollector
+metadata: {name: otel, namespace: monitoring, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  mode: deployment
+  replicas: 2
+  image: otel/opentelemetry-collector-contrib:0.141.0
+  config:
+    receivers: {otlp: {protocols: {grpc: {endpoint: '0.0.0.0:4317'}, http: {endpoint: '0.0.0.0:4318'}}}}
+    processors: {memory_limiter: {check_interval: 1s, limit_percentage: 80}, batch: {}}
+    exporters: {otlp: {endpoint: 'tempo.monitoring.svc:4317', tls: {insecure: true}}}
+    service:
+      pipelines:
+        traces: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [otlp]}
+  resources: {requests: {cpu: 100m, memory: 256Mi}, limits: {memory: 512Mi}}
+  securityContext: {runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+  # a Go duration in a field whose CRD says `format: duration` (ISO 8601 in JSON Schema)
+  targetAllocator: {enabled: false, prometheusCR: {scrapeInterval: 30s}}
+",
+    ),
+    (
+        "spec.sampler",
+        "apiVersion: opentelemetry.io/v1alpha1
+kind: Instrumentation
+metadata: {name: portal, namespace: portal-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  exporter: {endpoint: 'http://otel-collector.monitoring.svc:4318'}
+  propagators: [tracecontext, baggage]
+  sampler: {type: parentbased_traceidratio, argument: '0.1'}
+  resource: {addK8sUIDAttributes: true, resourceAttributes: {deployment.environment: prod}}
+  env: [{name: OTEL_EXPORTER_OTLP_PROTOCOL, value: http/protobuf}]
+",
+    ),
+];
+
+#[test]
+fn imported_operator_kinds_pass_and_unknown_spec_fields_are_refused() {
+    let check = |doc: &serde_json::Value| {
+        // JSON is YAML: the edited object goes through the same YAML path as a rendered file.
+        check_file("kubernetes/x.yaml", "test", &doc.to_string())
+    };
+    let mut failures = Vec::new();
+    for (nested, text) in IMPORTED_CUSTOM_KINDS {
+        let good = check_file("kubernetes/x.yaml", "test", text);
+        if !good.is_empty() {
+            failures.push(format!("{text}{good:#?}"));
+        }
+        let doc: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+        let object = format!(
+            "{} {}",
+            doc["kind"].as_str().unwrap(),
+            [&doc["metadata"]["namespace"], &doc["metadata"]["name"]]
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        let pointer = format!("/{}", nested.replace(['[', '.'], "/").replace(']', ""));
+        for (at, field) in [("/spec", "spec"), (pointer.as_str(), *nested)] {
+            let mut bad = doc.clone();
+            let target = bad.pointer_mut(at).unwrap().as_object_mut().unwrap();
+            target.insert("bogus".into(), serde_json::json!(1));
+            let problems = check(&bad);
+            if !problems.iter().any(|d| {
+                d.message == "unknown field(s): bogus"
+                    && d.path.as_deref() == Some(&format!("{object}: {field}"))
+            }) {
+                failures.push(format!(
+                    "{object}: bogus at {field} not refused: {problems:#?}"
+                ));
+            }
+        }
+        // The schema is the kind's own: the same object under another kind has none.
+        let mut other = doc.clone();
+        other["kind"] = serde_json::json!("NotAKind");
+        let problems = check(&other);
+        if !problems
+            .iter()
+            .any(|d| d.message.starts_with("no schema for apiVersion"))
+        {
+            failures.push(format!("{object} as NotAKind: {problems:#?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+
+    // An ExternalSecret's `secretKey` names the key of the Secret it writes, so PG-S003
+    // leaves it alone; the same field in any other kind is still a literal in a secret field.
+    let (_, external_secret) = IMPORTED_CUSTOM_KINDS
+        .iter()
+        .find(|(_, t)| t.contains("kind: ExternalSecret\n"))
+        .unwrap();
+    assert!(ids(external_secret).is_empty());
+    let other = external_secret.replace("kind: ExternalSecret\n", "kind: NotAKind\n");
+    assert_eq!(ids(&other), ["PG-S003"]);
+}
