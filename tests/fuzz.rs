@@ -275,7 +275,8 @@ fn the_base_spec_renders() {
 #[test]
 fn the_fuzz_corpora_replay_without_a_finding() {
     let corpus = common::repo().join("fuzz/corpus");
-    let targets: [(&str, fn(&[u8])); 3] = [
+    type Property = fn(&[u8]);
+    let targets: [(&str, Property); 3] = [
         ("spec_parse", portalgen::fuzzing::spec_parse),
         ("yaml_subset", portalgen::fuzzing::yaml_subset),
         ("check_file", portalgen::fuzzing::check_file),
