@@ -13,7 +13,11 @@
 
 use serde_json::{Map, Number, Value};
 
+/// The most lines holding a `#` that this reader takes on (see [`parse_documents`]).
+const MAX_COMMENTS: usize = 32;
+
 /// The documents of `text`, or `None` if `text` leaves the subset.
+
 pub fn parse_documents(text: &str) -> Option<Vec<Value>> {
     // Tabs, carriage returns, other control characters, a byte-order mark and Unicode line
     // separators: YAML readers treat them in ways this reader does not model (serde-saphyr
@@ -27,7 +31,17 @@ pub fn parse_documents(text: &str) -> Option<Vec<Value>> {
     }
     let mut lines = Vec::with_capacity(text.len() / 24);
     let mut docs = Vec::new();
+    // serde-saphyr refuses a text whose comments pile up while it looks ahead (more than
+    // 96 buffered comment events): leave texts with many comments to it, so that the two
+    // readers never disagree (portalgen's own files carry a handful).
+    let mut comments = 0usize;
     for raw in text.split('\n') {
+        if raw.contains('#') {
+            comments += 1;
+            if comments > MAX_COMMENTS {
+                return None;
+            }
+        }
         if raw == "---" {
             docs.push(std::mem::take(&mut lines));
             continue;
