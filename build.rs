@@ -57,6 +57,8 @@ fn fnv1a(hash: &mut u64, bytes: &[u8]) {
 fn checks_fingerprint(manifest: &Path) -> u64 {
     let mut files = Vec::new();
     collect(&manifest.join("src/validate"), &mut files);
+    // Each family's own checks (PromQL, dashboards, Terraform) live in its folder.
+    collect(&manifest.join("src/families"), &mut files);
     files.push(manifest.join("Cargo.lock"));
     files.sort();
     let mut hash = 0xcbf2_9ce4_8422_2325;

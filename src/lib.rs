@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cli -> spec (parse, schema, spans) -> model (tier defaults, resolved) ->
-//! targets (what to render) -> render (minijinja, strict) -> validate -> output | diff
+//! families (what to render) -> render (minijinja, strict) -> validate -> output | diff
 //! ```
 //!
 //! The core never prints: it returns values and diagnostics, and the CLI reports them.
@@ -14,10 +14,10 @@ pub mod assets;
 pub mod cli;
 pub mod diagnostic;
 pub mod diff;
+pub mod families;
 pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod render;
 pub mod spec;
-pub mod targets;
 pub mod validate;

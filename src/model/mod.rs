@@ -1,9 +1,6 @@
 //! The resolved model of one environment (DESIGN §3): tier defaults with the spec's
 //! overrides applied, every name and number decided. Templates only lay these values out.
 
-pub mod delivery;
-pub mod edge;
-pub mod observability;
 pub mod quantity;
 pub mod tenants;
 pub mod tiers;
@@ -13,6 +10,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::diagnostic::Diagnostic;
+use crate::families::argocd::model as delivery;
+use crate::families::cloudflare::model as edge;
+use crate::families::grafana::model as grafana;
+use crate::families::prometheus::model as observability;
 use crate::spec::{Environment, Role, Tier};
 pub use tenants::Tenant;
 pub use tiers::{BackupLevel, MonitoringLevel};
@@ -20,6 +21,10 @@ pub use tiers::{BackupLevel, MonitoringLevel};
 /// Namespaces of the platform.
 pub const SYSTEM_NAMESPACE: &str = "portal-system";
 pub const MONITORING_NAMESPACE: &str = "monitoring";
+/// Every tenant's namespace is this prefix and the tenant id.
+pub const TENANT_NAMESPACE_PREFIX: &str = "portal-tenant-";
+/// Every tenant namespace, as a pattern (Argo CD destinations, Velero).
+pub const TENANT_NAMESPACES: &str = "portal-tenant-*";
 pub const DEFAULT_TENANT_SHARDS: u32 = 8;
 
 /// Everything rendered for one environment.
@@ -38,13 +43,15 @@ pub struct Model {
     pub ingress: Ingress,
     pub monitoring: Monitoring,
     pub alerting: Alerting,
-    /// Prometheus, alerting and dashboards (see `observability`).
+    /// Prometheus and alerting (see `families::prometheus`).
     pub observability: observability::Observability,
+    /// The dashboards (see `families::grafana`).
+    pub grafana: grafana::Grafana,
     pub cloudflare: Cloudflare,
     pub gitops: Gitops,
-    /// CloudFlare resources this environment's Terraform owns (see [`edge`]).
+    /// CloudFlare resources this environment's Terraform owns (see `families::cloudflare`).
     pub edge: edge::Edge,
-    /// Argo CD project and applications (see [`delivery`]).
+    /// Argo CD project and applications (see `families::argocd`).
     pub delivery: delivery::Delivery,
     /// Not serialized into the shared template context: each tenant file gets its own.
     #[serde(skip_serializing)]
@@ -482,17 +489,6 @@ pub fn resolve_with_peers(
     labels.insert("app.kubernetes.io/part-of", "portal".to_owned());
     labels.insert("portal.dev/environment", name.clone());
 
-    let delivery = delivery::resolve(&delivery::Inputs {
-        env: &name,
-        repo_url: &spec.gitops.repo_url,
-        target_revision: &spec.gitops.target_revision,
-        app_name: "portal-app",
-        autoscaling: autoscaling.is_some(),
-        velero: backups.is_some(),
-        dashboards: observability::renders_dashboards(d.monitoring),
-        shards: &shard_list,
-        tenants: &tenants,
-    });
 
     let mut model = Model {
         env: EnvInfo {
@@ -623,7 +619,7 @@ pub fn resolve_with_peers(
                 name: "portal-daily",
                 schedule,
                 ttl,
-                namespaces: vec![SYSTEM_NAMESPACE.to_owned(), "portal-tenant-*".to_owned()],
+                namespaces: vec![SYSTEM_NAMESPACE.to_owned(), TENANT_NAMESPACES.to_owned()],
             }),
         },
         mesh: Mesh {
@@ -658,12 +654,17 @@ pub fn resolve_with_peers(
             tenant_shards: shards,
         },
         observability: observability::Observability::default(),
+        grafana: grafana::Grafana::default(),
         edge,
-        delivery,
+        delivery: delivery::Delivery::default(),
         tenants,
         shards: shard_list,
     };
+    // The families' sections, each from the shared parts (Argo CD's last: it delivers what
+    // the others render).
     model.observability = observability::resolve(&model);
+    model.grafana = grafana::resolve(&model);
+    model.delivery = delivery::resolve(&model);
     Ok(model)
 }
 

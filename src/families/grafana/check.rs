@@ -9,13 +9,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use super::At;
+use crate::validate::At;
 
-use super::{promql, Document};
+use crate::families::prometheus::promql;
+use crate::validate::Document;
 use crate::diagnostic::{Diagnostic, FieldPath, ObjectRef};
-use crate::model::observability::{
-    DATASOURCE_VARIABLE, RULE_ERROR_RATIO_PREFIX, RULE_LATENCY_P95, SLO_AVAILABILITY,
-    SLO_ERROR_RATIO, SLO_LATENCY_P95_SECONDS,
+use super::model::DATASOURCE_VARIABLE;
+use crate::families::prometheus::slo::{
+    RULE_ERROR_RATIO_PREFIX, RULE_LATENCY_P95, SLO_AVAILABILITY, SLO_ERROR_RATIO,
+    SLO_LATENCY_P95_SECONDS,
 };
 
 /// Oldest dashboard schema accepted: Grafana 11.0.

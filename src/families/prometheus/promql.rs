@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::At;
+use crate::validate::At;
 
-use super::Document;
+use crate::validate::Document;
 use crate::diagnostic::{Diagnostic, FieldPath};
 
 /// The severities routed by the AlertmanagerConfig.
@@ -226,7 +226,7 @@ spec:
         - record: 'bad name'
           expr: sum(up
 ";
-        let docs = super::super::parse_yaml_documents(text).unwrap();
+        let docs = crate::validate::parse_yaml_documents(text).unwrap();
         let problems = check_document("f.yaml", &docs[0]);
         let messages: Vec<_> = problems.iter().map(|d| d.to_string()).collect();
         assert!(
