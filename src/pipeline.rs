@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Error, Result};
+use crate::families;
 use crate::model::{self, Model};
 use crate::output::validated::{self, Validated};
 use crate::output::Tree;
 use crate::render::Templates;
 use crate::spec::Loaded;
-use crate::families;
 use crate::validate::{self, Parsed};
 
 /// The resolved model of environment `name` (with its primary, for a replica).

@@ -312,7 +312,11 @@ fn a_broken_dashboard_query_names_the_panel() {
         .message
         .contains("PromQL expression does not parse"));
     assert_eq!(
-        problems[0].path.as_ref().map(ToString::to_string).as_deref(),
+        problems[0]
+            .path
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
         Some("panel 'Tenant request rate', target A")
     );
 }

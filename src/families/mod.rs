@@ -94,9 +94,7 @@ pub enum Destination {
 impl Destination {
     pub fn namespace(&self) -> &'static str {
         match self {
-            Destination::Platform(ns) | Destination::Tenants(ns) | Destination::Operator(ns) => {
-                ns
-            }
+            Destination::Platform(ns) | Destination::Tenants(ns) | Destination::Operator(ns) => ns,
         }
     }
 }

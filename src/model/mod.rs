@@ -21,6 +21,9 @@ pub use tiers::{BackupLevel, MonitoringLevel};
 /// Namespaces of the platform.
 pub const SYSTEM_NAMESPACE: &str = "portal-system";
 pub const MONITORING_NAMESPACE: &str = "monitoring";
+/// The label every rendered object carries, and its value (policy PG-M001).
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY_VALUE: &str = "portalgen";
 /// Every tenant's namespace is this prefix and the tenant id.
 pub const TENANT_NAMESPACE_PREFIX: &str = "portal-tenant-";
 /// Every tenant namespace, as a pattern (Argo CD destinations, Velero).
@@ -485,10 +488,9 @@ pub fn resolve_with_peers(
         BackupLevel::Continuous => Some(("720h0m0s", "0 2 * * *")),
     };
     let mut labels = BTreeMap::new();
-    labels.insert("app.kubernetes.io/managed-by", "portalgen".to_owned());
+    labels.insert(MANAGED_BY_LABEL, MANAGED_BY_VALUE.to_owned());
     labels.insert("app.kubernetes.io/part-of", "portal".to_owned());
     labels.insert("portal.dev/environment", name.clone());
-
 
     let mut model = Model {
         env: EnvInfo {

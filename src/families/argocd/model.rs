@@ -106,7 +106,10 @@ pub fn resolve(m: &Model) -> Delivery {
     // The families' synced folders, grouped by Application in registry order.
     let mut grouped: Vec<(String, Vec<Sync>)> = Vec::new();
     for sync in FAMILIES.iter().flat_map(|f| (f.syncs)(m)) {
-        match grouped.iter_mut().find(|(name, _)| *name == sync.application) {
+        match grouped
+            .iter_mut()
+            .find(|(name, _)| *name == sync.application)
+        {
             Some((_, syncs)) => syncs.push(sync),
             None => grouped.push((sync.application.clone(), vec![sync])),
         }

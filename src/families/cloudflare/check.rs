@@ -40,7 +40,8 @@ pub fn check_value(file: &str, value: &Value) -> Vec<Diagnostic> {
                 }
                 _ => e.to_string(),
             };
-            Diagnostic::new(file, message).with_path(FieldPath::from_pointer(e.instance_path().as_str()))
+            Diagnostic::new(file, message)
+                .with_path(FieldPath::from_pointer(e.instance_path().as_str()))
         })
         .collect();
     if let Some(token) = value.at("/provider/cloudflare/api_token") {

@@ -11,14 +11,14 @@ use serde_json::Value;
 
 use crate::validate::At;
 
-use crate::families::prometheus::promql;
-use crate::validate::Document;
-use crate::diagnostic::{Diagnostic, FieldPath, ObjectRef};
 use super::model::DATASOURCE_VARIABLE;
+use crate::diagnostic::{Diagnostic, FieldPath, ObjectRef};
+use crate::families::prometheus::promql;
 use crate::families::prometheus::slo::{
     RULE_ERROR_RATIO_PREFIX, RULE_LATENCY_P95, SLO_AVAILABILITY, SLO_ERROR_RATIO,
     SLO_LATENCY_P95_SECONDS,
 };
+use crate::validate::Document;
 
 /// Oldest dashboard schema accepted: Grafana 11.0.
 pub const MIN_SCHEMA_VERSION: u64 = 39;

@@ -51,13 +51,17 @@ fn syncs(model: &Model) -> Vec<Sync> {
             Vec::new()
         },
     };
-    let tenants = model.shards.iter().filter(|s| s.tenants > 0).map(|shard| Sync {
-        application: format!("tenants-{}", shard.name),
-        wave: "1",
-        namespace: SYSTEM_NAMESPACE,
-        path: format!("kubernetes/tenants/{}", shard.name),
-        ignore_differences: Vec::new(),
-    });
+    let tenants = model
+        .shards
+        .iter()
+        .filter(|s| s.tenants > 0)
+        .map(|shard| Sync {
+            application: format!("tenants-{}", shard.name),
+            wave: "1",
+            namespace: SYSTEM_NAMESPACE,
+            path: format!("kubernetes/tenants/{}", shard.name),
+            ignore_differences: Vec::new(),
+        });
     std::iter::once(platform).chain(tenants).collect()
 }
 

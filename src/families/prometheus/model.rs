@@ -97,7 +97,6 @@ pub struct PodMonitor {
     pub interval: &'static str,
 }
 
-
 /// The selector label of the portal's monitoring objects.
 pub const SELECTOR_LABEL: (&str, &str) = ("portal.dev/monitoring", "portal");
 

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use crate::validate::At;
 
-use crate::validate::Document;
 use crate::diagnostic::{Diagnostic, FieldPath};
+use crate::validate::Document;
 
 /// The severities routed by the AlertmanagerConfig.
 pub const SEVERITIES: [&str; 3] = ["critical", "warning", "info"];

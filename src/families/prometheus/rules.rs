@@ -108,7 +108,6 @@ fn record(name: impl Into<String>, expr: String) -> Rule {
     }
 }
 
-
 /// Every rule group of a resolved model.
 pub fn groups(m: &Model) -> Vec<RuleGroup> {
     let level = m.monitoring.level;

@@ -1,0 +1,8 @@
+//! The policy rules, one file per small group; each rule is a `pub const` item registered
+//! in [`super::RULES`].
+
+pub mod cross;
+pub mod metadata;
+pub mod namespace;
+pub mod secrets;
+pub mod workload;
