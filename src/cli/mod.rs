@@ -68,6 +68,22 @@ pub enum Color {
     Never,
 }
 
+/// The environments a command works on, and the templates it renders them with: the
+/// arguments `render` and `validate` share (flattened into each, as ruff shares its
+/// `GlobalConfigArgs`).
+#[derive(Debug, clap::Args)]
+pub struct EnvArgs {
+    /// Environments, or tier names (dev, staging, prod) standing for their one primary.
+    #[arg(value_name = "ENV")]
+    pub envs: Vec<String>,
+    /// Every environment under environments/.
+    #[arg(long)]
+    pub all: bool,
+    /// Templates that replace the embedded ones of the same relative path.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
 /// Output format of `diff` and `validate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

@@ -3,35 +3,28 @@
 
 use std::path::PathBuf;
 
-use super::{check, note, select, templates, Context, ExitStatus};
+use super::{check, note, select, templates, Context, EnvArgs, ExitStatus};
 use crate::diagnostic::Error;
 use crate::output;
 use crate::pipeline;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Environments (or tier names: dev, staging, prod) to render.
-    #[arg(value_name = "ENV")]
-    pub envs: Vec<String>,
-    /// Render every environment under environments/.
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub envs: EnvArgs,
     /// Write DIR/<env>/ instead of <root>/rendered/<env>/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Write nothing; exit 1 if the tree on disk differs from a fresh render.
     #[arg(long)]
     pub check: bool,
-    /// Templates that replace the embedded ones of the same relative path.
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
-    let names = select(&ws, &loaded, &args.envs, args.all)?;
-    let templates = templates(args.templates.as_deref())?;
+    let names = select(&ws, &loaded, &args.envs.envs, args.envs.all)?;
+    let templates = templates(args.envs.templates.as_deref())?;
     let out_dir = args.out.clone().unwrap_or_else(|| ws.root.join("rendered"));
 
     let mut trees = Vec::new();

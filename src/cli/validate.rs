@@ -7,28 +7,21 @@
 //! 2 when validation cannot run at all (no `environments/`, an unknown environment name,
 //! unreadable templates, an I/O error).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
-use super::{out, select, templates, Context, ExitStatus, Format};
+use super::{out, select, templates, Context, EnvArgs, ExitStatus, Format};
 use crate::diagnostic::{Diagnostic, Error, ObjectRef, Severity};
 use crate::pipeline;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Environments (or tier names) to validate.
-    #[arg(value_name = "ENV")]
-    pub envs: Vec<String>,
-    /// Validate every environment under environments/.
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub envs: EnvArgs,
     /// Output format: text for people, json for CI bots.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Templates that replace the embedded ones of the same relative path.
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
 }
 
 /// Where a finding comes from.
@@ -106,8 +99,8 @@ struct JsonReport {
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
-    let names = select(&ws, &loaded, &args.envs, args.all)?;
-    let templates = templates(args.templates.as_deref())?;
+    let names = select(&ws, &loaded, &args.envs.envs, args.envs.all)?;
+    let templates = templates(args.envs.templates.as_deref())?;
 
     let mut checked: Vec<(&String, Stage, Vec<Diagnostic>, usize)> = Vec::new();
     for name in &names {

@@ -289,98 +289,10 @@ pub fn resolve_with_peers(
 ) -> Result<Model, Vec<Diagnostic>> {
     let spec = &env.spec;
     let d = tiers::defaults(spec.tier);
-    let o = &spec.overrides;
     let mut problems = Vec::new();
 
-    // Autoscaling: the tier's range, with each override key replacing its default.
-    let autoscaling = match (d.autoscaling, &o.autoscaling) {
-        (None, None) => None,
-        (Some((min, max)), None) => Some((min, max)),
-        (default, Some(a)) => match (
-            a.min_replicas.or(default.map(|x| x.0)),
-            a.max_replicas.or(default.map(|x| x.1)),
-        ) {
-            (Some(min), Some(max)) => Some((min, max)),
-            _ => {
-                problems.push(env.diagnostic(
-                    "/spec/overrides/autoscaling",
-                    format!(
-                        "the {} tier has no autoscaling; give both minReplicas and maxReplicas to turn it on",
-                        spec.tier.as_str()
-                    ),
-                ));
-                None
-            }
-        },
-    };
-    if let Some((min, max)) = autoscaling {
-        if min > max {
-            let at = if env.has("/spec/overrides/autoscaling/minReplicas") {
-                "/spec/overrides/autoscaling/minReplicas"
-            } else {
-                "/spec/overrides/autoscaling/maxReplicas"
-            };
-            problems.push(env.diagnostic(
-                at,
-                format!("minReplicas ({min}) is greater than maxReplicas ({max})"),
-            ));
-        }
-    }
-    // Without an override, the tier's replica count, kept inside the autoscaling range.
-    let replicas = o.replicas.unwrap_or(match autoscaling {
-        Some((min, max)) if min <= max => d.replicas.clamp(min, max),
-        _ => d.replicas,
-    });
-    if let (Some((min, max)), Some(r)) = (autoscaling, o.replicas) {
-        if r < min || r > max {
-            problems.push(env.diagnostic(
-                "/spec/overrides/replicas",
-                format!("replicas ({r}) must lie within the autoscaling range {min}–{max}"),
-            ));
-        }
-    }
-
-    let pick = |ov: Option<&Option<String>>, default: &str| -> String {
-        ov.and_then(|v| v.clone())
-            .unwrap_or_else(|| default.to_owned())
-    };
-    let req = o.resources.as_ref().and_then(|r| r.requests.as_ref());
-    let lim = o.resources.as_ref().and_then(|r| r.limits.as_ref());
-    let resources = Resources {
-        requests: CpuMemory {
-            cpu: pick(req.map(|r| &r.cpu), d.requests.0),
-            memory: pick(req.map(|r| &r.memory), d.requests.1),
-        },
-        limits: CpuMemory {
-            cpu: pick(lim.map(|r| &r.cpu), d.limits.0),
-            memory: pick(lim.map(|r| &r.memory), d.limits.1),
-        },
-    };
-    let over = |a: Option<u128>, b: Option<u128>| matches!((a, b), (Some(a), Some(b)) if a > b);
-    if over(
-        quantity::cpu_millis(&resources.requests.cpu).map(u128::from),
-        quantity::cpu_millis(&resources.limits.cpu).map(u128::from),
-    ) {
-        problems.push(env.diagnostic(
-            resource_pointer(env, "cpu"),
-            format!(
-                "the CPU request ({}) is above the CPU limit ({})",
-                resources.requests.cpu, resources.limits.cpu
-            ),
-        ));
-    }
-    if over(
-        quantity::bytes(&resources.requests.memory),
-        quantity::bytes(&resources.limits.memory),
-    ) {
-        problems.push(env.diagnostic(
-            resource_pointer(env, "memory"),
-            format!(
-                "the memory request ({}) is above the memory limit ({})",
-                resources.requests.memory, resources.limits.memory
-            ),
-        ));
-    }
+    let (autoscaling, replicas) = scaling(env, &d, &mut problems);
+    let resources = resources(env, &d, &mut problems);
 
     let primary_info = match (spec.role, primary) {
         (Role::Replica, Some(p)) => Some(Primary {
@@ -400,16 +312,6 @@ pub fn resolve_with_peers(
     };
 
     let name = env.name.clone();
-    let db_instances = o
-        .database
-        .as_ref()
-        .and_then(|x| x.instances)
-        .unwrap_or(d.db_instances);
-    let db_storage = o
-        .database
-        .as_ref()
-        .and_then(|x| x.storage.clone())
-        .unwrap_or_else(|| d.db_storage.to_owned());
     let shards = spec.gitops.tenant_shards.unwrap_or(DEFAULT_TENANT_SHARDS);
     let tenants = tenants::resolve(&spec.tenants, shards);
     let shard_list: Vec<Shard> = (0..shards)
@@ -435,52 +337,13 @@ pub fn resolve_with_peers(
     };
     let redis_host = format!("{redis_client}.{SYSTEM_NAMESPACE}.svc:6379");
 
-    let mut config = BTreeMap::new();
-    config.insert("PORTAL_ENVIRONMENT", name.clone());
-    config.insert("PORTAL_TIER", spec.tier.as_str().to_owned());
-    config.insert("PORTAL_REGION", spec.region.clone());
-    config.insert("PORTAL_ROLE", spec.role.as_str().to_owned());
-    config.insert(
-        "PORTAL_PRIMARY_REGION",
-        primary_info
-            .as_ref()
-            .map_or_else(|| spec.region.clone(), |p| p.region.clone()),
-    );
-    config.insert("PORTAL_DOMAIN", spec.domain.clone());
-    config.insert("PORT", "3000".to_owned());
-    config.insert("NODE_ENV", "production".to_owned());
-    config.insert(
-        "LOG_LEVEL",
-        if spec.tier == Tier::Dev {
-            "debug"
-        } else {
-            "info"
-        }
-        .to_owned(),
-    );
-    config.insert("METRICS_PATH", "/metrics".to_owned());
-    config.insert("REDIS_HOST", redis_host.clone());
-    config.insert(
-        "DATABASE_READ_ONLY",
-        (spec.role == Role::Replica).to_string(),
-    );
+    let config = app_config(env, primary_info.as_ref(), &redis_host);
 
     let image = match (&spec.image.digest, &spec.image.tag) {
         (Some(digest), _) => format!("{}@{digest}", spec.image.repository),
         (None, Some(tag)) => format!("{}:{tag}", spec.image.repository),
         (None, None) => spec.image.repository.clone(),
     };
-
-    let mut parameters = BTreeMap::new();
-    parameters.insert("max_connections", d.max_connections.to_string());
-    parameters.insert("shared_buffers", "256MB".to_owned());
-    parameters.insert("effective_cache_size", "1GB".to_owned());
-    parameters.insert("maintenance_work_mem", "64MB".to_owned());
-    parameters.insert("checkpoint_completion_target", "0.9".to_owned());
-    parameters.insert("wal_buffers", "16MB".to_owned());
-    parameters.insert("default_statistics_target", "100".to_owned());
-    parameters.insert("random_page_cost", "1.1".to_owned());
-    parameters.insert("effective_io_concurrency", "200".to_owned());
 
     let backups = match d.backups {
         BackupLevel::None => None,
@@ -516,94 +379,8 @@ pub fn resolve_with_peers(
             tenant_namespace: "-1",
             tenant_objects: "0",
         },
-        app: App {
-            name: "portal-app",
-            container: "portal",
-            service_account: "portal-app",
-            config_map: "region-config",
-            image,
-            port: 3000,
-            service_port: 80,
-            replicas,
-            resources,
-            autoscaling: autoscaling.map(|(min_replicas, max_replicas)| Autoscaling {
-                min_replicas,
-                max_replicas,
-                cpu_utilization: 70,
-                memory_utilization: 80,
-            }),
-            vpa: Vpa {
-                update_mode: if autoscaling.is_some() {
-                    "Off"
-                } else {
-                    "Recreate"
-                },
-                min_allowed: CpuMemory {
-                    cpu: "100m".into(),
-                    memory: "128Mi".into(),
-                },
-                max_allowed: CpuMemory {
-                    cpu: "4".into(),
-                    memory: "8Gi".into(),
-                },
-            },
-            pdb: d.pdb.map(|p| match p {
-                // minAvailable must stay below the fewest pods there can be, or no pod could
-                // ever be evicted (policy PG-D001): with overrides down to one pod, allow
-                // one disruption at a time instead.
-                tiers::PdbDefault::MinAvailable(n)
-                    if n < autoscaling.map_or(replicas, |(min, _)| min) =>
-                {
-                    Pdb {
-                        min_available: Some(n),
-                        max_unavailable: None,
-                    }
-                }
-                tiers::PdbDefault::MinAvailable(_) => Pdb {
-                    min_available: None,
-                    max_unavailable: Some(1),
-                },
-                tiers::PdbDefault::MaxUnavailable(n) => Pdb {
-                    min_available: None,
-                    max_unavailable: Some(n),
-                },
-            }),
-            zone_spread: if spec.tier == Tier::Prod {
-                "DoNotSchedule"
-            } else {
-                "ScheduleAnyway"
-            },
-            run_as_user: 1001,
-            config,
-            secret_env: vec![
-                SecretEnv {
-                    name: "DATABASE_URL",
-                    secret: "portal-db-app",
-                    key: "uri",
-                },
-                SecretEnv {
-                    name: "SESSION_SECRET",
-                    secret: "portal-secrets",
-                    key: "session-secret",
-                },
-            ],
-        },
-        database: Database {
-            name: "portal-db",
-            instances: db_instances,
-            storage: db_storage,
-            image: "ghcr.io/cloudnative-pg/postgresql:16.6",
-            database: "portal",
-            owner: "portal_user",
-            parameters,
-            replica_source: primary_info.as_ref().map(|p| p.name.clone()),
-            backup: (d.backups == BackupLevel::Continuous).then(|| DatabaseBackup {
-                destination: format!("s3://portal-backups-{name}/postgresql"),
-                retention: "30d",
-                credentials_secret: "portal-backup-credentials",
-                schedule: "0 0 3 * * *",
-            }),
-        },
+        app: app(spec, &d, (autoscaling, replicas), resources, image, config),
+        database: database(env, &d, primary_info.as_ref()),
         redis: Redis {
             name: "portal-redis",
             kind: redis_kind,
@@ -668,6 +445,292 @@ pub fn resolve_with_peers(
     model.grafana = grafana::resolve(&model);
     model.delivery = delivery::resolve(&model);
     Ok(model)
+}
+
+/// The autoscaling range (tier default, each override key replacing its default) and the
+/// replica count, with the problems of their overrides.
+fn scaling(
+    env: &Environment,
+    d: &tiers::TierDefaults,
+    problems: &mut Vec<Diagnostic>,
+) -> (Option<(u32, u32)>, u32) {
+    let spec = &env.spec;
+    let o = &spec.overrides;
+    // Autoscaling: the tier's range, with each override key replacing its default.
+    let autoscaling = match (d.autoscaling, &o.autoscaling) {
+        (None, None) => None,
+        (Some((min, max)), None) => Some((min, max)),
+        (default, Some(a)) => match (
+            a.min_replicas.or(default.map(|x| x.0)),
+            a.max_replicas.or(default.map(|x| x.1)),
+        ) {
+            (Some(min), Some(max)) => Some((min, max)),
+            _ => {
+                problems.push(env.diagnostic(
+                    "/spec/overrides/autoscaling",
+                    format!(
+                        "the {} tier has no autoscaling; give both minReplicas and maxReplicas to turn it on",
+                        spec.tier.as_str()
+                    ),
+                ));
+                None
+            }
+        },
+    };
+    if let Some((min, max)) = autoscaling {
+        if min > max {
+            let at = if env.has("/spec/overrides/autoscaling/minReplicas") {
+                "/spec/overrides/autoscaling/minReplicas"
+            } else {
+                "/spec/overrides/autoscaling/maxReplicas"
+            };
+            problems.push(env.diagnostic(
+                at,
+                format!("minReplicas ({min}) is greater than maxReplicas ({max})"),
+            ));
+        }
+    }
+    // Without an override, the tier's replica count, kept inside the autoscaling range.
+    let replicas = o.replicas.unwrap_or(match autoscaling {
+        Some((min, max)) if min <= max => d.replicas.clamp(min, max),
+        _ => d.replicas,
+    });
+    if let (Some((min, max)), Some(r)) = (autoscaling, o.replicas) {
+        if r < min || r > max {
+            problems.push(env.diagnostic(
+                "/spec/overrides/replicas",
+                format!("replicas ({r}) must lie within the autoscaling range {min}–{max}"),
+            ));
+        }
+    }
+    (autoscaling, replicas)
+}
+
+/// The app's requests and limits: the tier's, each override key replacing its default.
+fn resources(
+    env: &Environment,
+    d: &tiers::TierDefaults,
+    problems: &mut Vec<Diagnostic>,
+) -> Resources {
+    let o = &env.spec.overrides;
+    let pick = |ov: Option<&Option<String>>, default: &str| -> String {
+        ov.and_then(|v| v.clone())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let req = o.resources.as_ref().and_then(|r| r.requests.as_ref());
+    let lim = o.resources.as_ref().and_then(|r| r.limits.as_ref());
+    let resources = Resources {
+        requests: CpuMemory {
+            cpu: pick(req.map(|r| &r.cpu), d.requests.0),
+            memory: pick(req.map(|r| &r.memory), d.requests.1),
+        },
+        limits: CpuMemory {
+            cpu: pick(lim.map(|r| &r.cpu), d.limits.0),
+            memory: pick(lim.map(|r| &r.memory), d.limits.1),
+        },
+    };
+    let over = |a: Option<u128>, b: Option<u128>| matches!((a, b), (Some(a), Some(b)) if a > b);
+    if over(
+        quantity::cpu_millis(&resources.requests.cpu).map(u128::from),
+        quantity::cpu_millis(&resources.limits.cpu).map(u128::from),
+    ) {
+        problems.push(env.diagnostic(
+            resource_pointer(env, "cpu"),
+            format!(
+                "the CPU request ({}) is above the CPU limit ({})",
+                resources.requests.cpu, resources.limits.cpu
+            ),
+        ));
+    }
+    if over(
+        quantity::bytes(&resources.requests.memory),
+        quantity::bytes(&resources.limits.memory),
+    ) {
+        problems.push(env.diagnostic(
+            resource_pointer(env, "memory"),
+            format!(
+                "the memory request ({}) is above the memory limit ({})",
+                resources.requests.memory, resources.limits.memory
+            ),
+        ));
+    }
+    resources
+}
+
+/// The app's non-secret configuration (the `region-config` ConfigMap).
+fn app_config(
+    env: &Environment,
+    primary: Option<&Primary>,
+    redis_host: &str,
+) -> BTreeMap<&'static str, String> {
+    let spec = &env.spec;
+    let name = env.name.clone();
+    let primary_info = primary;
+    let redis_host = redis_host.to_owned();
+    let mut config = BTreeMap::new();
+    config.insert("PORTAL_ENVIRONMENT", name.clone());
+    config.insert("PORTAL_TIER", spec.tier.as_str().to_owned());
+    config.insert("PORTAL_REGION", spec.region.clone());
+    config.insert("PORTAL_ROLE", spec.role.as_str().to_owned());
+    config.insert(
+        "PORTAL_PRIMARY_REGION",
+        primary_info
+            .as_ref()
+            .map_or_else(|| spec.region.clone(), |p| p.region.clone()),
+    );
+    config.insert("PORTAL_DOMAIN", spec.domain.clone());
+    config.insert("PORT", "3000".to_owned());
+    config.insert("NODE_ENV", "production".to_owned());
+    config.insert(
+        "LOG_LEVEL",
+        if spec.tier == Tier::Dev {
+            "debug"
+        } else {
+            "info"
+        }
+        .to_owned(),
+    );
+    config.insert("METRICS_PATH", "/metrics".to_owned());
+    config.insert("REDIS_HOST", redis_host.clone());
+    config.insert(
+        "DATABASE_READ_ONLY",
+        (spec.role == Role::Replica).to_string(),
+    );
+    config
+}
+
+/// PostgreSQL's parameters (values from the architecture notes; connections by tier).
+fn postgres_parameters(d: &tiers::TierDefaults) -> BTreeMap<&'static str, String> {
+    let mut parameters = BTreeMap::new();
+    parameters.insert("max_connections", d.max_connections.to_string());
+    parameters.insert("shared_buffers", "256MB".to_owned());
+    parameters.insert("effective_cache_size", "1GB".to_owned());
+    parameters.insert("maintenance_work_mem", "64MB".to_owned());
+    parameters.insert("checkpoint_completion_target", "0.9".to_owned());
+    parameters.insert("wal_buffers", "16MB".to_owned());
+    parameters.insert("default_statistics_target", "100".to_owned());
+    parameters.insert("random_page_cost", "1.1".to_owned());
+    parameters.insert("effective_io_concurrency", "200".to_owned());
+    parameters
+}
+
+/// The portal app (DESIGN "What is rendered"): its workload, scaling and configuration.
+fn app(
+    spec: &crate::spec::EnvironmentSpec,
+    d: &tiers::TierDefaults,
+    scaled: (Option<(u32, u32)>, u32),
+    resources: Resources,
+    image: String,
+    config: BTreeMap<&'static str, String>,
+) -> App {
+    let (autoscaling, replicas) = scaled;
+    App {
+        name: "portal-app",
+        container: "portal",
+        service_account: "portal-app",
+        config_map: "region-config",
+        image,
+        port: 3000,
+        service_port: 80,
+        replicas,
+        resources,
+        autoscaling: autoscaling.map(|(min_replicas, max_replicas)| Autoscaling {
+            min_replicas,
+            max_replicas,
+            cpu_utilization: 70,
+            memory_utilization: 80,
+        }),
+        vpa: Vpa {
+            update_mode: if autoscaling.is_some() {
+                "Off"
+            } else {
+                "Recreate"
+            },
+            min_allowed: CpuMemory {
+                cpu: "100m".into(),
+                memory: "128Mi".into(),
+            },
+            max_allowed: CpuMemory {
+                cpu: "4".into(),
+                memory: "8Gi".into(),
+            },
+        },
+        pdb: d.pdb.map(|p| match p {
+            // minAvailable must stay below the fewest pods there can be, or no pod could
+            // ever be evicted (policy PG-D001): with overrides down to one pod, allow
+            // one disruption at a time instead.
+            tiers::PdbDefault::MinAvailable(n)
+                if n < autoscaling.map_or(replicas, |(min, _)| min) =>
+            {
+                Pdb {
+                    min_available: Some(n),
+                    max_unavailable: None,
+                }
+            }
+            tiers::PdbDefault::MinAvailable(_) => Pdb {
+                min_available: None,
+                max_unavailable: Some(1),
+            },
+            tiers::PdbDefault::MaxUnavailable(n) => Pdb {
+                min_available: None,
+                max_unavailable: Some(n),
+            },
+        }),
+        zone_spread: if spec.tier == Tier::Prod {
+            "DoNotSchedule"
+        } else {
+            "ScheduleAnyway"
+        },
+        run_as_user: 1001,
+        config,
+        secret_env: vec![
+            SecretEnv {
+                name: "DATABASE_URL",
+                secret: "portal-db-app",
+                key: "uri",
+            },
+            SecretEnv {
+                name: "SESSION_SECRET",
+                secret: "portal-secrets",
+                key: "session-secret",
+            },
+        ],
+    }
+}
+
+/// The CloudNativePG cluster: the tier's size, overrides, and a replica's source.
+fn database(env: &Environment, d: &tiers::TierDefaults, primary: Option<&Primary>) -> Database {
+    let spec = &env.spec;
+    let o = &spec.overrides;
+    let name = env.name.clone();
+    let primary_info = primary;
+    let parameters = postgres_parameters(d);
+    let db_instances = o
+        .database
+        .as_ref()
+        .and_then(|x| x.instances)
+        .unwrap_or(d.db_instances);
+    let db_storage = o
+        .database
+        .as_ref()
+        .and_then(|x| x.storage.clone())
+        .unwrap_or_else(|| d.db_storage.to_owned());
+    Database {
+        name: "portal-db",
+        instances: db_instances,
+        storage: db_storage,
+        image: "ghcr.io/cloudnative-pg/postgresql:16.6",
+        database: "portal",
+        owner: "portal_user",
+        parameters,
+        replica_source: primary_info.as_ref().map(|p| p.name.clone()),
+        backup: (d.backups == BackupLevel::Continuous).then(|| DatabaseBackup {
+            destination: format!("s3://portal-backups-{name}/postgresql"),
+            retention: "30d",
+            credentials_secret: "portal-backup-credentials",
+            schedule: "0 0 3 * * *",
+        }),
+    }
 }
 
 /// Where a request-above-limit problem is reported: the override that caused it.
