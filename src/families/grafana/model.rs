@@ -188,8 +188,6 @@ fn panel(
 
 fn dashboards(m: &Model) -> Vec<Dashboard> {
     let env = &m.env.name;
-    let sys = m.namespaces.system;
-    let level = m.monitoring.level;
     let datasource = Variable {
         name: DATASOURCE_VARIABLE,
         label: "Data source",
@@ -198,12 +196,6 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
         multi: false,
         include_all: false,
     };
-    let pct = |v: f64| format!("{}%", num(v * 100.0));
-    let ms = (SLO_LATENCY_P95_SECONDS * 1000.0).round();
-    let rate = |sel: &str| format!("rate({sel}[$__rate_interval])");
-    let errors = requests(",status=~\"5..\"");
-    let all = requests("");
-    let bucket = "http_request_duration_seconds_bucket{job=\"portal-app\"}";
     let dashboard = |slug: &'static str,
                      uid: &'static str,
                      title: &str,
@@ -226,6 +218,52 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
         panels: layout.panels,
     };
 
+    let tenant = Variable {
+        name: "tenant",
+        label: "Tenant",
+        kind: "query",
+        query: "label_values(portal_tenant_requests_total, tenant)".to_owned(),
+        multi: true,
+        include_all: true,
+    };
+    let (o, s, e) = (overview(m), saas(), slo(m));
+    vec![
+        dashboard(
+            "portal-overview",
+            "portal-overview",
+            "Portal overview",
+            "Request rate, latency and errors of the portal app.",
+            vec![datasource.clone()],
+            o,
+        ),
+        dashboard(
+            "portal-saas",
+            "portal-saas-tenants",
+            "Portal SaaS tenants",
+            "Tenant activity and plugin installations.",
+            vec![datasource.clone(), tenant],
+            s,
+        ),
+        dashboard(
+            "portal-slo",
+            "portal-slo-error-budget",
+            "Portal SLOs and error budget",
+            "Availability, latency and 5xx SLOs, the 30-day error budget and its burn rate.",
+            vec![datasource],
+            e,
+        ),
+    ]
+}
+
+/// Portal overview: request rate, p95 latency, error rate.
+fn overview(m: &Model) -> Layout {
+    let sys = m.namespaces.system;
+    let pct = |v: f64| format!("{}%", num(v * 100.0));
+    let ms = (SLO_LATENCY_P95_SECONDS * 1000.0).round();
+    let rate = |sel: &str| format!("rate({sel}[$__rate_interval])");
+    let errors = requests(",status=~\"5..\"");
+    let all = requests("");
+    let bucket = "http_request_duration_seconds_bucket{job=\"portal-app\"}";
     // Portal overview: request rate, p95 latency, error rate.
     let mut o = Layout::new();
     o.row(4, vec![
@@ -302,15 +340,12 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
         ])),
     ]);
 
-    // SaaS: active tenants, request rate by tenant, plugin installation success rate.
-    let tenant = Variable {
-        name: "tenant",
-        label: "Tenant",
-        kind: "query",
-        query: "label_values(portal_tenant_requests_total, tenant)".to_owned(),
-        multi: true,
-        include_all: true,
-    };
+    o
+}
+
+/// SaaS: active tenants, request rate by tenant, plugin installation success rate.
+fn saas() -> Layout {
+    let pct = |v: f64| format!("{}%", num(v * 100.0));
     let plugin_ratio = |window: &str| {
         format!(
             "sum(rate(portal_plugin_installations_total{{status=\"success\"}}[{window}])) / sum(rate(portal_plugin_installations_total[{window}]))"
@@ -374,6 +409,14 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
         )])),
     ]);
 
+    s
+}
+
+/// SLO and error budget.
+fn slo(m: &Model) -> Layout {
+    let level = m.monitoring.level;
+    let pct = |v: f64| format!("{}%", num(v * 100.0));
+    let ms = (SLO_LATENCY_P95_SECONDS * 1000.0).round();
     // SLO and error budget.
     let budget = error_ratio_rule(SLO_WINDOW);
     let mut e = Layout::new();
@@ -459,7 +502,46 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
             ),
         ],
     );
-    // Burn rate over the windows this tier records: 1 spends the budget exactly in 30 days.
+    e.row(8, vec![(24, burn_rate_panel(level))]);
+    e.row(
+        8,
+        vec![
+            (
+                12,
+                Panel {
+                    thresholds: red_above(SLO_LATENCY_P95_SECONDS),
+                    description: format!("SLO: below {ms} ms."),
+                    min: Some(0.0),
+                    ..panel(
+                        "timeseries",
+                        "p95 latency vs SLO",
+                        "s",
+                        vec![target(RULE_LATENCY_P95, "p95")],
+                    )
+                },
+            ),
+            (
+                12,
+                Panel {
+                    thresholds: red_above(SLO_ERROR_RATIO),
+                    description: format!("SLO: below {}.", pct(SLO_ERROR_RATIO)),
+                    min: Some(0.0),
+                    ..panel(
+                        "timeseries",
+                        "5xx error ratio vs SLO",
+                        "percentunit",
+                        vec![target(error_ratio_rule("5m"), "5xx ratio")],
+                    )
+                },
+            ),
+        ],
+    );
+
+    e
+}
+
+/// Burn rate over the windows this tier records: 1 spends the budget exactly in 30 days.
+fn burn_rate_panel(level: MonitoringLevel) -> Panel {
     let burn_windows: Vec<&str> = error_ratio_windows(level)
         .iter()
         .copied()
@@ -505,74 +587,19 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
             )
         })
         .collect();
-    e.row(8, vec![
-        (24, Panel {
-            thresholds: burn_steps,
-            description: "Error ratio divided by the error budget: at 1 the budget lasts exactly the SLO window.".to_owned(),
-            min: Some(0.0),
-            ..panel("timeseries", "Error budget burn rate", "short", burn_targets)
-        }),
-    ]);
-    e.row(
-        8,
-        vec![
-            (
-                12,
-                Panel {
-                    thresholds: red_above(SLO_LATENCY_P95_SECONDS),
-                    description: format!("SLO: below {ms} ms."),
-                    min: Some(0.0),
-                    ..panel(
-                        "timeseries",
-                        "p95 latency vs SLO",
-                        "s",
-                        vec![target(RULE_LATENCY_P95, "p95")],
-                    )
-                },
-            ),
-            (
-                12,
-                Panel {
-                    thresholds: red_above(SLO_ERROR_RATIO),
-                    description: format!("SLO: below {}.", pct(SLO_ERROR_RATIO)),
-                    min: Some(0.0),
-                    ..panel(
-                        "timeseries",
-                        "5xx error ratio vs SLO",
-                        "percentunit",
-                        vec![target(error_ratio_rule("5m"), "5xx ratio")],
-                    )
-                },
-            ),
-        ],
-    );
-
-    vec![
-        dashboard(
-            "portal-overview",
-            "portal-overview",
-            "Portal overview",
-            "Request rate, latency and errors of the portal app.",
-            vec![datasource.clone()],
-            o,
-        ),
-        dashboard(
-            "portal-saas",
-            "portal-saas-tenants",
-            "Portal SaaS tenants",
-            "Tenant activity and plugin installations.",
-            vec![datasource.clone(), tenant],
-            s,
-        ),
-        dashboard(
-            "portal-slo",
-            "portal-slo-error-budget",
-            "Portal SLOs and error budget",
-            "Availability, latency and 5xx SLOs, the 30-day error budget and its burn rate.",
-            vec![datasource],
-            e,
-        ),
-    ]
+    Panel {
+        thresholds: burn_steps,
+        description:
+            "Error ratio divided by the error budget: at 1 the budget lasts exactly the SLO window."
+                .to_owned(),
+        min: Some(0.0),
+        ..panel(
+            "timeseries",
+            "Error budget burn rate",
+            "short",
+            burn_targets,
+        )
+    }
 }
 
 /// Dashboards come with the "full" monitoring level (DESIGN §3): staging and prod.

@@ -109,12 +109,20 @@ fn record(name: impl Into<String>, expr: String) -> Rule {
 }
 
 /// Every rule group of a resolved model.
+/// Every rule group of a resolved model: the SLIs, the operational alerts, and (from the
+/// "full" level) the SLO alerts.
 pub fn groups(m: &Model) -> Vec<RuleGroup> {
-    let level = m.monitoring.level;
-    let sys = m.namespaces.system;
-    let pct = |v: f64| format!("{}%", num(v * 100.0));
-    let ms = (SLO_LATENCY_P95_SECONDS * 1000.0).round();
+    let mut groups = sli_groups(m);
+    groups.push(operational(m));
+    if m.monitoring.level >= MonitoringLevel::Full {
+        groups.push(slo_alerts(m));
+    }
+    groups
+}
 
+/// The SLI recording rules (and, from "full", the 30-day error budget's).
+fn sli_groups(m: &Model) -> Vec<RuleGroup> {
+    let level = m.monitoring.level;
     // SLIs.
     let mut sli = vec![record(
         RULE_REQUEST_RATE,
@@ -158,8 +166,15 @@ pub fn groups(m: &Model) -> Vec<RuleGroup> {
             )],
         });
     }
+    groups
+}
 
-    // Operational alerts.
+/// Alerts on the app, its data stores, scaling and backups. (Over 120 lines: a list of
+/// alert literals, each read on its own; splitting it would only scatter them.)
+fn operational(m: &Model) -> RuleGroup {
+    let level = m.monitoring.level;
+    let sys = m.namespaces.system;
+    let pct = |v: f64| format!("{}%", num(v * 100.0));
     let mut ops = vec![
         alert(m, AlertSpec {
             name: "PortalAppDown",
@@ -285,98 +300,101 @@ pub fn groups(m: &Model) -> Vec<RuleGroup> {
             extra: vec![],
         }));
     }
-    groups.push(RuleGroup {
+    RuleGroup {
         name: "portal-operational.alerts",
         interval: "30s",
         rules: ops,
-    });
-
-    // SLO alerts.
-    if level >= MonitoringLevel::Full {
-        let mut slo = vec![
-            alert(m, AlertSpec {
-                name: "PortalHighErrorRate",
-                expr: format!("{} > {}", error_ratio_rule("5m"), num(SLO_ERROR_RATIO)),
-                for_: "10m",
-                severity: Severity::Warning,
-                component: "availability",
-                summary: "The 5xx error ratio is above its SLO".to_owned(),
-                description: format!("{{{{ $value | humanizePercentage }}}} of requests failed with 5xx over 5 minutes (SLO: below {}).", pct(SLO_ERROR_RATIO)),
-                extra: vec![("slo", "errors")],
-            }),
-            alert(m, AlertSpec {
-                name: "PortalHighLatency",
-                expr: format!("{RULE_LATENCY_P95} > {}", num(SLO_LATENCY_P95_SECONDS)),
-                for_: "10m",
-                severity: Severity::Warning,
-                component: "latency",
-                summary: "p95 latency is above its SLO".to_owned(),
-                description: format!("The p95 request latency is {{{{ $value | humanizeDuration }}}} over 5 minutes (SLO: below {ms} ms)."),
-                extra: vec![("slo", "latency")],
-            }),
-            alert(m, AlertSpec {
-                name: "PortalErrorBudgetLow",
-                expr: format!("{} > {} * {}", error_ratio_rule(SLO_WINDOW), num(1.0 - ERROR_BUDGET_LOW), num(SLO_ERROR_RATIO)),
-                for_: "1h",
-                severity: Severity::Info,
-                component: "availability",
-                summary: format!("Less than {} of the {SLO_WINDOW} error budget is left", pct(ERROR_BUDGET_LOW)),
-                description: format!("The {SLO_WINDOW} 5xx ratio is {{{{ $value | humanizePercentage }}}} against a budget of {}: slow down risky changes.", pct(SLO_ERROR_RATIO)),
-                extra: vec![("slo", "availability")],
-            }),
-        ];
-        if level == MonitoringLevel::Enterprise {
-            let burn = |pairs: &[(&str, &str, f64)]| {
-                pairs
-                    .iter()
-                    .map(|(long, short, factor)| {
-                        let t = format!("({} * {})", num(*factor), num(SLO_ERROR_RATIO));
-                        format!(
-                            "({} > {t} and {} > {t})",
-                            error_ratio_rule(long),
-                            error_ratio_rule(short)
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            };
-            slo.push(alert(m, AlertSpec {
-                name: "PortalErrorBudgetFastBurn",
-                expr: burn(&FAST_BURN),
-                for_: "2m",
-                severity: Severity::Critical,
-                component: "availability",
-                summary: "The availability error budget is burning fast".to_owned(),
-                description: format!("At this rate the {SLO_WINDOW} error budget of the {} availability SLO is gone within days (burn rate 14.4 over 1h/5m or 6 over 6h/30m). Page.", pct(SLO_AVAILABILITY)),
-                extra: vec![("slo", "availability"), ("action", "page")],
-            }));
-            slo.push(alert(m, AlertSpec {
-                name: "PortalErrorBudgetSlowBurn",
-                expr: burn(&SLOW_BURN),
-                for_: "15m",
-                severity: Severity::Warning,
-                component: "availability",
-                summary: "The availability error budget is burning slowly".to_owned(),
-                description: format!("The {SLO_WINDOW} error budget of the {} availability SLO is being consumed faster than it accrues (burn rate 3 over 1d/2h or 1 over 3d/6h). Open a ticket.", pct(SLO_AVAILABILITY)),
-                extra: vec![("slo", "availability"), ("action", "ticket")],
-            }));
-        } else {
-            slo.push(alert(m, AlertSpec {
-                name: "PortalAvailabilityBelowSLO",
-                expr: format!("{} > {}", error_ratio_rule("1d"), num(SLO_ERROR_RATIO)),
-                for_: "15m",
-                severity: Severity::Warning,
-                component: "availability",
-                summary: "Availability over the last day is below its SLO".to_owned(),
-                description: format!("{{{{ $value | humanizePercentage }}}} of requests failed over the last day (SLO: {} available).", pct(SLO_AVAILABILITY)),
-                extra: vec![("slo", "availability")],
-            }));
-        }
-        groups.push(RuleGroup {
-            name: "portal-slo.alerts",
-            interval: "30s",
-            rules: slo,
-        });
     }
-    groups
+}
+
+/// The SLO alerts: the error ratio, p95 latency, and availability (as multi-window,
+/// multi-burn-rate alerts on "enterprise").
+fn slo_alerts(m: &Model) -> RuleGroup {
+    let level = m.monitoring.level;
+    let pct = |v: f64| format!("{}%", num(v * 100.0));
+    let ms = (SLO_LATENCY_P95_SECONDS * 1000.0).round();
+    let mut slo = vec![
+        alert(m, AlertSpec {
+            name: "PortalHighErrorRate",
+            expr: format!("{} > {}", error_ratio_rule("5m"), num(SLO_ERROR_RATIO)),
+            for_: "10m",
+            severity: Severity::Warning,
+            component: "availability",
+            summary: "The 5xx error ratio is above its SLO".to_owned(),
+            description: format!("{{{{ $value | humanizePercentage }}}} of requests failed with 5xx over 5 minutes (SLO: below {}).", pct(SLO_ERROR_RATIO)),
+            extra: vec![("slo", "errors")],
+        }),
+        alert(m, AlertSpec {
+            name: "PortalHighLatency",
+            expr: format!("{RULE_LATENCY_P95} > {}", num(SLO_LATENCY_P95_SECONDS)),
+            for_: "10m",
+            severity: Severity::Warning,
+            component: "latency",
+            summary: "p95 latency is above its SLO".to_owned(),
+            description: format!("The p95 request latency is {{{{ $value | humanizeDuration }}}} over 5 minutes (SLO: below {ms} ms)."),
+            extra: vec![("slo", "latency")],
+        }),
+        alert(m, AlertSpec {
+            name: "PortalErrorBudgetLow",
+            expr: format!("{} > {} * {}", error_ratio_rule(SLO_WINDOW), num(1.0 - ERROR_BUDGET_LOW), num(SLO_ERROR_RATIO)),
+            for_: "1h",
+            severity: Severity::Info,
+            component: "availability",
+            summary: format!("Less than {} of the {SLO_WINDOW} error budget is left", pct(ERROR_BUDGET_LOW)),
+            description: format!("The {SLO_WINDOW} 5xx ratio is {{{{ $value | humanizePercentage }}}} against a budget of {}: slow down risky changes.", pct(SLO_ERROR_RATIO)),
+            extra: vec![("slo", "availability")],
+        }),
+    ];
+    if level == MonitoringLevel::Enterprise {
+        let burn = |pairs: &[(&str, &str, f64)]| {
+            pairs
+                .iter()
+                .map(|(long, short, factor)| {
+                    let t = format!("({} * {})", num(*factor), num(SLO_ERROR_RATIO));
+                    format!(
+                        "({} > {t} and {} > {t})",
+                        error_ratio_rule(long),
+                        error_ratio_rule(short)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        slo.push(alert(m, AlertSpec {
+            name: "PortalErrorBudgetFastBurn",
+            expr: burn(&FAST_BURN),
+            for_: "2m",
+            severity: Severity::Critical,
+            component: "availability",
+            summary: "The availability error budget is burning fast".to_owned(),
+            description: format!("At this rate the {SLO_WINDOW} error budget of the {} availability SLO is gone within days (burn rate 14.4 over 1h/5m or 6 over 6h/30m). Page.", pct(SLO_AVAILABILITY)),
+            extra: vec![("slo", "availability"), ("action", "page")],
+        }));
+        slo.push(alert(m, AlertSpec {
+            name: "PortalErrorBudgetSlowBurn",
+            expr: burn(&SLOW_BURN),
+            for_: "15m",
+            severity: Severity::Warning,
+            component: "availability",
+            summary: "The availability error budget is burning slowly".to_owned(),
+            description: format!("The {SLO_WINDOW} error budget of the {} availability SLO is being consumed faster than it accrues (burn rate 3 over 1d/2h or 1 over 3d/6h). Open a ticket.", pct(SLO_AVAILABILITY)),
+            extra: vec![("slo", "availability"), ("action", "ticket")],
+        }));
+    } else {
+        slo.push(alert(m, AlertSpec {
+            name: "PortalAvailabilityBelowSLO",
+            expr: format!("{} > {}", error_ratio_rule("1d"), num(SLO_ERROR_RATIO)),
+            for_: "15m",
+            severity: Severity::Warning,
+            component: "availability",
+            summary: "Availability over the last day is below its SLO".to_owned(),
+            description: format!("{{{{ $value | humanizePercentage }}}} of requests failed over the last day (SLO: {} available).", pct(SLO_AVAILABILITY)),
+            extra: vec![("slo", "availability")],
+        }));
+    }
+    RuleGroup {
+        name: "portal-slo.alerts",
+        interval: "30s",
+        rules: slo,
+    }
 }
