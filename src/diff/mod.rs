@@ -16,6 +16,7 @@ pub mod digest;
 pub mod drift;
 pub mod group;
 pub mod hunks;
+pub mod identity;
 pub mod objects;
 
 use std::collections::{BTreeSet, HashMap, HashSet};

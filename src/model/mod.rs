@@ -28,6 +28,8 @@ pub const MONITORING_NAMESPACE: &str = "monitoring";
 /// The label every rendered object carries, and its value (policy PG-M001).
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "portalgen";
+/// The label that names an object's tenant.
+pub const TENANT_LABEL: &str = "portal.dev/tenant";
 /// Every tenant's namespace is this prefix and the tenant id.
 pub const TENANT_NAMESPACE_PREFIX: &str = "portal-tenant-";
 /// Every tenant namespace, as a pattern (Argo CD destinations, Velero).

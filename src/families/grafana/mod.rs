@@ -11,6 +11,7 @@
 //! lay the finished text out, and both files carry byte-identical dashboard JSON.
 
 pub mod check;
+pub mod layout;
 pub mod model;
 
 use minijinja::{context, Value};

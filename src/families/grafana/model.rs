@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::layout::{green, panel, red_above, red_below, target, Layout};
 use crate::families::prometheus::slo::*;
 use crate::model::{Model, MonitoringLevel, MONITORING_NAMESPACE};
 
@@ -96,93 +97,6 @@ pub fn resolve(m: &Model) -> Grafana {
         } else {
             Vec::new()
         },
-    }
-}
-
-/// Panels laid out row by row on Grafana's 24-column grid; ids in reading order.
-struct Layout {
-    panels: Vec<Panel>,
-    y: u32,
-}
-
-impl Layout {
-    fn new() -> Layout {
-        Layout {
-            panels: Vec::new(),
-            y: 0,
-        }
-    }
-
-    /// One row of panels of height `h`, each with its width.
-    fn row(&mut self, h: u32, panels: Vec<(u32, Panel)>) {
-        let mut x = 0;
-        for (w, mut p) in panels {
-            p.id = self.panels.len() as u32 + 1;
-            p.grid = Grid { x, y: self.y, w, h };
-            for (i, t) in p.targets.iter_mut().enumerate() {
-                t.ref_id = ((b'A' + i as u8) as char).to_string();
-            }
-            x += w;
-            self.panels.push(p);
-        }
-        debug_assert!(x <= 24);
-        self.y += h;
-    }
-}
-
-fn target(expr: impl Into<String>, legend: &'static str) -> Target {
-    Target {
-        ref_id: String::new(),
-        expr: expr.into(),
-        legend,
-    }
-}
-
-fn green() -> Step {
-    Step {
-        color: "green",
-        value: None,
-    }
-}
-
-/// Red at and above `v`.
-fn red_above(v: f64) -> Vec<Step> {
-    vec![
-        green(),
-        Step {
-            color: "red",
-            value: Some(v),
-        },
-    ]
-}
-
-/// Red below `v`.
-fn red_below(v: f64) -> Vec<Step> {
-    vec![
-        Step {
-            color: "red",
-            value: None,
-        },
-        Step {
-            color: "green",
-            value: Some(v),
-        },
-    ]
-}
-
-fn panel(
-    kind: &'static str,
-    title: &'static str,
-    unit: &'static str,
-    targets: Vec<Target>,
-) -> Panel {
-    Panel {
-        kind,
-        title,
-        unit,
-        targets,
-        thresholds: vec![green()],
-        ..Panel::default()
     }
 }
 

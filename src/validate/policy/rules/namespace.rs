@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::super::{finding, Check, Kinds, Rule};
 use crate::diagnostic::Diagnostic;
-use crate::model::TENANT_NAMESPACE_PREFIX;
+use crate::model::{TENANT_LABEL, TENANT_NAMESPACE_PREFIX};
 use crate::validate::{At, Document};
 
 pub const N001: Rule = Rule {
@@ -48,7 +48,7 @@ fn restricted(file: &str, doc: &Document, out: &mut Vec<Diagnostic>) {
 /// Whether a Namespace object is a tenant's.
 fn is_tenant_namespace(doc: &Document) -> bool {
     doc.value
-        .at_keys(&["metadata", "labels", "portal.dev/tenant"])
+        .at_keys(&["metadata", "labels", TENANT_LABEL])
         .is_some()
         || doc.name().starts_with(TENANT_NAMESPACE_PREFIX)
 }
