@@ -25,6 +25,8 @@ pub use tiers::{BackupLevel, MonitoringLevel};
 /// Namespaces of the platform.
 pub const SYSTEM_NAMESPACE: &str = "portal-system";
 pub const MONITORING_NAMESPACE: &str = "monitoring";
+/// Velero reads its Schedules from its own namespace only.
+pub const VELERO_NAMESPACE: &str = "velero";
 /// The label every rendered object carries, and its value (policy PG-M001).
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "portalgen";

@@ -5,7 +5,7 @@ use minijinja::{context, Value};
 
 use super::argocd::model::{GroupKind, IgnoreDifference};
 use super::{Artifact, Destination, Family, Sync};
-use crate::model::{Model, SYSTEM_NAMESPACE, TENANT_NAMESPACES};
+use crate::model::{Model, SYSTEM_NAMESPACE, TENANT_NAMESPACES, VELERO_NAMESPACE};
 use crate::spec::Tier;
 
 pub const FAMILY: Family = Family {
@@ -72,7 +72,7 @@ fn destinations(model: &Model) -> Vec<Destination> {
     ];
     if model.backups.velero.is_some() {
         // Velero reads Schedules from its own namespace only.
-        out.push(Destination::Operator("velero"));
+        out.push(Destination::Operator(VELERO_NAMESPACE));
     }
     out
 }

@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::routing::{self, AlertRouting};
 use super::rules::{self, Rules};
 use super::slo::SLO_WINDOW;
-use crate::model::{Model, MonitoringLevel, MONITORING_NAMESPACE};
+use crate::model::{Model, MonitoringLevel, MONITORING_NAMESPACE, VELERO_NAMESPACE};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Observability {
@@ -184,10 +184,10 @@ pub fn resolve(m: &Model) -> Observability {
         },
     ];
     if velero.is_some() {
-        scrape_namespaces.push("velero".to_owned());
+        scrape_namespaces.push(VELERO_NAMESPACE.to_owned());
         service_monitors.push(ServiceMonitor {
             name: "velero",
-            target_namespace: "velero".to_owned(),
+            target_namespace: VELERO_NAMESPACE.to_owned(),
             match_labels: BTreeMap::from([("app.kubernetes.io/name", "velero")]),
             port: "http-monitoring",
             path: "/metrics",
