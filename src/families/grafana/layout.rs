@@ -4,6 +4,7 @@
 use super::model::{Grid, Panel, Step, Target};
 
 /// Panels laid out row by row on Grafana's 24-column grid; ids in reading order.
+#[derive(Default)]
 pub struct Layout {
     pub panels: Vec<Panel>,
     y: u32,
@@ -11,10 +12,7 @@ pub struct Layout {
 
 impl Layout {
     pub fn new() -> Layout {
-        Layout {
-            panels: Vec::new(),
-            y: 0,
-        }
+        Layout::default()
     }
 
     /// One row of panels of height `h`, each with its width.
