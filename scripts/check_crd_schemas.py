@@ -51,6 +51,10 @@ SAMPLES = {
         }],
         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
     }),
+    "postgresql.cnpg.io/v1/ScheduledBackup": obj("postgresql.cnpg.io/v1", "ScheduledBackup", {
+        "schedule": "0 0 2 * * *", "cluster": {"name": "portal-db"}, "method": "barmanObjectStore",
+        "backupOwnerReference": "self", "immediate": True, "target": "prefer-standby",
+    }),
     "autoscaling.k8s.io/v1/VerticalPodAutoscaler": obj("autoscaling.k8s.io/v1", "VerticalPodAutoscaler", {
         "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
         "updatePolicy": {"updateMode": "InPlaceOrRecreate", "minReplicas": 2},
@@ -153,11 +157,112 @@ SAMPLES = {
         "clusterResourceWhitelist": [{"group": "*", "kind": "Namespace"}],
         "namespaceResourceWhitelist": [{"group": "*", "kind": "*"}],
     }),
+    "monitoring.coreos.com/v1/Alertmanager": obj("monitoring.coreos.com/v1", "Alertmanager", {
+        "replicas": 3, "serviceAccountName": "alertmanager", "retention": "120h",
+        "alertmanagerConfigSelector": {"matchLabels": {"alertmanagerConfig": "portal"}},
+        "alertmanagerConfigNamespaceSelector": {},
+        "alertmanagerConfigMatcherStrategy": {"type": "None"},
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 2000,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "storage": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": "5Gi"}}}}},
+    }),
+    "cert-manager.io/v1/ClusterIssuer": {
+        "apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
+        "metadata": {"name": "letsencrypt-dns01", "labels": {"app.kubernetes.io/name": "x"}},
+        "spec": {"acme": {
+            "server": "https://acme-v02.api.letsencrypt.org/directory", "email": "ops@example.com",
+            "privateKeySecretRef": {"name": "letsencrypt-dns01-account"},
+            "solvers": [{"selector": {"dnsZones": ["example.com"]},
+                         "dns01": {"cloudflare": {"apiTokenSecretRef": {"name": "cloudflare-api-token",
+                                                                        "key": "api-token"}}}}],
+        }},
+    },
+    "cert-manager.io/v1/Certificate": obj("cert-manager.io/v1", "Certificate", {
+        "secretName": "portal-tls", "dnsNames": ["portal.example.com", "*.portal.example.com"],
+        "issuerRef": {"name": "letsencrypt-dns01", "kind": "ClusterIssuer", "group": "cert-manager.io"},
+        "duration": "2160h", "renewBefore": "360h",
+        "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+    }),
+    "external-secrets.io/v1/ExternalSecret": obj("external-secrets.io/v1", "ExternalSecret", {
+        "refreshInterval": "1h",
+        "secretStoreRef": {"name": "vault", "kind": "ClusterSecretStore"},
+        "target": {"name": "portal-secrets", "creationPolicy": "Owner"},
+        "data": [{"secretKey": "DATABASE_PASSWORD", "remoteRef": {"key": "portal/prod-us/db", "property": "password"}}],
+        "dataFrom": [{"extract": {"key": "portal/prod-us/app"}}],
+    }),
+    "external-secrets.io/v1/ClusterSecretStore": {
+        "apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore",
+        "metadata": {"name": "aws", "labels": {"app.kubernetes.io/name": "x"}},
+        "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "us-east-1", "auth": {
+            "jwt": {"serviceAccountRef": {"name": "external-secrets", "namespace": "external-secrets"}}}}}},
+    },
+    "external-secrets.io/v1/SecretStore": obj("external-secrets.io/v1", "SecretStore", {
+        "provider": {"vault": {"server": "https://vault.example.com", "path": "secret", "version": "v2",
+                               "auth": {"kubernetes": {"mountPath": "kubernetes", "role": "portal",
+                                                       "serviceAccountRef": {"name": "portal-app"}}}}},
+    }),
+    "velero.io/v1/BackupStorageLocation": obj("velero.io/v1", "BackupStorageLocation", {
+        "provider": "aws", "default": True, "accessMode": "ReadWrite",
+        "objectStorage": {"bucket": "portal-backups", "prefix": "prod-us"},
+        "config": {"region": "us-east-1", "s3ForcePathStyle": "false"},
+        "credential": {"name": "velero-credentials", "key": "cloud"},
+    }),
+    "argoproj.io/v1alpha1/Rollout": obj("argoproj.io/v1alpha1", "Rollout", {
+        "replicas": 3, "revisionHistoryLimit": 5,
+        "selector": {"matchLabels": {"app": "portal"}},
+        "workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "portal-app",
+                        "scaleDown": "progressively"},
+        "strategy": {"canary": {
+            "canaryService": "portal-app-canary", "stableService": "portal-app-stable",
+            "trafficRouting": {"istio": {"virtualService": {"name": "portal", "routes": ["primary"]}}},
+            "steps": [{"setWeight": 5}, {"pause": {"duration": "10m"}},
+                      {"analysis": {"templates": [{"templateName": "portal-slo"}],
+                                    "args": [{"name": "service", "value": "portal-app"}]}},
+                      {"setWeight": 25}, {"pause": {"duration": "20m"}}],
+        }},
+    }),
+    "argoproj.io/v1alpha1/AnalysisTemplate": obj("argoproj.io/v1alpha1", "AnalysisTemplate", {
+        "args": [{"name": "service"}, {"name": "canary-hash"}],
+        "metrics": [{
+            "name": "error-rate", "interval": "1m", "count": 5, "failureLimit": 0,
+            "successCondition": "result[0] < 0.001", "failureCondition": "result[0] >= 0.01",
+            "provider": {"prometheus": {
+                "address": "http://prometheus-operated.monitoring.svc:9090",
+                "query": "sum(rate(http_requests_total{service=\"{{args.service}}\",code=~\"5..\"}[5m]))"
+                         " / sum(rate(http_requests_total{service=\"{{args.service}}\"}[5m]))",
+            }},
+        }],
+    }),
+    "opentelemetry.io/v1beta1/OpenTelemetryCollector": obj("opentelemetry.io/v1beta1", "OpenTelemetryCollector", {
+        "mode": "deployment", "replicas": 2, "image": "otel/opentelemetry-collector-contrib:0.141.0",
+        "config": {
+            "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "0.0.0.0:4317"},
+                                                 "http": {"endpoint": "0.0.0.0:4318"}}}},
+            "processors": {"memory_limiter": {"check_interval": "1s", "limit_percentage": 80},
+                           "batch": {}},
+            "exporters": {"otlp": {"endpoint": "tempo.monitoring.svc:4317", "tls": {"insecure": True}}},
+            "service": {"pipelines": {"traces": {"receivers": ["otlp"], "processors": ["memory_limiter", "batch"],
+                                                 "exporters": ["otlp"]}}},
+        },
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]}},
+        "targetAllocator": {"enabled": False, "prometheusCR": {"scrapeInterval": "30s"}},
+    }),
+    "opentelemetry.io/v1alpha1/Instrumentation": obj("opentelemetry.io/v1alpha1", "Instrumentation", {
+        "exporter": {"endpoint": "http://otel-collector.monitoring.svc:4318"},
+        "propagators": ["tracecontext", "baggage"],
+        "sampler": {"type": "parentbased_traceidratio", "argument": "0.1"},
+        "resource": {"addK8sUIDAttributes": True, "resourceAttributes": {"deployment.environment": "prod"}},
+        "env": [{"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": "http/protobuf"}],
+    }),
 }
 
 # kind -> dotted path (inside the sample) of an existing object to inject "bogus" into
 NESTED = {
     "postgresql.cnpg.io/v1/Cluster": "spec.storage",
+    "postgresql.cnpg.io/v1/ScheduledBackup": "spec.cluster",
     "autoscaling.k8s.io/v1/VerticalPodAutoscaler": "spec.updatePolicy",
     "velero.io/v1/Schedule": "spec.template",
     "redis.redis.opstreelabs.in/v1beta2/RedisCluster": "spec.kubernetesConfig",
@@ -171,6 +276,17 @@ NESTED = {
     "monitoring.coreos.com/v1alpha1/AlertmanagerConfig": "spec.receivers.0.pagerdutyConfigs.0",
     "argoproj.io/v1alpha1/Application": "spec.syncPolicy.automated",
     "argoproj.io/v1alpha1/AppProject": "spec.destinations.0",
+    "monitoring.coreos.com/v1/Alertmanager": "spec.alertmanagerConfigMatcherStrategy",
+    "cert-manager.io/v1/ClusterIssuer": "spec.acme.solvers.0.dns01.cloudflare",
+    "cert-manager.io/v1/Certificate": "spec.issuerRef",
+    "external-secrets.io/v1/ExternalSecret": "spec.data.0.remoteRef",
+    "external-secrets.io/v1/ClusterSecretStore": "spec.provider.aws",
+    "external-secrets.io/v1/SecretStore": "spec.provider.vault.auth.kubernetes",
+    "velero.io/v1/BackupStorageLocation": "spec.objectStorage",
+    "argoproj.io/v1alpha1/Rollout": "spec.strategy.canary.trafficRouting.istio.virtualService",
+    "argoproj.io/v1alpha1/AnalysisTemplate": "spec.metrics.0.provider.prometheus",
+    "opentelemetry.io/v1beta1/OpenTelemetryCollector": "spec.config.service",
+    "opentelemetry.io/v1alpha1/Instrumentation": "spec.sampler",
 }
 
 

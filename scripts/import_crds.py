@@ -28,18 +28,39 @@ Upstream sources (project, release tag, CRD file path):
                                                 config/crd/bases/postgresql.cnpg.io_scheduledbackups.yaml
     autoscaling.k8s.io/v1 VerticalPodAutoscaler
         kubernetes/autoscaler  vertical-pod-autoscaler-1.7.1  vertical-pod-autoscaler/deploy/vpa-v1-crd-gen.yaml
-    velero.io/v1 Schedule
-        vmware-tanzu/velero  v1.18.1  config/crd/v1/bases/velero.io_schedules.yaml
+    velero.io/v1 Schedule, BackupStorageLocation
+        vmware-tanzu/velero  v1.18.1  config/crd/v1/bases/velero.io_schedules.yaml,
+                                      config/crd/v1/bases/velero.io_backupstoragelocations.yaml
     redis.redis.opstreelabs.in/v1beta2 Redis, RedisCluster
         OT-CONTAINER-KIT/redis-operator  v0.26.0  config/crd/bases/redis.redis.opstreelabs.in_redis.yaml,
                                                   config/crd/bases/redis.redis.opstreelabs.in_redisclusters.yaml
     networking.istio.io/v1 Gateway, VirtualService
         istio/istio  1.30.3  manifests/charts/base/files/crd-all.gen.yaml
-    monitoring.coreos.com/v1 Prometheus, ServiceMonitor, PodMonitor, PrometheusRule
+    monitoring.coreos.com/v1 Prometheus, Alertmanager, ServiceMonitor, PodMonitor, PrometheusRule
     monitoring.coreos.com/v1alpha1 AlertmanagerConfig
         prometheus-operator/prometheus-operator  v0.93.0  example/prometheus-operator-crd/monitoring.coreos.com_<plural>.yaml
     argoproj.io/v1alpha1 Application, AppProject
         argoproj/argo-cd  v3.5.1  manifests/crds/application-crd.yaml, manifests/crds/appproject-crd.yaml
+    argoproj.io/v1alpha1 Rollout, AnalysisTemplate
+        argoproj/argo-rollouts  v1.9.1  manifests/crds/rollout-crd.yaml, manifests/crds/analysis-template-crd.yaml
+    cert-manager.io/v1 ClusterIssuer, Certificate
+        cert-manager/cert-manager  v1.21.1  deploy/crds/cert-manager.io_clusterissuers.yaml,
+                                            deploy/crds/cert-manager.io_certificates.yaml
+    external-secrets.io/v1 ExternalSecret, ClusterSecretStore, SecretStore
+        external-secrets/external-secrets  v2.9.0  config/crds/bases/external-secrets.io_<plural>.yaml
+        (the files also hold the deprecated, unserved v1beta1; only v1 is imported)
+    opentelemetry.io/v1beta1 OpenTelemetryCollector
+    opentelemetry.io/v1alpha1 Instrumentation
+        open-telemetry/opentelemetry-operator  v0.158.0  config/crd/bases/opentelemetry.io_opentelemetrycollectors.yaml,
+                                                         config/crd/bases/opentelemetry.io_instrumentations.yaml
+        (the collector file also holds the deprecated v1alpha1; only v1beta1 is imported)
+
+The kinds added in 2026-12 (Alertmanager, BackupStorageLocation and the
+cert-manager, External Secrets, Argo Rollouts and OpenTelemetry kinds) are at
+the newest stable release tag of their repository at that time (prometheus-
+operator and Velero at the tags the other kinds already used).  No output
+exceeds 600 KB, so nothing is pruned (largest:
+monitoring.coreos.com_v1alpha1_alertmanagerconfig.json, ~255 KB).
 
 Transformation of the version's openAPIV3Schema
 ------------------------------------------------
@@ -74,6 +95,9 @@ import sys
 import yaml
 
 PC = "prometheus-operator/prometheus-operator v0.93.0 example/prometheus-operator-crd/"
+CM = "cert-manager/cert-manager v1.21.1 deploy/crds/"
+ESO = "external-secrets/external-secrets v2.9.0 config/crds/bases/"
+OTEL = "open-telemetry/opentelemetry-operator v0.158.0 config/crd/bases/"
 
 # (group, version, kind) -> {"source": "<project> <tag> <path>", "prune": [paths]}
 KINDS = {
@@ -119,11 +143,44 @@ KINDS = {
     ("monitoring.coreos.com", "v1alpha1", "AlertmanagerConfig"): {
         "source": PC + "monitoring.coreos.com_alertmanagerconfigs.yaml",
     },
+    ("monitoring.coreos.com", "v1", "Alertmanager"): {
+        "source": PC + "monitoring.coreos.com_alertmanagers.yaml",
+    },
     ("argoproj.io", "v1alpha1", "Application"): {
         "source": "argoproj/argo-cd v3.5.1 manifests/crds/application-crd.yaml",
     },
     ("argoproj.io", "v1alpha1", "AppProject"): {
         "source": "argoproj/argo-cd v3.5.1 manifests/crds/appproject-crd.yaml",
+    },
+    ("cert-manager.io", "v1", "ClusterIssuer"): {
+        "source": CM + "cert-manager.io_clusterissuers.yaml",
+    },
+    ("cert-manager.io", "v1", "Certificate"): {
+        "source": CM + "cert-manager.io_certificates.yaml",
+    },
+    ("external-secrets.io", "v1", "ExternalSecret"): {
+        "source": ESO + "external-secrets.io_externalsecrets.yaml",
+    },
+    ("external-secrets.io", "v1", "ClusterSecretStore"): {
+        "source": ESO + "external-secrets.io_clustersecretstores.yaml",
+    },
+    ("external-secrets.io", "v1", "SecretStore"): {
+        "source": ESO + "external-secrets.io_secretstores.yaml",
+    },
+    ("velero.io", "v1", "BackupStorageLocation"): {
+        "source": "vmware-tanzu/velero v1.18.1 config/crd/v1/bases/velero.io_backupstoragelocations.yaml",
+    },
+    ("argoproj.io", "v1alpha1", "Rollout"): {
+        "source": "argoproj/argo-rollouts v1.9.1 manifests/crds/rollout-crd.yaml",
+    },
+    ("argoproj.io", "v1alpha1", "AnalysisTemplate"): {
+        "source": "argoproj/argo-rollouts v1.9.1 manifests/crds/analysis-template-crd.yaml",
+    },
+    ("opentelemetry.io", "v1beta1", "OpenTelemetryCollector"): {
+        "source": OTEL + "opentelemetry.io_opentelemetrycollectors.yaml",
+    },
+    ("opentelemetry.io", "v1alpha1", "Instrumentation"): {
+        "source": OTEL + "opentelemetry.io_instrumentations.yaml",
     },
 }
 

@@ -19,5 +19,7 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod render;
+pub mod revision;
 pub mod spec;
+pub mod subset;
 pub mod validate;

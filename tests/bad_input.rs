@@ -539,6 +539,16 @@ fn cases() -> Vec<Case> {
             "greater than maxReplicas",
         ),
         case(
+            "a single-pod prod environment (a drain would evict the only pod)",
+            sub(
+                "  tier: staging\n",
+                "  tier: prod\n  overrides:\n    replicas: 1\n    autoscaling: {minReplicas: 1, maxReplicas: 4}\n",
+            ),
+            9,
+            "spec.overrides.autoscaling.minReplicas",
+            "a prod environment runs at least 2 pods, this one may run 1",
+        ),
+        case(
             "replicas outside the autoscaling range",
             after_tier("  overrides:\n    replicas: 20\n"),
             8,

@@ -298,3 +298,54 @@ fn a_comment_added_by_hand_is_caught_by_check_and_diff() {
     s.cmd().args(["render", "alpha", "-q"]).assert().success();
     s.cmd().args(["diff", "alpha"]).assert().code(0);
 }
+
+#[test]
+fn the_pdb_follows_the_fewest_pods_and_says_why_a_single_pod_may_be_evicted() {
+    let s = Scratch::new();
+    let with = |name: &str, tier: &str, min: u32, max: u32| {
+        common::minimal_spec(name, tier, 1)
+            + &format!("  overrides:\n    replicas: {min}\n    autoscaling: {{minReplicas: {min}, maxReplicas: {max}}}\n")
+    };
+    s.write_env("single", &with("single", "staging", 1, 3));
+    s.write_env("pair", &with("pair", "prod", 2, 4));
+    let out = s.root().join("out");
+    s.cmd()
+        .args(["render", "--all", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let pdb = |env: &str| {
+        std::fs::read_to_string(out.join(env).join("kubernetes/platform/app/pdb.yaml")).unwrap()
+    };
+    let single = pdb("single");
+    // minAvailable 1 of 1 pod would block every drain (PG-D001); one may go, and it says so.
+    assert!(single.contains("  maxUnavailable: 1\n"), "{single}");
+    assert!(!single.contains("minAvailable"), "{single}");
+    assert!(
+        single.contains("# one pod: a node drain evicts it, and the portal is down"),
+        "{single}"
+    );
+    let pair = pdb("pair");
+    assert!(pair.contains("  maxUnavailable: 1\n"), "{pair}");
+    assert!(!pair.contains('#'), "{pair}");
+
+    // One pod in prod is refused at the override, and nothing is written.
+    s.write_env("pair", &with("pair", "prod", 1, 4));
+    let before = common::read_tree(&out.join("pair"));
+    let assert = s
+        .cmd()
+        .args(["render", "pair", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("pair.yaml:"), "{stderr}");
+    assert!(
+        stderr.contains("spec.overrides.autoscaling.minReplicas"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("runs at least 2 pods"), "{stderr}");
+    assert_eq!(common::read_tree(&out.join("pair")), before);
+}
+#[path = "cli/adoption.rs"]
+mod adoption;

@@ -163,8 +163,21 @@ fn cache_rules_cache_static_and_api_and_bypass_app() {
     );
 
     let api = by_ref["api_get"];
-    assert_eq!(ttl(api), (true.into(), 300.into(), 60.into()));
+    // The origin decides how long (its Cache-Control), so private/no-store are honoured.
+    let p = &api["action_parameters"];
+    assert_eq!(p["cache"], true);
+    assert_eq!(p["origin_cache_control"], true);
+    assert_eq!(p["edge_ttl"]["mode"], "bypass_by_default");
+    assert_eq!(p["browser_ttl"]["mode"], "respect_origin");
     let expr = api["expression"].as_str().unwrap();
+    assert!(
+        expr.contains("not any(lower(http.request.headers.names[*])[*] eq \"authorization\")"),
+        "{expr}"
+    );
+    assert!(
+        expr.contains("not (http.cookie contains \"portal_session=\")"),
+        "{expr}"
+    );
     assert!(expr.contains("http.request.method eq \"GET\""), "{expr}");
     assert!(
         expr.contains("starts_with(http.request.uri.path, \"/api/\")"),
@@ -188,7 +201,14 @@ fn security_headers_rate_limit_and_tls_settings() {
     assert_eq!(set["phase"], "http_response_headers_transform");
     let rule = &set["rules"][0];
     assert_eq!(rule["action"], "rewrite");
-    assert_eq!(rule["expression"], "true");
+    assert!(
+        rule["expression"]
+            .as_str()
+            .unwrap()
+            .starts_with("(http.host in {"),
+        "{}",
+        rule["expression"]
+    );
     let headers = rule["action_parameters"]["headers"].as_object().unwrap();
     let value = |h: &str| {
         assert_eq!(headers[h]["operation"], "set", "{h}");
@@ -417,6 +437,116 @@ fn terraform_references_resolve_within_each_environment() {
             "{env}: undeclared references {missing:?} (declared {declared:?})"
         );
     }
+}
+
+/// The rules of the `cache_rules` ruleset of a rendered tree, by ref.
+fn cache_rules(tree: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Value> {
+    let doc = json(tree, "cloudflare/cache-rules.tf.json");
+    doc["resource"]["cloudflare_ruleset"]["cache_rules"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["ref"].as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+#[test]
+fn every_edge_rule_is_scoped_to_the_zones_portal_hosts() {
+    // Two portals in one zone, one with its own session cookie; the zone owner's rules
+    // serve both and bypass both cookies. Another zone's portal is not among them.
+    let s = Scratch::new();
+    let with_cookie = |name: &str, cookie: Option<&str>| {
+        let spec = common::minimal_spec(name, "prod", 3);
+        match cookie {
+            Some(c) => spec.replace(
+                "    zoneId: 0123456789abcdef0123456789abcdef\n",
+                &format!("    zoneId: 0123456789abcdef0123456789abcdef\n    sessionCookie: {c}\n"),
+            ),
+            None => spec,
+        }
+    };
+    s.write_env("alpha", &with_cookie("alpha", Some("__Host-sid")));
+    s.write_env("beta", &with_cookie("beta", None));
+    s.write_env(
+        "gamma",
+        &with_cookie("gamma", None).replace(
+            "0123456789abcdef0123456789abcdef",
+            "fedcba9876543210fedcba9876543210",
+        ),
+    );
+    let out = s.root().join("out");
+    s.cmd()
+        .args(["render", "--all", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let tree = read_tree(&out.join("alpha"));
+    let hosts = "(http.host in {\"alpha.example.com\" \"beta.example.com\"} or ends_with(http.host, \".alpha.example.com\") or ends_with(http.host, \".beta.example.com\"))";
+    let rules = cache_rules(&tree);
+    for (r, rule) in &rules {
+        let expr = rule["expression"].as_str().unwrap();
+        assert!(expr.starts_with(&format!("{hosts} and ")), "{r}: {expr}");
+        assert!(!expr.contains("gamma"), "{r}: {expr}");
+    }
+    for (file, set) in [
+        ("cloudflare/security-headers.tf.json", "security_headers"),
+        ("cloudflare/rate-limiting.tf.json", "rate_limiting"),
+    ] {
+        let doc = json(&tree, file);
+        let expr = doc["resource"]["cloudflare_ruleset"][set]["rules"][0]["expression"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(expr.starts_with(hosts), "{file}: {expr}");
+    }
+    let api = rules["api_get"]["expression"].as_str().unwrap();
+    assert!(
+        api.ends_with(
+            "not (http.cookie contains \"__Host-sid=\" or http.cookie contains \"portal_session=\")"
+        ),
+        "{api}"
+    );
+    // The other zone has its own owner, serving only its own portal.
+    let gamma = cache_rules(&read_tree(&out.join("gamma")));
+    let expr = gamma["api_get"]["expression"].as_str().unwrap();
+    assert!(
+        expr.starts_with("(http.host in {\"gamma.example.com\"} or ends_with(http.host, \".gamma.example.com\")) and "),
+        "{expr}"
+    );
+    assert!(!read_tree(&out.join("beta")).contains_key("cloudflare/cache-rules.tf.json"));
+}
+
+#[test]
+fn a_session_cookie_name_that_is_not_a_plain_token_is_refused_at_its_line() {
+    let s = Scratch::new();
+    let spec = common::minimal_spec("alpha", "prod", 3).replace(
+        "    zoneId: 0123456789abcdef0123456789abcdef\n",
+        "    zoneId: 0123456789abcdef0123456789abcdef\n    sessionCookie: \"sid\\\" or true\"\n",
+    );
+    s.write_env("alpha", &spec);
+    let line = spec
+        .lines()
+        .position(|l| l.contains("sessionCookie"))
+        .unwrap()
+        + 1;
+    let out = s
+        .cmd()
+        .args(["render", "alpha", "--out"])
+        .arg(s.root().join("out"))
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains(&format!("alpha.yaml:{line}:")), "{stderr}");
+    assert!(stderr.contains("spec.cloudflare.sessionCookie"), "{stderr}");
+    assert!(!s.root().join("out").exists(), "nothing is written");
+    // A typo in the key gets a did-you-mean.
+    s.write_env(
+        "alpha",
+        &spec.replace("sessionCookie: \"sid\\\" or true\"", "sessionCookies: sid"),
+    );
+    let out = s.cmd().args(["validate", "alpha"]).assert().code(2);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(stdout.contains("did you mean 'sessionCookie'"), "{stdout}");
 }
 
 #[test]

@@ -102,7 +102,9 @@ fn field_value() -> impl Strategy<Value = String> {
 
 /// Overrides: none, coherent ones, or random (often contradictory) ones.
 fn overrides() -> impl Strategy<Value = String> {
-    let coherent = (1u32..20, 0u32..40, 1u32..2000, 0u32..2000, 64u32..4096, 0u32..4096).prop_map(
+    // At least 2 pods: a single-pod prod spec is refused (model::disruption), and the
+    // random overrides below still reach one pod on every tier.
+    let coherent = (2u32..20, 0u32..40, 1u32..2000, 0u32..2000, 64u32..4096, 0u32..4096).prop_map(
         |(min, span, cpu, cpu_extra, mem, mem_extra)| {
             format!(
                 "  overrides:\n    replicas: {min}\n    autoscaling: {{minReplicas: {min}, maxReplicas: {}}}\n    \

@@ -474,3 +474,164 @@ fn an_unknown_field_in_an_operator_resource_is_rejected() {
         "{stderr}"
     );
 }
+
+/// `promtool`, if installed. Missing: a failure on CI (`CI=true`), a skip with a note
+/// elsewhere, so that a developer without Prometheus can still run the suite.
+fn promtool() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("promtool"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "promtool is not installed, and CI=true requires it (.ci/run installs it)"
+        );
+        eprintln!("note: promtool is not installed; skipping the promtool rule tests");
+    }
+    found
+}
+
+/// The rendered `prometheus/rules.yaml` of a staging spec with this autoscaling range,
+/// rendered through the CLI.
+fn rules_with_autoscaling(s: &Scratch, name: &str, min: u32, max: u32) -> Value {
+    let spec = common::minimal_spec(name, "staging", 3)
+        + &format!("  overrides:\n    replicas: {min}\n    autoscaling: {{minReplicas: {min}, maxReplicas: {max}}}\n");
+    s.write_env(name, &spec);
+    let out = s.root().join("out");
+    s.cmd()
+        .args(["render", name, "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(out.join(name).join("prometheus/rules.yaml")).unwrap();
+    parse_yaml_documents(&text).unwrap().remove(0).value
+}
+
+fn alert_rule<'a>(rules: &'a Value, name: &str) -> Option<&'a Value> {
+    rules["spec"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .find(|r| r["alert"] == name)
+}
+
+/// Runs `promtool test rules` on the rule groups of a PrometheusRule, with one test that
+/// feeds `series` (as promtool input series) and expects `expected` alerts named `alert` at
+/// `eval_time`. Panics with promtool's output on failure.
+fn promtool_test(
+    promtool: &std::path::Path,
+    rules: &Value,
+    series: &[(&str, &str)],
+    alert: &str,
+    eval_time: &str,
+    expected: Value,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    // JSON is YAML: promtool reads both files as they are written here.
+    let groups = serde_json::json!({"groups": rules["spec"]["groups"]});
+    std::fs::write(dir.path().join("rules.yaml"), groups.to_string()).unwrap();
+    let input: Vec<Value> = series
+        .iter()
+        .map(|(s, v)| serde_json::json!({"series": s, "values": v}))
+        .collect();
+    let test = serde_json::json!({
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": input,
+            "alert_rule_test": [{"eval_time": eval_time, "alertname": alert, "exp_alerts": expected}],
+        }],
+    });
+    std::fs::write(dir.path().join("test.yaml"), test.to_string()).unwrap();
+    let out = std::process::Command::new(promtool)
+        .args(["test", "rules", "test.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool test rules failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const HPA: &str = "namespace=\"portal-system\",horizontalpodautoscaler=\"portal-app\"";
+
+#[test]
+fn hpa_maxed_out_fires_after_30_minutes_at_the_maximum_but_never_for_a_pinned_count() {
+    let s = Scratch::new();
+    // A range: at the maximum for 30 minutes is worth a warning.
+    let ranged = rules_with_autoscaling(&s, "ranged", 3, 5);
+    let rule = alert_rule(&ranged, "PortalHPAMaxedOut").expect("rendered for a range");
+    // Pinned (an override may fix the count, e.g. 1000/1000): always at the maximum, so the
+    // alert would fire forever; it is not rendered.
+    let pinned = rules_with_autoscaling(&s, "pinned", 4, 4);
+    assert!(alert_rule(&pinned, "PortalHPAMaxedOut").is_none());
+    assert!(alert_rule(&pinned, "PortalAppDown").is_some());
+
+    let Some(promtool) = promtool() else { return };
+    let at_max = |n: u32| {
+        vec![
+            (
+                format!("kube_horizontalpodautoscaler_status_current_replicas{{{HPA}}}"),
+                format!("{n}x120"),
+            ),
+            (
+                format!("kube_horizontalpodautoscaler_spec_min_replicas{{{HPA}}}"),
+                format!("{}x120", if n == 4 { 4 } else { 3 }),
+            ),
+            (
+                format!("kube_horizontalpodautoscaler_spec_max_replicas{{{HPA}}}"),
+                format!("{n}x120"),
+            ),
+        ]
+    };
+    let ranged_series = at_max(5);
+    let ranged_series: Vec<(&str, &str)> = ranged_series
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let mut labels = serde_json::json!({
+        "namespace": "portal-system",
+        "horizontalpodautoscaler": "portal-app",
+    });
+    for (k, v) in rule["labels"].as_object().unwrap() {
+        labels[k] = v.clone();
+    }
+    let fired = serde_json::json!([{"exp_labels": labels, "exp_annotations": rule["annotations"]}]);
+    promtool_test(
+        &promtool,
+        &ranged,
+        &ranged_series,
+        "PortalHPAMaxedOut",
+        "20m",
+        serde_json::json!([]),
+    );
+    promtool_test(
+        &promtool,
+        &ranged,
+        &ranged_series,
+        "PortalHPAMaxedOut",
+        "40m",
+        fired,
+    );
+
+    let pinned_series = at_max(4);
+    let pinned_series: Vec<(&str, &str)> = pinned_series
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    promtool_test(
+        &promtool,
+        &pinned,
+        &pinned_series,
+        "PortalHPAMaxedOut",
+        "110m",
+        serde_json::json!([]),
+    );
+}

@@ -219,6 +219,167 @@ fn each_cross_document_rule_fires_on_a_crafted_bad_tree() {
     );
 }
 
+/// The policy rule ids among the findings of one Terraform JSON file holding a cache ruleset
+/// with the one rule `rule`.
+fn cache_rule_ids(rule: &serde_json::Value) -> Vec<String> {
+    let doc = serde_json::json!({"resource": {"cloudflare_ruleset": {"cache_rules": {
+        "zone_id": "0123456789abcdef0123456789abcdef",
+        "name": "portal cache rules",
+        "kind": "zone",
+        "phase": "http_request_cache_settings",
+        "rules": [rule],
+    }}}});
+    let text = serde_json::to_string_pretty(&doc).unwrap();
+    let found = check_file("cloudflare/cache-rules.tf.json", "test", &text);
+    // Only policy findings: the crafted rules are valid Terraform.
+    assert!(
+        found.iter().all(|d| d.message.starts_with("[PG-")),
+        "{found:?}"
+    );
+    found
+        .iter()
+        .filter_map(|d| d.message.strip_prefix('[')?.split_once(']'))
+        .map(|(id, _)| id.to_owned())
+        .collect()
+}
+
+const HOSTS: &str =
+    "(http.host in {\"portal.example.com\"} or ends_with(http.host, \".portal.example.com\"))";
+const NO_AUTH: &str = "not any(lower(http.request.headers.names[*])[*] eq \"authorization\")";
+const NO_SESSION: &str = "not (http.cookie contains \"portal_session=\")";
+
+fn api_rule(expression: &str, edge_mode: &str) -> serde_json::Value {
+    let mut edge = serde_json::json!({"mode": edge_mode});
+    if edge_mode == "override_origin" {
+        edge["default"] = 300.into();
+    }
+    serde_json::json!({
+        "ref": "api_get",
+        "expression": expression,
+        "action": "set_cache_settings",
+        "action_parameters": {
+            "cache": true,
+            "origin_cache_control": true,
+            "edge_ttl": edge,
+            "browser_ttl": {"mode": "respect_origin"},
+        },
+        "enabled": true,
+    })
+}
+
+#[test]
+fn edge_cache_rules_must_bypass_credentials_respect_the_origin_and_stay_on_the_portal_hosts() {
+    let api = |terms: &[&str]| terms.join(" and ");
+    let get = "(http.request.method eq \"GET\") and starts_with(http.request.uri.path, \"/api/\")";
+    let good = api(&[HOSTS, get, NO_AUTH, NO_SESSION]);
+    assert_eq!(
+        cache_rule_ids(&api_rule(&good, "bypass_by_default")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        cache_rule_ids(&api_rule(&good, "respect_origin")),
+        Vec::<String>::new()
+    );
+
+    let cases: Vec<(&str, serde_json::Value)> = vec![
+        // The issue's defect: Authorization only, a session cookie is cached.
+        (
+            "PG-E001",
+            api_rule(&api(&[HOSTS, get, NO_AUTH]), "bypass_by_default"),
+        ),
+        (
+            "PG-E001",
+            api_rule(&api(&[HOSTS, get, NO_SESSION]), "bypass_by_default"),
+        ),
+        (
+            "PG-E001",
+            api_rule(&api(&[HOSTS, get]), "bypass_by_default"),
+        ),
+        // The bypass terms present, but not for every request the rule matches.
+        (
+            "PG-E001",
+            api_rule(
+                &format!("{good} or starts_with(http.request.uri.path, \"/api/\")"),
+                "bypass_by_default",
+            ),
+        ),
+        (
+            "PG-E001",
+            api_rule(
+                &api(&[
+                    HOSTS,
+                    get,
+                    &format!("not ({} and {})", &NO_AUTH[4..], &NO_SESSION[4..]),
+                ]),
+                "bypass_by_default",
+            ),
+        ),
+        // A fixed TTL ignores Cache-Control: private / no-store.
+        ("PG-E002", api_rule(&good, "override_origin")),
+        // Zone-wide: other sites of the zone are cached too.
+        (
+            "PG-E003",
+            api_rule(&api(&[get, NO_AUTH, NO_SESSION]), "bypass_by_default"),
+        ),
+        (
+            "PG-E003",
+            api_rule(
+                &api(&[
+                    "(http.host eq \"portal.example.com\" or true)",
+                    get,
+                    NO_AUTH,
+                    NO_SESSION,
+                ]),
+                "bypass_by_default",
+            ),
+        ),
+    ];
+    for (id, rule) in &cases {
+        let found = cache_rule_ids(rule);
+        assert!(
+            found.contains(&id.to_string()),
+            "{id} did not fire; found {found:?} on {rule}"
+        );
+    }
+    let mut off = api_rule(&good, "bypass_by_default");
+    off["action_parameters"]["origin_cache_control"] = false.into();
+    assert_eq!(cache_rule_ids(&off), vec!["PG-E002".to_owned()]);
+
+    // Rules that do not cache /api need no bypass, only the host scope.
+    let static_rule = serde_json::json!({
+        "ref": "static_assets",
+        "expression": format!("{HOSTS} and starts_with(http.request.uri.path, \"/static/\")"),
+        "action": "set_cache_settings",
+        "action_parameters": {"cache": true, "edge_ttl": {"mode": "override_origin", "default": 60}},
+        "enabled": true,
+    });
+    assert_eq!(cache_rule_ids(&static_rule), Vec::<String>::new());
+
+    // CloudFlare refuses an expression over 4096 characters (many portals in one zone).
+    let many: Vec<String> = (0..200)
+        .map(|i| format!("http.host eq \"p{i}.example.com\""))
+        .collect();
+    let long = api(&[
+        &format!("({})", many.join(" or ")),
+        get,
+        NO_AUTH,
+        NO_SESSION,
+    ]);
+    let mut rule = api_rule(&long, "bypass_by_default");
+    rule["ref"] = "long".into();
+    let doc = serde_json::json!({"resource": {"cloudflare_ruleset": {"c": {
+        "zone_id": "0123456789abcdef0123456789abcdef", "name": "c", "kind": "zone",
+        "phase": "http_request_cache_settings", "rules": [rule],
+    }}}});
+    let found = check_file("cloudflare/c.tf.json", "test", &doc.to_string());
+    assert!(
+        found
+            .iter()
+            .any(|d| d.message.contains("CloudFlare accepts at most 4096")),
+        "{found:?}"
+    );
+}
+
 #[test]
 fn every_rule_has_an_id_a_title_and_a_rationale_and_is_documented() {
     let security = std::fs::read_to_string(common::repo().join("SECURITY.md")).unwrap();
@@ -232,7 +393,7 @@ fn every_rule_has_an_id_a_title_and_a_rationale_and_is_documented() {
             rule.id
         );
     }
-    assert_eq!(policy::RULES.len(), 17);
+    assert_eq!(policy::RULES.len(), 20);
 }
 
 #[test]
@@ -305,6 +466,8 @@ fn every_registered_rule_fires_on_a_crafted_bad_object() {
     let vpa = "apiVersion: autoscaling.k8s.io/v1\nkind: VerticalPodAutoscaler\nmetadata: {name: web, namespace: portal-system}\nspec: {targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}, updatePolicy: {updateMode: Auto}}\n";
     let pdb = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: portal-system}\nspec: {minAvailable: 3, selector: {matchLabels: {app: web}}}\n";
     let vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: web, namespace: portal-system}\nspec:\n  hosts: [a.example.com]\n  http:\n    - fault: {delay: {fixedDelay: 2s, percentage: {value: 100}}}\n      route: [{destination: {host: web}}]\n";
+    let api = |terms: &[&str]| terms.join(" and ");
+    let get = "(http.request.method eq \"GET\") and starts_with(http.request.uri.path, \"/api/\")";
     let fired = |id: &str| -> Vec<String> {
         let file = |text: String| ids(&text);
         let tree = |files: &[(&str, &str)]| tree_ids(files, Tier::Prod);
@@ -326,6 +489,9 @@ fn every_registered_rule_fires_on_a_crafted_bad_object() {
             "PG-A001" => tree(&[("h.yaml", hpa), ("v.yaml", vpa)]),
             "PG-D001" => tree(&[("d.yaml", GOOD_DEPLOYMENT), ("h.yaml", hpa), ("p.yaml", pdb)]),
             "PG-M001" => file(GOOD_DEPLOYMENT.replace("  labels: {app.kubernetes.io/managed-by: portalgen}\n", "")),
+            "PG-E001" => cache_rule_ids(&api_rule(&api(&[HOSTS, get, NO_AUTH]), "bypass_by_default")),
+            "PG-E002" => cache_rule_ids(&api_rule(&api(&[HOSTS, get, NO_AUTH, NO_SESSION]), "override_origin")),
+            "PG-E003" => cache_rule_ids(&api_rule(&api(&[get, NO_AUTH, NO_SESSION]), "bypass_by_default")),
             other => panic!("rule {other} has no crafted bad object in this test: add one"),
         }
     };
@@ -423,4 +589,256 @@ fn every_rendered_pod_template_is_of_a_listed_workload_kind() {
         }
     }
     assert!(seen > 0, "no pod template rendered at all");
+}
+
+/// One minimal realistic object of each custom kind imported for #13 (Alertmanager,
+/// cert-manager, External Secrets, Velero's storage location), #16 (Argo Rollouts) and #18
+/// (OpenTelemetry Operator), shaped as those issues ask portalgen to render them, with the
+/// field path of an object deep inside `spec` that the schema closes.
+const IMPORTED_CUSTOM_KINDS: &[(&str, &str)] = &[
+    (
+        "spec.alertmanagerConfigMatcherStrategy",
+        "apiVersion: monitoring.coreos.com/v1
+kind: Alertmanager
+metadata: {name: portal, namespace: monitoring, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  replicas: 3
+  serviceAccountName: alertmanager
+  retention: 120h
+  alertmanagerConfigSelector: {matchLabels: {alertmanagerConfig: portal}}
+  alertmanagerConfigNamespaceSelector: {}
+  alertmanagerConfigMatcherStrategy: {type: None}
+  resources: {requests: {cpu: 50m, memory: 128Mi}, limits: {memory: 256Mi}}
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, fsGroup: 2000, seccompProfile: {type: RuntimeDefault}}
+  storage: {volumeClaimTemplate: {spec: {resources: {requests: {storage: 5Gi}}}}}
+",
+    ),
+    (
+        "spec.acme.solvers[0].dns01.cloudflare",
+        "apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: letsencrypt-dns01, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  acme:
+    server: https://acme-v02.api.letsencrypt.org/directory
+    email: ops@example.com
+    privateKeySecretRef: {name: letsencrypt-dns01-account}
+    solvers:
+      - selector: {dnsZones: [example.com]}
+        dns01:
+          cloudflare: {apiTokenSecretRef: {name: cloudflare-api-token, key: api-token}}
+",
+    ),
+    (
+        "spec.issuerRef",
+        "apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: portal-tls, namespace: istio-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  secretName: portal-tls
+  dnsNames: [portal.example.com, '*.portal.example.com']
+  issuerRef: {name: letsencrypt-dns01, kind: ClusterIssuer, group: cert-manager.io}
+  duration: 2160h
+  renewBefore: 360h
+  privateKey: {algorithm: ECDSA, size: 256, rotationPolicy: Always}
+",
+    ),
+    (
+        "spec.data[0].remoteRef",
+        "apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: portal-secrets, namespace: portal-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {name: vault, kind: ClusterSecretStore}
+  target: {name: portal-secrets, creationPolicy: Owner}
+  data:
+    - secretKey: DATABASE_PASSWORD
+      remoteRef: {key: portal/prod-us/db, property: password}
+  dataFrom:
+    - extract: {key: portal/prod-us/app}
+",
+    ),
+    (
+        "spec.provider.aws",
+        "apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {name: aws, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  provider:
+    aws:
+      service: SecretsManager
+      region: us-east-1
+      auth: {jwt: {serviceAccountRef: {name: external-secrets, namespace: external-secrets}}}
+",
+    ),
+    (
+        "spec.provider.vault.auth.kubernetes",
+        "apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: vault, namespace: portal-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  provider:
+    vault:
+      server: https://vault.example.com
+      path: secret
+      version: v2
+      auth: {kubernetes: {mountPath: kubernetes, role: portal, serviceAccountRef: {name: portal-app}}}
+",
+    ),
+    (
+        "spec.objectStorage",
+        "apiVersion: velero.io/v1
+kind: BackupStorageLocation
+metadata: {name: default, namespace: velero, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  provider: aws
+  default: true
+  accessMode: ReadWrite
+  objectStorage: {bucket: portal-backups, prefix: prod-us}
+  config: {region: us-east-1, s3ForcePathStyle: 'false'}
+  credential: {name: velero-credentials, key: cloud}
+",
+    ),
+    (
+        "spec.strategy.canary.trafficRouting.istio.virtualService",
+        "apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: portal-app, namespace: portal-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  replicas: 3
+  revisionHistoryLimit: 5
+  selector: {matchLabels: {app: portal}}
+  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: portal-app, scaleDown: progressively}
+  strategy:
+    canary:
+      canaryService: portal-app-canary
+      stableService: portal-app-stable
+      trafficRouting: {istio: {virtualService: {name: portal, routes: [primary]}}}
+      steps:
+        - setWeight: 5
+        - pause: {duration: 10m}
+        - analysis:
+            templates: [{templateName: portal-slo}]
+            args: [{name: service, value: portal-app}]
+        - setWeight: 25
+        - pause: {duration: 20m}
+",
+    ),
+    (
+        "spec.metrics[0].provider.prometheus",
+        "apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: portal-slo, namespace: portal-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  args: [{name: service}, {name: canary-hash}]
+  metrics:
+    - name: error-rate
+      interval: 1m
+      count: 5
+      failureLimit: 0
+      successCondition: result[0] < 0.001
+      failureCondition: result[0] >= 0.01
+      provider:
+        prometheus:
+          address: http://prometheus-operated.monitoring.svc:9090
+          query: sum(rate(http_requests_total{service=\"{{args.service}}\",code=~\"5..\"}[5m])) / sum(rate(http_requests_total{service=\"{{args.service}}\"}[5m]))
+",
+    ),
+    (
+        "spec.config.service",
+        "apiVersion: opentelemetry.io/v1beta1
+kind: OpenTelemetryCollector
+metadata: {name: otel, namespace: monitoring, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  mode: deployment
+  replicas: 2
+  image: otel/opentelemetry-collector-contrib:0.141.0
+  config:
+    receivers: {otlp: {protocols: {grpc: {endpoint: '0.0.0.0:4317'}, http: {endpoint: '0.0.0.0:4318'}}}}
+    processors: {memory_limiter: {check_interval: 1s, limit_percentage: 80}, batch: {}}
+    exporters: {otlp: {endpoint: 'tempo.monitoring.svc:4317', tls: {insecure: true}}}
+    service:
+      pipelines:
+        traces: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [otlp]}
+  resources: {requests: {cpu: 100m, memory: 256Mi}, limits: {memory: 512Mi}}
+  securityContext: {runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+  # a Go duration in a field whose CRD says `format: duration` (ISO 8601 in JSON Schema)
+  targetAllocator: {enabled: false, prometheusCR: {scrapeInterval: 30s}}
+",
+    ),
+    (
+        "spec.sampler",
+        "apiVersion: opentelemetry.io/v1alpha1
+kind: Instrumentation
+metadata: {name: portal, namespace: portal-system, labels: {app.kubernetes.io/managed-by: portalgen}}
+spec:
+  exporter: {endpoint: 'http://otel-collector.monitoring.svc:4318'}
+  propagators: [tracecontext, baggage]
+  sampler: {type: parentbased_traceidratio, argument: '0.1'}
+  resource: {addK8sUIDAttributes: true, resourceAttributes: {deployment.environment: prod}}
+  env: [{name: OTEL_EXPORTER_OTLP_PROTOCOL, value: http/protobuf}]
+",
+    ),
+];
+
+#[test]
+fn imported_operator_kinds_pass_and_unknown_spec_fields_are_refused() {
+    let check = |doc: &serde_json::Value| {
+        // JSON is YAML: the edited object goes through the same YAML path as a rendered file.
+        check_file("kubernetes/x.yaml", "test", &doc.to_string())
+    };
+    let mut failures = Vec::new();
+    for (nested, text) in IMPORTED_CUSTOM_KINDS {
+        let good = check_file("kubernetes/x.yaml", "test", text);
+        if !good.is_empty() {
+            failures.push(format!("{text}{good:#?}"));
+        }
+        let doc: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+        let object = format!(
+            "{} {}",
+            doc["kind"].as_str().unwrap(),
+            [&doc["metadata"]["namespace"], &doc["metadata"]["name"]]
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        let pointer = format!("/{}", nested.replace(['[', '.'], "/").replace(']', ""));
+        for (at, field) in [("/spec", "spec"), (pointer.as_str(), *nested)] {
+            let mut bad = doc.clone();
+            let target = bad.pointer_mut(at).unwrap().as_object_mut().unwrap();
+            target.insert("bogus".into(), serde_json::json!(1));
+            let problems = check(&bad);
+            if !problems.iter().any(|d| {
+                d.message == "unknown field(s): bogus"
+                    && d.location().as_deref() == Some(format!("{object}: {field}").as_str())
+            }) {
+                failures.push(format!(
+                    "{object}: bogus at {field} not refused: {problems:#?}"
+                ));
+            }
+        }
+        // The schema is the kind's own: the same object under another kind has none.
+        let mut other = doc.clone();
+        other["kind"] = serde_json::json!("NotAKind");
+        let problems = check(&other);
+        if !problems
+            .iter()
+            .any(|d| d.message.starts_with("no schema for apiVersion"))
+        {
+            failures.push(format!("{object} as NotAKind: {problems:#?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+
+    // An ExternalSecret's `secretKey` names the key of the Secret it writes, so PG-S003
+    // leaves it alone; the same field in any other kind is still a literal in a secret field.
+    let (_, external_secret) = IMPORTED_CUSTOM_KINDS
+        .iter()
+        .find(|(_, t)| t.contains("kind: ExternalSecret\n"))
+        .unwrap();
+    assert!(ids(external_secret).is_empty());
+    let other = external_secret.replace("kind: ExternalSecret\n", "kind: NotAKind\n");
+    assert_eq!(ids(&other), ["PG-S003"]);
 }

@@ -4,10 +4,11 @@
 //! object or tenant group), then the details, or JSON for CI bots.
 
 use std::borrow::Cow;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use super::{out, select, templates, Color, Context, ExitStatus, Format};
+use clap_complete::ArgValueCompleter;
+
+use super::{out, select, templates, Color, Context, ExitStatus, Format, SubsetArgs};
 use crate::diff::{self, digest, hunks::Tag, Entry, Report, Status};
 use crate::output;
 use crate::pipeline;
@@ -16,12 +17,24 @@ use crate::pipeline;
 pub struct Args {
     /// Two environments (or tier names) to compare, old then new; or one environment to
     /// compare its committed tree with a fresh render.
-    #[arg(value_name = "ENV", num_args = 1..=2, required = true)]
+    ///
+    /// With --base: the environments to compare at REF and in the work tree (default: all).
+    #[arg(
+        value_name = "ENV",
+        add = ArgValueCompleter::new(super::completions::environments)
+    )]
     pub envs: Vec<String>,
+    /// Compare the environments as rendered from the specs at the git revision REF (read
+    /// with git plumbing; the work tree is not touched) with the work tree's.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Exit 0 when there are differences (still 2 on errors): for a report-only CI step.
+    #[arg(long)]
+    pub exit_zero: bool,
     /// Show only the summary: counts and one line per object.
     #[arg(long)]
     pub stat: bool,
-    /// Output format: text for people, json for CI bots.
+    /// Output format: text, json, markdown (with --base: a pull-request comment).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// With one ENV: the committed trees are in DIR/<env>/ (default: <root>/rendered/).
@@ -30,17 +43,30 @@ pub struct Args {
     /// Templates that replace the embedded ones of the same relative path.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    #[command(flatten)]
+    pub subset: SubsetArgs,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
     let templates = templates(args.templates.as_deref())?;
+    let subset = args.subset.subset()?;
+    if let Some(base) = &args.base {
+        return super::diff_base::run(ctx, args, base, &templates, &subset);
+    }
+    if args.envs.is_empty() || args.envs.len() > 2 {
+        return Err(crate::diagnostic::Error::Other(
+            "diff takes one environment (against its rendered tree) or two (old, new), or --base REF".into(),
+        )
+        .into());
+    }
     let names: Vec<String> = args
         .envs
         .iter()
         .map(|n| select(&ws, &loaded, std::slice::from_ref(n), false).map(|mut v| v.remove(0)))
         .collect::<Result<_, _>>()?;
+    let progress = super::progress::Progress::start(ctx, format!("comparing {}", names.join(", ")));
     let mut report = match names.as_slice() {
         [old, new] => {
             // Each side's digests are taken from the parse its checks made, and its texts
@@ -49,7 +75,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                 |name| pipeline::render_env_streamed(&loaded, name, &templates, digest::of_checked);
             let (a, b) = rayon::join(|| render(old), || render(new));
             let ((a, da), (b, db)) = (a?, b?);
-            let report = diff::compare_digested(
+            let mut report = diff::compare_digested(
                 diff::Side {
                     label: old,
                     env: Some(old),
@@ -63,6 +89,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                     digests: &db,
                 },
             );
+            report.restrict(&subset, &db);
             // The process ends after the report: freeing two trees and their digests one
             // allocation at a time (half a million at 10,000 tenants) would only delay it.
             std::mem::forget((a, da, b, db));
@@ -80,34 +107,70 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             } else {
                 format!("{shown} (not rendered yet)")
             };
-            diff::compare_with_disk_digested(
+            let mut report = diff::compare_with_disk_digested(
                 &label,
                 &disk,
                 &format!("{env} (fresh render)"),
                 &fresh,
                 &digests,
-            )
+            );
+            report.restrict(&subset, &digests);
+            report
         }
         _ => unreachable!("clap allows one or two environments"),
     };
+    drop(progress);
     if args.stat {
         for e in &mut report.entries {
             e.hunks.clear();
         }
     }
+    // The environment the report is about: the new side's.
+    let suite = names.last().map_or("", String::as_str);
     let text = match args.format {
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
-        Format::Text => Printer {
-            color: use_color(ctx.color),
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&Versioned {
+                version: super::report::VERSION,
+                report: &report,
+            })?
+        ),
+        Format::Text => text_report(ctx, &report, args.stat),
+        Format::Junit => super::report::junit(
+            "diff",
+            &[super::report::diff_suite(suite, &report)],
+            &super::report::diff_items(suite, &report),
+        ),
+        Format::Sarif => super::report::sarif(&super::report::diff_items(suite, &report)),
+        Format::Markdown => {
+            return Err(crate::diagnostic::Error::Other(
+                "--format markdown is for diff --base REF (a pull-request comment)".into(),
+            )
+            .into())
         }
-        .report(&report, args.stat),
     };
     out(&text)?;
-    Ok(if report.identical {
+    Ok(if report.identical || args.exit_zero {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+/// A report with the version of its layout (schemas/reports/diff.v1.schema.json).
+#[derive(serde::Serialize)]
+struct Versioned<'a> {
+    version: u32,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+/// The report for people.
+pub(super) fn text_report(ctx: &Context, report: &Report, stat: bool) -> String {
+    Printer {
+        color: use_color(ctx.color),
+    }
+    .report(report, stat)
 }
 
 /// A rendered environment's files, rendered again when the comparison asks for one.
@@ -130,14 +193,7 @@ pub fn display_path(path: &Path, root: &Path) -> String {
 /// Whether to color stdout: `--color always|never`, or with `auto` when stdout is a
 /// terminal and `NO_COLOR` is not set (https://no-color.org).
 pub fn use_color(color: Color) -> bool {
-    match color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
-        }
-    }
+    super::color_on(color, &std::io::stdout())
 }
 
 /// How many tenant ids a line shows before `…`.

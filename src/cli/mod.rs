@@ -4,20 +4,27 @@
 mod check;
 mod completions;
 mod diff;
+mod diff_base;
 mod list;
+mod man;
+mod markdown;
+mod progress;
 mod render;
+mod report;
 mod schema;
+mod set;
 mod validate;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::diagnostic::{Error, Result};
 use crate::render::Templates;
 use crate::spec::{Loaded, Workspace};
+use crate::subset::Subset;
 
 /// Exit statuses (DESIGN §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +47,29 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
+/// `portalgen -V`: the version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PORTALGEN_COMMIT"),
+    ")"
+);
+
+/// `portalgen --version`: also what the checks are built on (the spec's API version, the
+/// Kubernetes API of k8s-openapi, the upstream releases of the embedded schemas).
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PORTALGEN_COMMIT"),
+    ")\nspec: portalgen.dev/v1alpha1\nkubernetes: 1.33 (k8s-openapi)\nschemas: ",
+    env!("PORTALGEN_SCHEMA_VERSIONS")
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "portalgen",
-    version,
+    version = VERSION,
+    long_version = LONG_VERSION,
     about = "Generate a multi-tenant portal's whole GitOps tree from one small spec per environment",
     after_help = "Examples:\n  portalgen render prod-us          write rendered/prod-us/\n  portalgen render --all --check    exit 1 if the committed tree is stale\n  portalgen diff staging prod       what differs between two environments\n  portalgen diff prod-us            what `render prod-us` would change\n  portalgen validate --all          every check, nothing written\n  portalgen list                    environments with tier, region, tenants"
 )]
@@ -57,6 +83,9 @@ pub struct Cli {
     /// Print only errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Say more on stderr: the project root, what each environment took.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -68,27 +97,49 @@ pub enum Color {
     Never,
 }
 
-/// The environments a command works on, and the templates it renders them with: the
-/// arguments `render` and `validate` share (flattened into each, as ruff shares its
-/// `GlobalConfigArgs`).
-#[derive(Debug, clap::Args)]
-pub struct EnvArgs {
-    /// Environments, or tier names (dev, staging, prod) standing for their one primary.
-    #[arg(value_name = "ENV")]
-    pub envs: Vec<String>,
-    /// Every environment under environments/.
-    #[arg(long)]
-    pub all: bool,
-    /// Templates that replace the embedded ones of the same relative path.
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
+/// The part of the rendered tree a command looks at (see [`crate::subset`]).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SubsetArgs {
+    /// Only these families (top folders of the tree): argocd, cloudflare, grafana,
+    /// kubernetes, prometheus. Comma-separated or repeated.
+    #[arg(long, value_name = "FAMILY", value_delimiter = ',')]
+    pub family: Vec<String>,
+    /// Only objects of these kinds (e.g. `Deployment,Service`; any case).
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub kind: Vec<String>,
+    /// Only objects with these `metadata.name`s.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub name: Vec<String>,
 }
 
-/// Output format of `diff` and `validate`.
+impl SubsetArgs {
+    pub fn subset(&self) -> Result<Subset> {
+        Subset::new(&self.family, &self.kind, &self.name)
+    }
+}
+
+/// Output format of the reports (`validate`, `render --check`, `diff`, `list`): not every
+/// command has every format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// For people.
     Text,
+    /// For scripts and bots; the schemas are in schemas/reports/.
     Json,
+    /// JUnit XML (GitLab `artifacts:reports:junit`, most CI test views).
+    Junit,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// A pull-request comment (`diff --base`).
+    Markdown,
+}
+
+/// The error for a format a command does not have.
+pub fn unsupported(format: Format, command: &str) -> Error {
+    let name = format
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_owned());
+    Error::Other(format!("{command} has no --format {name}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,31 +161,75 @@ pub enum Command {
     )]
     Diff(diff::Args),
     /// List the environments with tier, region, role and tenant count.
-    #[command(after_help = "Example:\n  portalgen list")]
-    List,
-    /// Print the environment spec's JSON Schema.
-    #[command(after_help = "Example:\n  portalgen schema > environment.schema.json")]
-    Schema,
-    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  portalgen list\n  portalgen list --format json")]
+    List(list::Args),
+    /// Print the environment spec's JSON Schema (or a JSON report's, with --report).
+    #[command(
+        after_help = "Examples:\n  portalgen schema > environment.schema.json\n  portalgen schema --report validate"
+    )]
+    Schema(schema::Args),
+    /// Print a shell completion script (it completes environment names too).
     #[command(
         after_help = "Examples:\n  portalgen completions bash > ~/.local/share/bash-completion/completions/portalgen\n  portalgen completions zsh > ~/.zfunc/_portalgen\n  portalgen completions fish > ~/.config/fish/completions/portalgen.fish"
     )]
     Completions(completions::Args),
+    /// Edit a spec in place (comments and formatting kept), check it, and render.
+    #[command(
+        after_help = "Examples:\n  portalgen set image staging 2.16.0\n  portalgen set image prod-us sha256:<64 hex characters>"
+    )]
+    Set(set::Args),
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  portalgen man > ~/.local/share/man/man1/portalgen.1")]
+    Man,
 }
 
 /// Runs the binary: parses arguments, runs the command, reports errors, exits.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(completions::VAR)
+        .complete();
+    // clap reports its own errors (an unknown option, a missing value) before `--color` is
+    // parsed, so the choice is read from the raw arguments first.
+    let color = match color_arg(std::env::args_os().skip(1)) {
+        Some(Color::Always) => clap::ColorChoice::Always,
+        Some(Color::Never) => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    };
+    let cli = match Cli::command()
+        .color(color)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(&cli) {
         Ok(status) => status.into(),
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::from(0);
             }
-            report_error(&err);
+            report_error(&err, color_on(cli.color, &io::stderr()));
             ExitStatus::Error.into()
         }
     }
+}
+
+/// The value of the last `--color` before a `--`, if any.
+fn color_arg(args: impl Iterator<Item = std::ffi::OsString>) -> Option<Color> {
+    let mut color = None;
+    let mut args = args.map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = args.next() {
+        let value = match arg.as_str() {
+            "--" => break,
+            "--color" => args.next(),
+            a => a.strip_prefix("--color=").map(str::to_owned),
+        };
+        if let Some(v) = value {
+            color = Color::from_str(&v, true).ok().or(color);
+        }
+    }
+    color
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -146,12 +241,13 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 #[allow(clippy::print_stderr)]
-fn report_error(err: &anyhow::Error) {
+fn report_error(err: &anyhow::Error, color: bool) {
+    let error = paint(color, "1;31", "error:");
     let mut text = String::new();
     match err.downcast_ref::<Error>() {
         Some(e) if !e.diagnostics().is_empty() => {
             for d in e.diagnostics() {
-                text.push_str(&format!("error: {d}\n"));
+                text.push_str(&format!("{error} {d}\n"));
             }
             let n = e.diagnostics().len();
             text.push_str(&format!(
@@ -160,7 +256,7 @@ fn report_error(err: &anyhow::Error) {
             ));
         }
         _ => {
-            text.push_str(&format!("error: {err}"));
+            text.push_str(&format!("{error} {err}"));
             for cause in err.chain().skip(1) {
                 text.push_str(&format!("\n  caused by: {cause}"));
             }
@@ -177,8 +273,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Completions(args) => completions::run(args),
-        Command::List => list::run(&ctx),
-        Command::Schema => schema::run(),
+        Command::List(args) => list::run(&ctx, args),
+        Command::Schema(args) => schema::run(args),
+        Command::Man => man::run(),
+        Command::Set(args) => set::run(&ctx, args),
     }
 }
 
@@ -186,6 +284,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
 pub struct Context {
     root_arg: Option<PathBuf>,
     pub quiet: bool,
+    pub verbose: u8,
     pub color: Color,
 }
 
@@ -194,6 +293,7 @@ impl Context {
         Context {
             root_arg: cli.root.clone(),
             quiet: cli.quiet,
+            verbose: cli.verbose,
             color: cli.color,
         }
     }
@@ -214,7 +314,9 @@ impl Context {
     }
 
     pub fn workspace(&self) -> Result<Workspace> {
-        Workspace::open(&self.root()?)
+        let root = self.root()?;
+        detail(self, &format!("root: {}", root.display()));
+        Workspace::open(&root)
     }
 }
 
@@ -263,5 +365,33 @@ pub fn out(text: &str) -> io::Result<()> {
 pub fn note(ctx: &Context, text: &str) {
     if !ctx.quiet {
         let _ = writeln!(io::stderr().lock(), "{text}");
+    }
+}
+
+/// Writes to stderr with `-v` only.
+pub fn detail(ctx: &Context, text: &str) {
+    if ctx.verbose > 0 {
+        let _ = writeln!(io::stderr().lock(), "{text}");
+    }
+}
+
+/// Whether to color what goes to `stream`: `--color always|never`, or with `auto` when it
+/// is a terminal and `NO_COLOR` is unset or empty.
+pub fn color_on(color: Color, stream: &impl std::io::IsTerminal) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stream.is_terminal()
+        }
+    }
+}
+
+/// `text` in the SGR color `code` when `on`.
+pub fn paint(on: bool, code: &str, text: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
     }
 }

@@ -1,51 +1,111 @@
 //! `portalgen render`: every selected environment is rendered and checked in memory first;
 //! only when all of them pass is anything written (or, with `--check`, compared).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use super::{check, note, select, templates, Context, EnvArgs, ExitStatus};
+use clap_complete::ArgValueCompleter;
+
+use super::progress::Progress;
+use super::{check, detail, note, out, select, templates, Context, ExitStatus, Format, SubsetArgs};
 use crate::diagnostic::Error;
-use crate::output;
+use crate::output::{self, Tree};
 use crate::pipeline;
+use crate::subset::Subset;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[command(flatten)]
-    pub envs: EnvArgs,
-    /// Write DIR/<env>/ instead of <root>/rendered/<env>/.
+    /// Environments (or tier names: dev, staging, prod) to render.
+    #[arg(value_name = "ENV", add = ArgValueCompleter::new(super::completions::environments))]
+    pub envs: Vec<String>,
+    /// Render every environment under environments/.
+    #[arg(long)]
+    pub all: bool,
+    /// Write DIR/<env>/ instead of <root>/rendered/<env>/ (`-`: the same as --stdout).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Write every document to stdout as one multi-document YAML stream, in the tree's
+    /// order (for `kubectl apply -f -`, kubeconform); nothing is written to disk.
+    #[arg(long, conflicts_with = "check")]
+    pub stdout: bool,
     /// Write nothing; exit 1 if the tree on disk differs from a fresh render.
     #[arg(long)]
     pub check: bool,
+    /// Exit 1 when the render changed anything on disk (a pre-commit hook that fixes the
+    /// tree and fails, so that the fix is reviewed and committed).
+    #[arg(long, conflicts_with = "check")]
+    pub fail_on_change: bool,
+    /// With --check: the report's format (text, json, junit, sarif).
+    #[arg(long, value_enum, default_value_t = Format::Text, requires = "check")]
+    pub format: Format,
+    #[command(flatten)]
+    pub subset: SubsetArgs,
+    /// Templates that replace the embedded ones of the same relative path.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
-    let names = select(&ws, &loaded, &args.envs.envs, args.envs.all)?;
-    let templates = templates(args.envs.templates.as_deref())?;
+    let names = select(&ws, &loaded, &args.envs, args.all)?;
+    let templates = templates(args.templates.as_deref())?;
+    let subset = args.subset.subset()?;
+    let to_stdout = args.stdout || args.out.as_deref() == Some(Path::new("-"));
+    if to_stdout && args.check {
+        return Err(Error::Other("--out - (stdout) and --check exclude each other".into()).into());
+    }
+    if !subset.is_everything() && !to_stdout && !args.check {
+        return Err(Error::Other(
+            "--family, --kind and --name choose what is printed or checked: add --stdout or \
+             --check (writing part of a tree would prune the rest of it)"
+                .into(),
+        )
+        .into());
+    }
     let out_dir = args.out.clone().unwrap_or_else(|| ws.root.join("rendered"));
 
     let mut trees = Vec::new();
     let mut problems = Vec::new();
+    let progress = Progress::start(ctx, format!("rendering {}", names.join(", ")));
     for name in &names {
-        let passed = output::Validated::read(&out_dir.join(name));
+        let started = Instant::now();
+        // A stream is checked in full: no record in a folder it does not write is used.
+        let passed = if to_stdout {
+            output::Validated::default()
+        } else {
+            output::Validated::read(&out_dir.join(name))
+        };
         match pipeline::render_env_with(&loaded, name, &templates, &passed) {
-            Ok(tree) => trees.push((name, tree)),
+            Ok(tree) => {
+                let took = started.elapsed().as_secs_f64();
+                let files = tree.files.len();
+                detail(
+                    ctx,
+                    &format!("{name}: rendered and checked {files} files in {took:.2} s"),
+                );
+                trees.push((name, tree));
+            }
             Err(Error::Invalid(d)) | Err(Error::Rendered(d)) => problems.extend(d),
             Err(other) => return Err(other.into()),
         }
     }
+    drop(progress);
     if !problems.is_empty() {
         return Err(Error::Invalid(problems).into());
     }
 
-    if args.check {
-        return check::run(ctx, &ws.root, &out_dir, &trees);
+    if to_stdout {
+        out(&stream(&trees, &subset))?;
+        return Ok(ExitStatus::Success);
     }
+    if args.check {
+        return check::run(ctx, &ws.root, &out_dir, &trees, &subset, args.format);
+    }
+    let mut changed = 0;
     for (name, tree) in &trees {
         let report = output::write_env(&out_dir, name, tree)?;
+        changed += usize::from(!report.unchanged);
         let dest = out_dir.join(name);
         if report.unchanged {
             note(
@@ -75,5 +135,33 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             note(ctx, &line);
         }
     }
-    Ok(ExitStatus::Success)
+    Ok(if args.fail_on_change && changed > 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Every document of the subset, environment by environment in the order given, file by
+/// file in the tree's order: one YAML stream, each document after a `---` line and a
+/// `# Source: ENV/PATH` comment (the file it would be written to).
+fn stream(trees: &[(&String, Tree)], subset: &Subset) -> String {
+    let mut text = String::new();
+    for (name, tree) in trees {
+        for (path, bytes) in &tree.files {
+            let file = String::from_utf8_lossy(bytes);
+            for doc in subset.documents(path, &file) {
+                text.push_str("---\n# Source: ");
+                text.push_str(name);
+                text.push('/');
+                text.push_str(path);
+                text.push('\n');
+                text.push_str(doc);
+                if !doc.ends_with('\n') {
+                    text.push('\n');
+                }
+            }
+        }
+    }
+    text
 }

@@ -1,10 +1,44 @@
-//! `portalgen schema`: prints the environment spec's JSON Schema.
+//! `portalgen schema [--report NAME]`: prints the environment spec's JSON Schema, or the
+//! schema of one of the JSON reports (`schemas/reports/`, embedded).
 
 use super::{out, ExitStatus};
 use crate::assets;
+use crate::diagnostic::{did_you_mean, Error};
 
-pub fn run() -> anyhow::Result<ExitStatus> {
-    let text = assets::schema("environment.schema.json").unwrap_or_default();
-    out(text)?;
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The schema of a JSON report instead: validate, check, diff, diff-base or list.
+    #[arg(long, value_name = "NAME")]
+    pub report: Option<String>,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
+    let Some(name) = &args.report else {
+        out(assets::schema("environment.schema.json").unwrap_or_default())?;
+        return Ok(ExitStatus::Success);
+    };
+    let file = format!("{name}.v{}.schema.json", super::report::VERSION);
+    match assets::REPORT_SCHEMAS.iter().find(|(p, _)| *p == file) {
+        Some((_, text)) => out(text)?,
+        None => {
+            let names: Vec<&str> = assets::REPORT_SCHEMAS
+                .iter()
+                .filter_map(|(p, _)| p.split('.').next())
+                .collect();
+            let shown: String = name
+                .chars()
+                .take(40)
+                .flat_map(char::escape_default)
+                .collect();
+            let hint = did_you_mean(name, names.iter().copied())
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
+            return Err(Error::Other(format!(
+                "no report '{shown}'{hint} (known: {})",
+                names.join(", ")
+            ))
+            .into());
+        }
+    }
     Ok(ExitStatus::Success)
 }

@@ -7,21 +7,35 @@
 //! 2 when validation cannot run at all (no `environments/`, an unknown environment name,
 //! unreadable templates, an I/O error).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{out, select, templates, Context, EnvArgs, ExitStatus, Format};
+use clap_complete::ArgValueCompleter;
+
+use super::{out, paint, report, select, templates, Context, ExitStatus, Format, SubsetArgs};
 use crate::diagnostic::{Diagnostic, Error, ObjectRef, Severity};
 use crate::pipeline;
+use crate::subset::Subset;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[command(flatten)]
-    pub envs: EnvArgs,
+    /// Environments (or tier names) to validate.
+    #[arg(value_name = "ENV", add = ArgValueCompleter::new(super::completions::environments))]
+    pub envs: Vec<String>,
+    /// Validate every environment under environments/.
+    #[arg(long)]
+    pub all: bool,
     /// Output format: text for people, json for CI bots.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Templates that replace the embedded ones of the same relative path.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Report only the findings in these parts of the rendered output (findings in a spec
+    /// are always reported: nothing renders without it).
+    #[command(flatten)]
+    pub subset: SubsetArgs,
 }
 
 /// Where a finding comes from.
@@ -91,6 +105,8 @@ struct EnvResult {
 
 #[derive(Debug, Serialize)]
 struct JsonReport {
+    /// The layout's version (schemas/reports/validate.v1.schema.json).
+    version: u32,
     ok: bool,
     environments: Vec<EnvResult>,
     findings: Vec<Finding>,
@@ -99,10 +115,12 @@ struct JsonReport {
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
-    let names = select(&ws, &loaded, &args.envs.envs, args.envs.all)?;
-    let templates = templates(args.envs.templates.as_deref())?;
+    let names = select(&ws, &loaded, &args.envs, args.all)?;
+    let templates = templates(args.templates.as_deref())?;
+    let subset = args.subset.subset()?;
 
     let mut checked: Vec<(&String, Stage, Vec<Diagnostic>, usize)> = Vec::new();
+    let progress = super::progress::Progress::start(ctx, format!("checking {}", names.join(", ")));
     for name in &names {
         let (stage, diags, files) = match pipeline::render_env(&loaded, name, &templates) {
             Ok(tree) => (Stage::Output, Vec::new(), tree.files.len()),
@@ -124,6 +142,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         };
         checked.push((name, stage, diags, files));
     }
+    drop(progress);
 
     // A replica repeats its primary's spec errors: each spec finding is listed once, under
     // the environment whose spec file it is in when that one is checked too, else under
@@ -149,12 +168,16 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                 }
                 seen.push(d);
             }
+            let finding = Finding::new(name, *stage, d, &ws.root);
+            if *stage == Stage::Output && !in_subset(&subset, &finding) {
+                continue;
+            }
             count += 1;
-            findings.push(Finding::new(name, *stage, d, &ws.root));
+            findings.push(finding);
         }
         results.push(EnvResult {
             name: (*name).clone(),
-            ok: diags.is_empty(),
+            ok: count == 0,
             files: *files,
             findings: count,
         });
@@ -165,6 +188,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let text = match args.format {
         Format::Json => {
             let report = JsonReport {
+                version: report::VERSION,
                 ok,
                 environments: results,
                 findings,
@@ -172,6 +196,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             format!("{}\n", serde_json::to_string_pretty(&report)?)
         }
         Format::Text => text_report(ctx, &results, &findings),
+        Format::Junit => report::junit("validate", &suites(&results), &items(&findings)),
+        Format::Sarif => report::sarif(&items(&findings)),
+        other => return Err(super::unsupported(other, "validate").into()),
     };
     out(&text)?;
     // Bad input is an error (2), as everywhere else (DESIGN §6); findings in the rendered
@@ -185,21 +212,77 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     })
 }
 
+/// The findings as CI items. A finding in a rendered file names the file where `render`
+/// writes it by default (`rendered/<env>/<path>`).
+fn items(findings: &[Finding]) -> Vec<report::Item> {
+    findings
+        .iter()
+        .map(|f| {
+            let (rule, file) = match f.stage {
+                Stage::Spec => ("portalgen/spec", f.file.clone()),
+                Stage::Output => {
+                    let path = f.file.split(" (from templates/").next().unwrap_or(&f.file);
+                    (
+                        "portalgen/output",
+                        format!("rendered/{}/{path}", f.environment),
+                    )
+                }
+            };
+            report::Item {
+                environment: f.environment.clone(),
+                rule: f.rule.unwrap_or(rule).to_owned(),
+                severity: f.severity,
+                file: file.replace('\\', "/"),
+                line: f.line,
+                column: f.column,
+                object: f.object.clone(),
+                path: f.path.clone(),
+                message: f.message.clone(),
+                hint: f.hint.clone(),
+            }
+        })
+        .collect()
+}
+
+fn suites(results: &[EnvResult]) -> Vec<report::Suite> {
+    results
+        .iter()
+        .map(|r| report::Suite {
+            name: r.name.clone(),
+            passed: if r.ok {
+                vec![format!("{} files pass every check", r.files)]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect()
+}
+
+/// A finding in the rendered output is in the subset when its file and its object are.
+fn in_subset(subset: &Subset, f: &Finding) -> bool {
+    let path = f.file.split(" (from templates/").next().unwrap_or(&f.file);
+    let kind = f.object_ref.as_ref().map(|o| o.kind.as_str());
+    let name = f.object_ref.as_ref().map(|o| o.name.as_str());
+    subset.keeps_path(path) && subset.keeps_object(kind, name)
+}
+
 fn text_report(ctx: &Context, results: &[EnvResult], findings: &[Finding]) -> String {
+    let color = super::diff::use_color(ctx.color);
     let mut s = String::new();
     for r in results {
         if r.ok {
             if !ctx.quiet {
-                s.push_str(&format!("{}: ok ({} files checked)\n", r.name, r.files));
+                let ok = paint(color, "32", "ok");
+                s.push_str(&format!("{}: {ok} ({} files checked)\n", r.name, r.files));
             }
             continue;
         }
-        s.push_str(&format!(
-            "{}: {} finding{}\n",
-            r.name,
+        let found = format!(
+            "{} finding{}",
             r.findings,
             if r.findings == 1 { "" } else { "s" }
-        ));
+        );
+        s.push_str(&format!("{}: {}\n", r.name, paint(color, "1;31", &found)));
         for f in findings.iter().filter(|f| f.environment == r.name) {
             let at = match (f.line, f.column) {
                 (Some(l), Some(c)) => format!(":{l}:{c}"),

@@ -18,6 +18,7 @@ pub mod group;
 pub mod hunks;
 pub mod identity;
 pub mod objects;
+pub mod restrict;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 

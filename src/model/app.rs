@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::tiers::{self, TierDefaults};
+use super::tiers::TierDefaults;
 use super::{quantity, Primary};
 use crate::diagnostic::Diagnostic;
 use crate::spec::{Environment, Role, Tier};
@@ -60,11 +60,7 @@ pub struct Vpa {
     pub max_allowed: CpuMemory,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Pdb {
-    pub min_available: Option<u32>,
-    pub max_unavailable: Option<u32>,
-}
+pub use super::disruption::Pdb;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SecretEnv {
@@ -228,8 +224,8 @@ pub(super) fn app_config(
 /// The portal app (DESIGN "What is rendered"): its workload, scaling and configuration.
 pub(super) fn app(
     spec: &crate::spec::EnvironmentSpec,
-    d: &TierDefaults,
     scaled: (Option<(u32, u32)>, u32),
+    pdb: Option<Pdb>,
     resources: Resources,
     image: String,
     config: BTreeMap<&'static str, String>,
@@ -266,27 +262,7 @@ pub(super) fn app(
                 memory: "8Gi".into(),
             },
         },
-        pdb: d.pdb.map(|p| match p {
-            // minAvailable must stay below the fewest pods there can be, or no pod could
-            // ever be evicted (policy PG-D001): with overrides down to one pod, allow
-            // one disruption at a time instead.
-            tiers::PdbDefault::MinAvailable(n)
-                if n < autoscaling.map_or(replicas, |(min, _)| min) =>
-            {
-                Pdb {
-                    min_available: Some(n),
-                    max_unavailable: None,
-                }
-            }
-            tiers::PdbDefault::MinAvailable(_) => Pdb {
-                min_available: None,
-                max_unavailable: Some(1),
-            },
-            tiers::PdbDefault::MaxUnavailable(n) => Pdb {
-                min_available: None,
-                max_unavailable: Some(n),
-            },
-        }),
+        pdb,
         zone_spread: if spec.tier == Tier::Prod {
             "DoNotSchedule"
         } else {

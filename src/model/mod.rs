@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod data;
+mod disruption;
 pub mod quantity;
 pub mod tenants;
 pub mod tiers;
@@ -174,6 +175,12 @@ pub fn resolve_with_peers(
     let mut problems = Vec::new();
 
     let (autoscaling, replicas) = app::scaling(env, &d, &mut problems);
+    let pdb = disruption::budget(
+        env,
+        d.pdb,
+        autoscaling.map_or(replicas, |(min, _)| min),
+        &mut problems,
+    );
     let resources = app::resources(env, &d, &mut problems);
 
     let primary_info = match (spec.role, primary) {
@@ -261,7 +268,7 @@ pub fn resolve_with_peers(
             tenant_namespace: "-1",
             tenant_objects: "0",
         },
-        app: app::app(spec, &d, (autoscaling, replicas), resources, image, config),
+        app: app::app(spec, (autoscaling, replicas), pdb, resources, image, config),
         database: data::database(env, &d, primary_info.as_ref()),
         redis: Redis {
             name: "portal-redis",

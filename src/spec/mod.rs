@@ -1,6 +1,7 @@
 //! The environment spec (DESIGN §2): read, parse with positions, check against the schema
 //! and the rules a schema cannot state, and deserialize into typed values.
 
+pub mod edit;
 pub mod node;
 pub mod schema;
 pub mod types;
@@ -36,6 +37,14 @@ impl Environment {
     /// Whether the spec sets the value at a JSON pointer.
     pub fn has(&self, pointer: &str) -> bool {
         self.spans.has(pointer)
+    }
+
+    /// Where the value and the key at a JSON pointer are written, when the spec sets it.
+    pub fn written_at(&self, pointer: &str) -> Option<(Position, Position)> {
+        if !self.spans.has(pointer) {
+            return None;
+        }
+        Some((self.spans.value(pointer)?, self.spans.key(pointer)?))
     }
 }
 

@@ -118,6 +118,19 @@ pub struct TenantEntry {
 pub struct Cloudflare {
     pub zone_id: String,
     pub origin_host: Option<String>,
+    /// Default: [`Cloudflare::DEFAULT_SESSION_COOKIE`].
+    pub session_cookie: Option<String>,
+}
+
+impl Cloudflare {
+    pub const DEFAULT_SESSION_COOKIE: &'static str = "portal_session";
+
+    /// The session cookie's name, or the default.
+    pub fn session_cookie(&self) -> &str {
+        self.session_cookie
+            .as_deref()
+            .unwrap_or(Self::DEFAULT_SESSION_COOKIE)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -9,11 +9,12 @@
 
 pub mod check;
 pub mod model;
+pub mod policy;
 
 use minijinja::context;
 use serde_json::{json, Map, Value};
 
-use self::model::{self as edge, Edge};
+use self::model::{self as edge, CacheTtl, Edge};
 use super::{no_destinations, no_syncs, Artifact, Family};
 use crate::model::Model;
 
@@ -123,12 +124,18 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
             .iter()
             .map(|c| {
                 let parameters = match c.ttl {
-                    Some((edge_ttl, browser_ttl)) => json!({
+                    CacheTtl::Fixed { edge, browser } => json!({
                         "cache": true,
-                        "edge_ttl": {"mode": "override_origin", "default": edge_ttl},
-                        "browser_ttl": {"mode": "override_origin", "default": browser_ttl},
+                        "edge_ttl": {"mode": "override_origin", "default": edge},
+                        "browser_ttl": {"mode": "override_origin", "default": browser},
                     }),
-                    None => json!({"cache": false, "browser_ttl": {"mode": "bypass"}}),
+                    CacheTtl::Origin => json!({
+                        "cache": true,
+                        "origin_cache_control": true,
+                        "edge_ttl": {"mode": "bypass_by_default"},
+                        "browser_ttl": {"mode": "respect_origin"},
+                    }),
+                    CacheTtl::Bypass => json!({"cache": false, "browser_ttl": {"mode": "bypass"}}),
                 };
                 json!({
                     "ref": c.r#ref,
@@ -167,8 +174,8 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
                 "http_response_headers_transform",
                 vec![json!({
                     "ref": "security_headers",
-                    "description": "Security headers on every response",
-                    "expression": "true",
+                    "description": "Security headers on every response of the portal hosts",
+                    "expression": z.headers_expression,
                     "action": "rewrite",
                     "action_parameters": {"headers": headers},
                     "enabled": true,

@@ -23,6 +23,8 @@ use serde::Serialize;
 use crate::diagnostic::Diagnostic;
 use crate::spec::{Environment, Role, Tier};
 
+pub mod rules;
+
 /// The provider the Terraform JSON is written for (the schema in
 /// `schemas/cloudflare/provider-v5.schema.json` is generated from the same release).
 pub const PROVIDER_SOURCE: &str = "cloudflare/cloudflare";
@@ -84,7 +86,9 @@ pub struct ZoneConfig {
     /// `(setting_id, value)`, in order.
     pub settings: Vec<(&'static str, &'static str)>,
     pub cache_rules: Vec<CacheRule>,
-    /// `(header, value)`, set on every response.
+    /// Which responses get the headers: those of the portal's hosts.
+    pub headers_expression: String,
+    /// `(header, value)`, set on every response of the portal's hosts.
     pub headers: Vec<(&'static str, &'static str)>,
     pub rate_limit: RateLimit,
 }
@@ -94,8 +98,19 @@ pub struct CacheRule {
     pub r#ref: &'static str,
     pub description: &'static str,
     pub expression: String,
-    /// `None`: bypass the cache. `Some((edge, browser))`: TTLs in seconds.
-    pub ttl: Option<(u32, u32)>,
+    pub ttl: CacheTtl,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub enum CacheTtl {
+    /// Cached for these many seconds at the edge and in the browser, whatever the origin
+    /// says: only for content that is the same for every user (fingerprinted assets).
+    Fixed { edge: u32, browser: u32 },
+    /// Cached only when and as long as the origin's `Cache-Control` allows (`public`,
+    /// `s-maxage`/`max-age`); `private`, `no-store` or no header at all: not cached.
+    Origin,
+    /// Never cached.
+    Bypass,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -240,6 +255,27 @@ pub fn origin_host(env: &Environment) -> String {
         .unwrap_or_else(|| format!("origin-{}.{}", env.spec.region, env.spec.domain))
 }
 
+/// The portal domains and session cookies of every environment in `env`'s zone: the zone
+/// owner's rules serve them all (CloudFlare allows one entry-point ruleset per phase).
+fn zone_scope(all: &BTreeMap<&str, &Environment>, env: &Environment) -> rules::Scope {
+    let in_zone = || {
+        all.values()
+            .filter(|e| e.spec.cloudflare.zone_id == env.spec.cloudflare.zone_id)
+    };
+    let mut domains: Vec<String> = in_zone().map(|e| e.spec.domain.clone()).collect();
+    let mut session_cookies: Vec<String> = in_zone()
+        .map(|e| e.spec.cloudflare.session_cookie().to_owned())
+        .collect();
+    domains.sort();
+    domains.dedup();
+    session_cookies.sort();
+    session_cookies.dedup();
+    rules::Scope {
+        domains,
+        session_cookies,
+    }
+}
+
 /// The pool name of an environment.
 pub fn pool_name(env: &str) -> String {
     format!("portal-{env}")
@@ -347,7 +383,7 @@ pub fn resolve(
         Vec::new()
     };
 
-    let zone = (zone_owner == env.name).then(zone_config);
+    let zone = (zone_owner == env.name).then(|| rules::zone_config(&zone_scope(&all, env)));
 
     let load_balancing = multi_region.then(|| {
         let check_region = cloudflare_region(&spec.region);
@@ -422,59 +458,6 @@ pub fn resolve(
         zone,
         load_balancing,
     })
-}
-
-/// The zone-wide edge policy (values from the architecture notes).
-fn zone_config() -> ZoneConfig {
-    let path = "http.request.uri.path";
-    let extensions = STATIC_EXTENSIONS
-        .iter()
-        .map(|e| format!("\"{e}\""))
-        .collect::<Vec<_>>()
-        .join(" ");
-    ZoneConfig {
-        settings: vec![("min_tls_version", "1.2"), ("always_use_https", "on"), ("ssl", "strict")],
-        cache_rules: vec![
-            CacheRule {
-                r#ref: "static_assets",
-                description: "Static assets: 1 year at the edge and in the browser",
-                expression: format!(
-                    "(http.request.method in {{\"GET\" \"HEAD\"}}) and (starts_with({path}, \"/static/\") or {path}.extension in {{{extensions}}})"
-                ),
-                ttl: Some((31_536_000, 31_536_000)),
-            },
-            CacheRule {
-                r#ref: "api_get",
-                description: "GET /api/*: 5 minutes at the edge, 1 minute in the browser; never a request with credentials",
-                expression: format!(
-                    "(http.request.method eq \"GET\") and starts_with({path}, \"/api/\") and not any(lower(http.request.headers.names[*])[*] eq \"authorization\")"
-                ),
-                ttl: Some((300, 60)),
-            },
-            // Last, so that it wins over the rules above for anything under /app/.
-            CacheRule {
-                r#ref: "app_bypass",
-                description: "/app/*: never cached",
-                expression: format!("({path} eq \"/app\") or starts_with({path}, \"/app/\")"),
-                ttl: None,
-            },
-        ],
-        headers: vec![
-            ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-            ("X-Frame-Options", "DENY"),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY),
-        ],
-        rate_limit: RateLimit {
-            r#ref: "api_rate_limit",
-            description: "/api/: at most 600 requests a minute per client IP and data center, then blocked for 10 minutes",
-            expression: format!("starts_with({path}, \"/api/\")"),
-            characteristics: vec!["cf.colo.id", "ip.src"],
-            period: 60,
-            requests_per_period: 600,
-            mitigation_timeout: 600,
-        },
-    }
 }
 
 #[cfg(test)]

@@ -227,7 +227,14 @@ fn operational(m: &Model) -> RuleGroup {
             extra: vec![],
         }),
     ];
-    if let Some(a) = &m.app.autoscaling {
+    // A pinned range (minReplicas == maxReplicas) always runs at its maximum: the alert
+    // would fire forever and tell nobody anything, so there is none.
+    if let Some(a) = m
+        .app
+        .autoscaling
+        .as_ref()
+        .filter(|a| a.min_replicas < a.max_replicas)
+    {
         let hpa = format!(
             "namespace=\"{sys}\",horizontalpodautoscaler=\"{}\"",
             m.app.name

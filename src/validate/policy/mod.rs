@@ -105,6 +105,8 @@ pub enum Check {
     Text(fn(file: &str, text: &str) -> Vec<Diagnostic>),
     /// The objects of the rule's kinds in the whole tree of one environment.
     Tree(fn(objects: &[Located], tier: Tier, out: &mut Vec<Diagnostic>)),
+    /// A rendered JSON file, parsed (Terraform resources are not Kubernetes objects).
+    Json(fn(file: &str, value: &Value) -> Vec<Diagnostic>),
 }
 
 /// Every rule, in the order of SECURITY.md.
@@ -125,6 +127,9 @@ pub const RULES: &[Rule] = &[
     rules::cross::F001,
     rules::cross::A001,
     rules::cross::D001,
+    rules::edge::E001,
+    rules::edge::E002,
+    rules::edge::E003,
     rules::metadata::M001,
 ];
 
@@ -298,9 +303,15 @@ fn check_containers(file: &str, doc: &Document, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The rules about one rendered JSON file (dashboards, Terraform): no credentials.
+/// The rules about one rendered JSON file (dashboards, Terraform): no credentials, and the
+/// rules on JSON values (the edge rulesets).
 pub fn check_json_file(file: &str, text: &str, value: &Value) -> Vec<Diagnostic> {
     let mut out = scan_text(file, text);
+    for_each_check(|_, check| {
+        if let Check::Json(f) = check {
+            out.extend(f(file, value));
+        }
+    });
     let mut secrets = Vec::new();
     secrets::walk_secret_fields(value, &mut secrets);
     for (field, message) in secrets {

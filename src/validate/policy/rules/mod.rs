@@ -2,6 +2,7 @@
 //! in [`super::RULES`].
 
 pub mod cross;
+pub mod edge;
 pub mod metadata;
 pub mod namespace;
 pub mod secrets;

@@ -49,6 +49,19 @@ fn no_literal_secrets(file: &str, doc: &Document, out: &mut Vec<Diagnostic>) {
     let mut secrets = Vec::new();
     walk_secret_fields(&doc.value, &mut secrets);
     for (field, message) in secrets {
-        out.push(finding(file, doc, &field, "PG-S003", message));
+        if !names_a_key(doc.kind(), &field) {
+            out.push(finding(file, doc, &field, "PG-S003", message));
+        }
     }
+}
+
+/// Whether a secret-named field of this kind names a key rather than holds a value: an
+/// ExternalSecret's `spec.data[i].secretKey` is the key the operator writes into the target
+/// Secret (the value comes from the store). Credential-shaped text is still caught (PG-S002).
+fn names_a_key(kind: &str, field: &str) -> bool {
+    kind == "ExternalSecret"
+        && field
+            .strip_prefix("spec.data[")
+            .and_then(|rest| rest.strip_suffix("].secretKey"))
+            .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
 }
