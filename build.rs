@@ -48,48 +48,13 @@ fn emit(name: &str, root: &Path, skip: Option<&str>, file: &mut fs::File) {
     writeln!(file, "];").unwrap();
 }
 
-/// FNV-1a, 64 bit: a stable fingerprint (the same on every toolchain and machine).
-fn fnv1a(hash: &mut u64, bytes: &[u8]) {
-    for b in bytes {
-        *hash ^= u64::from(*b);
-        *hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-}
-
-/// A fingerprint of the code of the checks (`src/validate/`) and of the dependency versions
-/// (`Cargo.lock`): part of the stamp under which `.portalgen-validated` records checks
-/// passed, so that a build with other checks never trusts an older record.
-fn checks_fingerprint(manifest: &Path) -> u64 {
-    let mut files = Vec::new();
-    collect(&manifest.join("src/validate"), &mut files);
-    // Each family's own checks (PromQL, dashboards, Terraform) live in its folder.
-    collect(&manifest.join("src/families"), &mut files);
-    files.push(manifest.join("Cargo.lock"));
-    files.sort();
-    let mut hash = 0xcbf2_9ce4_8422_2325;
-    for path in files {
-        println!("cargo:rerun-if-changed={}", path.display());
-        let rel = path
-            .strip_prefix(manifest)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        fnv1a(&mut hash, rel.as_bytes());
-        // Line endings do not change what the code checks.
-        let text = fs::read(&path).unwrap_or_default();
-        let text: Vec<u8> = text.into_iter().filter(|b| *b != b'\r').collect();
-        fnv1a(&mut hash, &text);
-    }
-    hash
-}
-
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("assets.rs");
     let mut file = fs::File::create(out).unwrap();
     emit("TEMPLATES", &manifest.join("templates"), None, &mut file);
-    // The reports' schemas describe portalgen's own output, not what it checks: they are
-    // not part of the checks' stamp (output::validated), so they have a table of their own.
+    // The reports' schemas describe portalgen's own output, not what it checks: they have a
+    // table of their own, so `--kind` and the CRD index never see them.
     emit(
         "SCHEMAS",
         &manifest.join("schemas"),
@@ -107,14 +72,6 @@ fn main() {
     println!(
         "cargo:rustc-env=PORTALGEN_SCHEMA_VERSIONS={}",
         schema_versions(&manifest.join("schemas"))
-    );
-    println!(
-        "cargo:rerun-if-changed={}",
-        manifest.join("src/validate").display()
-    );
-    println!(
-        "cargo:rustc-env=PORTALGEN_CHECKS_FINGERPRINT={:016x}",
-        checks_fingerprint(&manifest)
     );
 }
 

@@ -88,16 +88,24 @@ impl FieldPath {
         let mut path = FieldPath::root();
         for part in text.split('.').filter(|p| !p.is_empty()) {
             let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+            let mut steps = FieldPath::root();
             if !key.is_empty() {
-                path = path.key(key);
+                steps = steps.key(key);
             }
             while let Some((n, after)) = rest.split_once(']') {
-                path = match n.parse() {
-                    Ok(i) => path.index(i),
-                    Err(_) => path.key(format!("[{n}]")),
+                steps = match n.parse() {
+                    Ok(i) => steps.index(i),
+                    Err(_) => steps.key(format!("[{n}]")),
                 };
                 rest = after.strip_prefix('[').unwrap_or(after);
             }
+            // A `[` that opens no index is part of a key (`x[8my`): keep the part whole
+            // rather than lose what follows it.
+            path = if rest.is_empty() {
+                path.join(&steps)
+            } else {
+                path.key(part)
+            };
         }
         path
     }
@@ -123,9 +131,14 @@ pub fn quoted(segments: &[Segment]) -> String {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                out.push_str(k);
+                out.push_str(&capped(k));
             }
-            Segment::Key(k) => out.push_str(&format!("[{}]", serde_json::Value::from(k.as_str()))),
+            // A key is input: quoted as JSON, at most MAX_QUOTE characters, bidi controls
+            // (which JSON leaves alone) escaped too.
+            Segment::Key(k) => {
+                let json = serde_json::Value::from(capped(k).as_ref()).to_string();
+                out.push_str(&format!("[{}]", escape_controls(&json)));
+            }
         }
     }
     out
@@ -138,12 +151,14 @@ impl fmt::Display for FieldPath {
         if self.is_root() {
             return f.write_str("(document)");
         }
+        // Keys are input: each is cut to MAX_QUOTE characters and its controls escaped.
         for (i, seg) in self.segments.iter().enumerate() {
+            let shown = |k: &str| escape_controls(&capped(k)).into_owned();
             match seg {
                 Segment::Index(n) => write!(f, "[{n}]")?,
-                Segment::Key(k) if i == 0 => f.write_str(k)?,
-                Segment::Key(k) if k.contains(' ') => write!(f, ": {k}")?,
-                Segment::Key(k) => write!(f, ".{k}")?,
+                Segment::Key(k) if i == 0 => f.write_str(&shown(k))?,
+                Segment::Key(k) if k.contains(' ') => write!(f, ": {}", shown(k))?,
+                Segment::Key(k) => write!(f, ".{}", shown(k))?,
             }
         }
         Ok(())
@@ -233,7 +248,7 @@ impl Diagnostic {
             path: None,
             rule: None,
             severity: Severity::Error,
-            message: message.into(),
+            message: bounded(message.into()),
             hint: None,
         }
     }
@@ -272,7 +287,7 @@ impl Diagnostic {
     }
 
     pub fn with_hint(mut self, hint: Option<String>) -> Self {
-        self.hint = hint;
+        self.hint = hint.map(bounded);
         self
     }
 
@@ -293,14 +308,95 @@ impl fmt::Display for Diagnostic {
         if let Some(p) = self.position {
             write!(f, ":{}:{}", p.line, p.column)?;
         }
-        write!(f, ": {}", self.message)?;
+        // Escaped here as well as where input is quoted: a terminal must never receive a
+        // control sequence from a hostile file, whatever path a message took.
+        write!(f, ": {}", escape_controls(&self.message))?;
         if let Some(at) = self.location() {
-            write!(f, "\n  at: {at}")?;
+            write!(f, "\n  at: {}", bounded(at))?;
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", escape_controls(hint))?;
         }
         Ok(())
+    }
+}
+
+/// The most characters a message, a field path or a hint keeps (whatever they quote).
+pub const MAX_TEXT: usize = 1000;
+
+/// `s` escaped (see [`escape_controls`]) and cut to [`MAX_TEXT`] characters: however a
+/// diagnostic is built from hostile input, it stays short and safe to print.
+fn bounded(s: String) -> String {
+    let s = match escape_controls(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    };
+    if s.len() <= MAX_TEXT {
+        return s;
+    }
+    let mut cut: String = s.chars().take(MAX_TEXT).collect();
+    if cut.len() < s.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+/// `key` cut to [`MAX_QUOTE`] characters, with `…` when cut (a field path names input keys).
+fn capped(key: &str) -> std::borrow::Cow<'_, str> {
+    match key.char_indices().nth(MAX_QUOTE) {
+        None => std::borrow::Cow::Borrowed(key),
+        Some((at, _)) => std::borrow::Cow::Owned(format!("{}…", &key[..at])),
+    }
+}
+
+/// The most characters of input a message quotes.
+pub const MAX_QUOTE: usize = 200;
+
+/// `s` as a message may quote it: control characters (C0, DEL, C1) and Unicode bidi
+/// controls escaped, at most [`MAX_QUOTE`] characters of it, and `…` when cut.
+pub fn quote(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    for c in chars.by_ref().take(MAX_QUOTE) {
+        push_escaped(&mut out, c);
+    }
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// `s` with control and bidi characters escaped (newlines kept: messages span lines).
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_hostile(c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c == '\n' {
+            out.push(c);
+        } else {
+            push_escaped(&mut out, c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn is_hostile(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    use std::fmt::Write;
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        c if is_hostile(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        c => out.push(c),
     }
 }
 
@@ -361,6 +457,10 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
+    // No key of ours is long; comparing a huge one would take quadratic time.
+    if word.len() > 64 {
+        return None;
+    }
     candidates
         .into_iter()
         .map(|c| {

@@ -8,7 +8,6 @@ use rayon::prelude::*;
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::families;
 use crate::model::{self, Model};
-use crate::output::validated::{self, Validated};
 use crate::output::Tree;
 use crate::render::Templates;
 use crate::spec::Loaded;
@@ -28,19 +27,8 @@ pub fn model_of(loaded: &Loaded, name: &str) -> Result<Model> {
 
 /// Renders and checks every file of environment `name`. Nothing is written.
 pub fn render_env(loaded: &Loaded, name: &str, templates: &Templates) -> Result<Tree> {
-    render_env_with(loaded, name, templates, &Validated::default())
-}
-
-/// Like [`render_env`], skipping the per-file checks of files whose exact bytes `passed`
-/// records as checked by the same checks (see `output::validated`).
-pub fn render_env_with(
-    loaded: &Loaded,
-    name: &str,
-    templates: &Templates,
-    passed: &Validated,
-) -> Result<Tree> {
     let model = model_of(loaded, name)?;
-    render_model_with(&model, templates, passed)
+    render_model(&model, templates)
 }
 
 /// Like [`render_env`], handing each file and its parse to `inspect` on the worker that
@@ -54,7 +42,7 @@ pub fn render_env_inspected<D: Send>(
     let model = model_of(loaded, name)?;
     let Output {
         tree, inspected, ..
-    } = render_model_inspected(&model, templates, &Validated::default(), inspect, Keep::All)?;
+    } = render_model_inspected(&model, templates, inspect, Keep::All)?;
     Ok((tree, inspected.into_iter().collect()))
 }
 
@@ -87,13 +75,7 @@ pub fn render_env_streamed<'t, D: Send>(
         inspected,
         artifacts,
         ..
-    } = render_model_inspected(
-        &model,
-        templates,
-        &Validated::default(),
-        inspect,
-        Keep::ForTreeRules,
-    )?;
+    } = render_model_inspected(&model, templates, inspect, Keep::ForTreeRules)?;
     let by_path = artifacts
         .iter()
         .enumerate()
@@ -130,23 +112,18 @@ enum Keep {
 
 /// Renders and checks every file of a resolved model.
 pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
-    render_model_with(model, templates, &Validated::default())
+    render_model_inspected(model, templates, |_, _, _| (), Keep::All).map(|o| o.tree)
 }
 
-fn render_model_with(model: &Model, templates: &Templates, passed: &Validated) -> Result<Tree> {
-    render_model_inspected(model, templates, passed, |_, _, _| (), Keep::All).map(|o| o.tree)
-}
-
-/// Renders and checks every file; `inspect` sees each file as it was parsed by the checks
-/// ([`Parsed::Not`] when `passed` let them be skipped).
+/// Renders and checks every file; `inspect` sees each file as it was parsed by the checks.
+/// Every file is checked on every run: nothing read from disk can vouch for rendered bytes
+/// (see SECURITY.md, "No trust in the tree").
 fn render_model_inspected<D: Send>(
     model: &Model,
     templates: &Templates,
-    passed: &Validated,
     inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
     keep: Keep,
 ) -> Result<Output<D>> {
-    let stamp = validated::stamp(templates.fingerprint());
     let artifacts = families::plan(model);
     let results: Vec<FileResult<D>> = artifacts
         .par_iter()
@@ -154,11 +131,7 @@ fn render_model_inspected<D: Send>(
             let text = templates
                 .render(a.template, &a.context)
                 .map_err(|d| vec![d])?;
-            let (problems, parsed) = if passed.covers(&stamp, &a.path, text.as_bytes()) {
-                (Vec::new(), Parsed::Not)
-            } else {
-                validate::check_file_parsed(&a.path, a.template, &text)
-            };
+            let (problems, parsed) = validate::check_file_parsed(&a.path, a.template, &text);
             if problems.is_empty() {
                 let seen = inspect(&a.path, text.as_bytes(), &parsed);
                 let kept = match keep {
@@ -177,10 +150,7 @@ fn render_model_inspected<D: Send>(
             }
         })
         .collect();
-    let mut tree = Tree {
-        checked_by: Some(stamp),
-        ..Tree::default()
-    };
+    let mut tree = Tree::default();
     let mut inspected = Vec::new();
     let mut seen_paths = HashSet::new();
     let mut problems = Vec::new();

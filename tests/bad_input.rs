@@ -795,3 +795,7 @@ fn symlinks_in_the_output_are_never_followed() {
     assert!(link.file_type().is_symlink());
     assert_eq!(snapshot(&elsewhere), elsewhere_before);
 }
+
+/// Hostile trees and specs (issue 14): forged records, symlinks, secrets, data loss.
+#[path = "hostile/mod.rs"]
+mod hostile;

@@ -271,3 +271,27 @@ fn the_base_spec_renders() {
         &Templates::embedded().unwrap()
     ));
 }
+
+/// Replays the committed corpora of the fuzz targets in `fuzz/` (cargo-fuzz layout; see
+/// docs/hardening.md) through the same properties the targets check.
+#[test]
+fn the_fuzz_corpora_replay_without_a_finding() {
+    let corpus = common::repo().join("fuzz/corpus");
+    type Property = fn(&[u8]);
+    let targets: [(&str, Property); 3] = [
+        ("spec_parse", portalgen::fuzzing::spec_parse),
+        ("yaml_subset", portalgen::fuzzing::yaml_subset),
+        ("check_file", portalgen::fuzzing::check_file),
+    ];
+    for (name, property) in targets {
+        let mut n = 0;
+        for entry in std::fs::read_dir(corpus.join(name)).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let r = std::panic::catch_unwind(|| property(&bytes));
+            assert!(r.is_ok(), "{name}: {} fails", path.display());
+            n += 1;
+        }
+        assert!(n >= 3, "{name}: only {n} inputs");
+    }
+}

@@ -103,7 +103,7 @@ fn one_thread_and_many_threads_give_the_same_bytes() {
 }
 
 #[test]
-fn a_second_render_over_its_own_tree_changes_nothing_and_skips_no_check_it_needs() {
+fn a_second_render_over_its_own_tree_changes_nothing_and_prunes_the_old_checks_record() {
     let out = tempfile::tempdir().unwrap();
     let render = || {
         portalgen()
@@ -118,26 +118,21 @@ fn a_second_render_over_its_own_tree_changes_nothing_and_skips_no_check_it_needs
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("prod-us: unchanged"));
     assert_eq!(read_tree(out.path()), first);
-    // A record claiming checks for other bytes does not let those bytes through: the
-    // recorded hash of one file is swapped for another's, and the render still checks it
-    // (and, the file being valid, still succeeds with the correct record rewritten).
-    let record = out.path().join("dev/.portalgen-validated");
-    let text = std::fs::read_to_string(&record).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let (h1, h2) = (&lines[3][..64], &lines[4][..64]);
+    // No file in the tree vouches for anything: the checks record of earlier versions is
+    // pruned (and `--check` calls the tree stale until it is).
     std::fs::write(
-        &record,
-        text.replacen(h1, "@SWAP@", 1)
-            .replacen(h2, h1, 1)
-            .replacen("@SWAP@", h2, 1),
+        out.path().join("dev/.portalgen-validated"),
+        "stamp forged\n",
     )
     .unwrap();
+    let check = portalgen()
+        .args(["render", "dev", "--check", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
     assert!(render().status.success());
-    assert_eq!(
-        read_tree(out.path()),
-        first,
-        "the record is rewritten from the fresh checks"
-    );
+    assert_eq!(read_tree(out.path()), first, "the record is pruned");
 }
 
 #[test]

@@ -111,6 +111,8 @@ fn each_per_object_rule_fires_on_a_crafted_bad_object() {
         ("PG-W004", dep("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            privileged: true")),
         ("PG-W005", dep("seccompProfile: {type: RuntimeDefault}", "seccompProfile: {type: Unconfined}")),
         ("PG-W006", dep("limits: {cpu: 500m, memory: 512Mi}", "limits: {memory: 512Mi}")),
+        ("PG-W006", dep("limits: {cpu: 500m, memory: 512Mi}", "limits: {cpu: 500m, memory: \"0\"}")),
+        ("PG-W006", dep("limits: {cpu: 500m, memory: 512Mi}", "limits: {cpu: 0m, memory: 512Mi}")),
         ("PG-W007", dep("          livenessProbe: {httpGet: {path: /health, port: 3000}}\n", "")),
         ("PG-W007", dep("          readinessProbe: {httpGet: {path: /ready, port: 3000}}\n", "")),
         ("PG-W008", dep("web:1.2.3", "web:latest")),

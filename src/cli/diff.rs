@@ -97,6 +97,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         }
         [env] => {
             let out_dir = args.out.clone().unwrap_or_else(|| ws.root.join("rendered"));
+            super::refuse_symlinked_out(&ws.root, &out_dir)?;
             let (fresh, digests) =
                 pipeline::render_env_inspected(&loaded, env, &templates, digest::of_checked)?;
             let dir = out_dir.join(env);

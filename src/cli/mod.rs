@@ -395,3 +395,12 @@ pub fn paint(on: bool, code: &str, text: &str) -> String {
         text.to_owned()
     }
 }
+
+/// Refuses an output folder that is, or lies below, a symlink inside the project root (a
+/// committed `rendered -> ~/.config` must not make portalgen write there).
+fn refuse_symlinked_out(root: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    crate::fsafe::check_no_symlinks(root, out).map_err(|refused| {
+        crate::diagnostic::Error::Other(format!("refusing the output folder: {refused}"))
+    })?;
+    Ok(())
+}

@@ -64,19 +64,14 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         .into());
     }
     let out_dir = args.out.clone().unwrap_or_else(|| ws.root.join("rendered"));
+    super::refuse_symlinked_out(&ws.root, &out_dir)?;
 
     let mut trees = Vec::new();
     let mut problems = Vec::new();
     let progress = Progress::start(ctx, format!("rendering {}", names.join(", ")));
     for name in &names {
         let started = Instant::now();
-        // A stream is checked in full: no record in a folder it does not write is used.
-        let passed = if to_stdout {
-            output::Validated::default()
-        } else {
-            output::Validated::read(&out_dir.join(name))
-        };
-        match pipeline::render_env_with(&loaded, name, &templates, &passed) {
+        match pipeline::render_env(&loaded, name, &templates) {
             Ok(tree) => {
                 let took = started.elapsed().as_secs_f64();
                 let files = tree.files.len();

@@ -7,6 +7,7 @@
 //! 2 when validation cannot run at all (no `environments/`, an unknown environment name,
 //! unreadable templates, an I/O error).
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -46,6 +47,25 @@ enum Stage {
     Spec,
     /// A rendered file: parsed back, Kubernetes and custom-resource schemas, policies.
     Output,
+}
+
+/// A diagnostic as a hashable value: file, position, object and field, message, hint.
+type Key = (
+    std::path::PathBuf,
+    Option<(u64, u64)>,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn key(d: &Diagnostic) -> Key {
+    (
+        d.file.clone(),
+        d.position.map(|p| (p.line, p.column)),
+        d.location(),
+        d.message.clone(),
+        d.hint.clone(),
+    )
 }
 
 /// One finding, as JSON.
@@ -130,8 +150,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                 let mut files = 0;
                 if let Ok(model) = pipeline::model_of(&loaded, name) {
                     files = crate::families::plan(&model).len();
+                    let mut have: HashSet<Key> = d.iter().map(key).collect();
                     for extra in pipeline::check_all(&model, &templates) {
-                        if !d.contains(&extra) {
+                        if have.insert(key(&extra)) {
                             d.push(extra);
                         }
                     }
@@ -148,25 +169,27 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     // the environment whose spec file it is in when that one is checked too, else under
     // the first environment that reports it. (The same output finding in two environments
     // is two findings: two rendered files.)
-    let owner_of = |d: &Diagnostic| -> Option<&String> {
-        checked
-            .iter()
-            .find(|(n, stage, diags, _)| {
-                *stage == Stage::Spec && ws.files.get(*n) == Some(&d.file) && diags.contains(d)
-            })
-            .map(|(n, ..)| *n)
-    };
-    let mut seen: Vec<&Diagnostic> = Vec::new();
+    // Sets keyed by the whole diagnostic: linear in the number of findings.
+    let mut owners: HashMap<Key, &String> = HashMap::new();
+    for (n, stage, diags, _) in &checked {
+        if *stage == Stage::Spec {
+            for d in diags.iter().filter(|d| ws.files.get(*n) == Some(&d.file)) {
+                owners.entry(key(d)).or_insert(*n);
+            }
+        }
+    }
+    let owner_of = |d: &Diagnostic| owners.get(&key(d)).copied();
+    let mut seen: HashSet<Key> = HashSet::new();
     let mut results = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
     for (name, stage, diags, files) in &checked {
         let mut count = 0;
         for d in diags {
             if *stage == Stage::Spec {
-                if seen.contains(&d) || owner_of(d).is_some_and(|owner| owner != *name) {
+                if seen.contains(&key(d)) || owner_of(d).is_some_and(|owner| owner != *name) {
                     continue;
                 }
-                seen.push(d);
+                seen.insert(key(d));
             }
             let finding = Finding::new(name, *stage, d, &ws.root);
             if *stage == Stage::Output && !in_subset(&subset, &finding) {

@@ -71,6 +71,7 @@ mod tests {
                 .collect(),
             foreign: ["d".to_owned(), "notes".to_owned()].into(),
             exists: true,
+            ..OnDisk::default()
         };
         let d = drift(&disk, &tree);
         assert_eq!(d.added, ["c"]);
@@ -83,6 +84,7 @@ mod tests {
             owned: tree.files.clone(),
             foreign: ["notes".to_owned()].into(),
             exists: true,
+            ..OnDisk::default()
         };
         assert!(drift(&clean, &tree).is_empty());
     }

@@ -503,7 +503,6 @@ mod tests {
 
     fn tenants(env: &str, ids: &[&str]) -> Tree {
         Tree {
-            checked_by: None,
             files: ids
                 .iter()
                 .map(|id| {
@@ -612,7 +611,6 @@ mod tests {
             ("umbrella", "pro"),
         ];
         let side = |env: &str| Tree {
-            checked_by: None,
             files: plans
                 .iter()
                 .map(|(id, plan)| {
@@ -729,6 +727,7 @@ mod tests {
             owned: fresh.files.clone(),
             foreign: ["notes.txt".to_owned()].into(),
             exists: true,
+            ..OnDisk::default()
         };
         let r = compare_with_disk("disk", &disk, "fresh", &fresh);
         assert!(r.identical);

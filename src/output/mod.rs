@@ -1,7 +1,7 @@
 //! Writing an environment's tree (DESIGN §5): atomically, owned, and pruned.
 //!
 //! * Atomic: the new tree is built in a staging folder beside the target
-//!   (`<out>/.<env>.portalgen-staging-<pid>`), then swapped in with one `renameat2`
+//!   (`<out>/.<env>.portalgen-staging-<pid>-<random>`, see `staging`), then swapped in with one `renameat2`
 //!   `RENAME_EXCHANGE` (Linux), so that at every instant `<out>/<env>` is the complete old
 //!   tree or the complete new one. Leftover staging folders of a killed run are removed by
 //!   the next one.
@@ -11,22 +11,22 @@
 //!   is refused.
 //! * Pruned: a listed file that is no longer rendered is simply not in the new tree.
 
+mod disk;
+mod staging;
 pub mod tree;
-pub mod validated;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use rayon::prelude::*;
 
 use crate::diagnostic::{Error, Result};
 pub use tree::Tree;
-pub use validated::{Validated, VALIDATED};
 
 /// The name of the ownership manifest inside an environment's folder.
 pub const MANIFEST: &str = ".portalgen-manifest";
+/// The record of checks passed that earlier versions kept in the tree. It let anyone who
+/// could commit skip the checks, so it is gone: a render prunes it from an existing tree.
+pub const LEGACY_RECORD: &str = ".portalgen-validated";
 const STAGING_MARK: &str = ".portalgen-staging-";
 
 /// What a write did.
@@ -45,10 +45,21 @@ pub struct WriteReport {
 pub struct OnDisk {
     /// Files portalgen wrote (listed in the manifest and present), by relative path.
     pub owned: BTreeMap<String, Vec<u8>>,
-    /// Files and symlinks portalgen did not write.
+    /// Files and symlinks portalgen did not write, whose names are UTF-8 (the ones a
+    /// rendered path can clash with).
     pub foreign: BTreeSet<String>,
+    /// Every foreign file and symlink, names as bytes: what the swap carries over.
+    pub foreign_raw: BTreeSet<PathBuf>,
+    /// Folders the new tree keeps from the old one (modes and xattrs copied).
+    pub kept_dirs: Vec<PathBuf>,
+    /// Mount points inside the folder (a write refuses them).
+    pub mount_points: Vec<PathBuf>,
+    /// Every entry as it was read, to tell whether anything changed since.
+    pub snapshot: disk::Snapshot,
     /// Whether the folder exists at all.
     pub exists: bool,
+    /// Whether it holds the legacy checks record (to be pruned).
+    pub legacy_record: bool,
 }
 
 /// Reads `dir` (an environment's folder) without following any symlink.
@@ -73,34 +84,41 @@ pub fn read_on_disk(dir: &Path) -> Result<OnDisk> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeSet::new(),
         Err(e) => return Err(Error::io(dir.join(MANIFEST), e)),
     };
+    let walk = disk::walk(dir)?;
     let mut disk = OnDisk {
         exists: true,
         ..OnDisk::default()
     };
-    let mut stack = vec![(dir.to_path_buf(), String::new())];
-    while let Some((abs, rel)) = stack.pop() {
-        for entry in fs::read_dir(&abs).map_err(|e| Error::io(&abs, e))? {
-            let entry = entry.map_err(|e| Error::io(&abs, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let rel_path = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
-            let ft = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
-            if rel_path == MANIFEST || rel_path == VALIDATED {
+    for rel in &walk.files {
+        let utf8 = rel.to_str();
+        match utf8 {
+            Some(MANIFEST) => continue,
+            Some(LEGACY_RECORD) => {
+                disk.legacy_record = true;
                 continue;
             }
-            if ft.is_dir() {
-                stack.push((entry.path(), rel_path));
-            } else if ft.is_file() && listed.contains(&rel_path) {
-                let bytes = fs::read(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-                disk.owned.insert(rel_path, bytes);
-            } else {
-                disk.foreign.insert(rel_path);
+            _ => {}
+        }
+        let abs = dir.join(rel);
+        let is_file = fs::symlink_metadata(&abs)
+            .map_err(|e| Error::io(&abs, e))?
+            .is_file();
+        match utf8 {
+            Some(p) if is_file && listed.contains(p) => {
+                let bytes = fs::read(&abs).map_err(|e| Error::io(&abs, e))?;
+                disk.owned.insert(p.to_owned(), bytes);
+            }
+            _ => {
+                if let Some(p) = utf8 {
+                    disk.foreign.insert(p.to_owned());
+                }
+                disk.foreign_raw.insert(rel.clone());
             }
         }
     }
+    disk.kept_dirs = disk::kept_dirs(&walk, &disk.foreign_raw);
+    disk.mount_points = walk.mount_points;
+    disk.snapshot = walk.snapshot;
     Ok(disk)
 }
 
@@ -127,9 +145,18 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
         }
     }
     fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    remove_leftover_staging(out, env)?;
+    staging::remove_leftovers(out, env)?;
     let target = out.join(env);
+    let _lock = staging::lock_target(&target)?;
     let disk = read_on_disk(&target)?;
+    touch_for_tests(&target);
+    if let Some(mount) = disk.mount_points.first() {
+        return Err(Error::Other(format!(
+            "refusing to write {}: {} inside it is a mount point, which portalgen cannot replace without losing what is mounted there\n  hint: mount it elsewhere",
+            target.display(),
+            crate::diagnostic::quote(&mount.to_string_lossy())
+        )));
+    }
 
     let clashes: Vec<&String> = disk
         .foreign
@@ -165,21 +192,9 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
     let manifest = manifest_text(tree);
     let manifest_same =
         fs::read(target.join(MANIFEST)).ok().as_deref() == Some(manifest.as_bytes());
-    let record = tree.checked_by.as_deref().map(|stamp| {
-        let hashes: Vec<(&String, validated::Hash)> = tree
-            .files
-            .par_iter()
-            .map(|(p, b)| (p, validated::sha256(b)))
-            .collect();
-        Validated::text(stamp, hashes.into_iter())
-    });
-    let record_same = match &record {
-        Some(text) => fs::read(target.join(VALIDATED)).ok().as_deref() == Some(text.as_bytes()),
-        None => true,
-    };
     if disk.exists
         && manifest_same
-        && record_same
+        && !disk.legacy_record
         && disk.owned.len() == tree.files.len()
         && disk.owned.iter().all(|(p, b)| tree.files.get(p) == Some(b))
     {
@@ -187,12 +202,13 @@ pub fn write_env(out: &Path, env: &str, tree: &Tree) -> Result<WriteReport> {
         return Ok(report);
     }
 
-    let staging = out.join(format!(".{env}{STAGING_MARK}{}", std::process::id()));
-    let result = build_staging(&staging, &target, tree, &manifest, record.as_deref(), &disk)
-        .and_then(|()| swap(&staging, &target));
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
-    }
+    let staging = staging::Staging::create(out, env)?;
+    let result = staging
+        .build(&target, tree, &manifest, &disk)
+        .and_then(|()| staging.swap(&target, &disk));
+    // After a swap the staging folder holds the old tree; after a failure, the partial new
+    // one: either way it goes.
+    staging.remove();
     result?;
     Ok(report)
 }
@@ -254,146 +270,10 @@ fn manifest_text(tree: &Tree) -> String {
     text
 }
 
-/// Test hook: fail after writing this many files into the staging folder, to prove that a
-/// failure mid-write leaves the old tree intact.
-fn injected_failure_after() -> Option<usize> {
-    std::env::var("PORTALGEN_TEST_FAIL_AFTER_FILES")
-        .ok()?
-        .parse()
-        .ok()
-}
-
-fn build_staging(
-    staging: &Path,
-    target: &Path,
-    tree: &Tree,
-    manifest: &str,
-    record: Option<&str>,
-    disk: &OnDisk,
-) -> Result<()> {
-    fs::create_dir(staging).map_err(|e| Error::io(staging, e))?;
-    let dirs: BTreeSet<&str> = tree
-        .files
-        .keys()
-        .chain(disk.foreign.iter())
-        .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
-        .collect();
-    for dir in dirs {
-        let path = staging.join(dir);
-        fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+/// Test hook: create this file in the old tree right after it was read, as an editor saving
+/// a file during the render would (the render must then refuse, losing nothing).
+fn touch_for_tests(target: &Path) {
+    if let Ok(rel) = std::env::var("PORTALGEN_TEST_WRITE_DURING_RENDER") {
+        let _ = fs::write(target.join(rel), "saved during the render\n");
     }
-    // Writing files is the largest cost left at scale: both cores write. The result does not
-    // depend on the order of writes.
-    let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
-    let fail_after = injected_failure_after();
-    let write = |(i, (rel, bytes)): (usize, &(&String, &Vec<u8>))| -> Result<()> {
-        if fail_after.is_some_and(|n| i >= n) {
-            return Err(Error::Other(format!(
-                "injected failure after {} files (PORTALGEN_TEST_FAIL_AFTER_FILES)",
-                fail_after.unwrap_or_default()
-            )));
-        }
-        let path = staging.join(rel);
-        let mut f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&path, e))
-    };
-    if fail_after.is_some() {
-        files.iter().enumerate().try_for_each(write)?;
-    } else {
-        files.par_iter().enumerate().try_for_each(write)?;
-    }
-    for rel in &disk.foreign {
-        carry_over(&target.join(rel), &staging.join(rel))?;
-    }
-    let path = staging.join(MANIFEST);
-    fs::write(&path, manifest).map_err(|e| Error::io(&path, e))?;
-    if let Some(record) = record {
-        let path = staging.join(VALIDATED);
-        fs::write(&path, record).map_err(|e| Error::io(&path, e))?;
-    }
-    Ok(())
-}
-
-/// Brings a foreign file into the new tree as it is: a symlink stays a symlink (its target
-/// is never read), a file is hard-linked (or copied across devices).
-fn carry_over(from: &Path, to: &Path) -> Result<()> {
-    let meta = fs::symlink_metadata(from).map_err(|e| Error::io(from, e))?;
-    if meta.file_type().is_symlink() {
-        let link = fs::read_link(from).map_err(|e| Error::io(from, e))?;
-        std::os::unix::fs::symlink(link, to).map_err(|e| Error::io(to, e))
-    } else if fs::hard_link(from, to).is_ok() {
-        Ok(())
-    } else {
-        fs::copy(from, to).map(|_| ()).map_err(|e| Error::io(to, e))
-    }
-}
-
-/// Puts `staging` in the place of `target`; removes the old tree.
-fn swap(staging: &Path, target: &Path) -> Result<()> {
-    if fs::symlink_metadata(target).is_err() {
-        return fs::rename(staging, target).map_err(|e| Error::io(target, e));
-    }
-    exchange(staging, target).map_err(|e| Error::io(target, e))?;
-    // `staging` now holds the old tree.
-    fs::remove_dir_all(staging).map_err(|e| Error::io(staging, e))
-}
-
-#[cfg(target_os = "linux")]
-fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let ca = CString::new(a.as_os_str().as_bytes())?;
-    let cb = CString::new(b.as_os_str().as_bytes())?;
-    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            ca.as_ptr(),
-            libc::AT_FDCWD,
-            cb.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-/// Elsewhere: two renames, with a short window in which `<env>` is absent (a killed run
-/// leaves the old tree at `.<env>.portalgen-staging-…-old`, restored by the next run).
-#[cfg(not(target_os = "linux"))]
-fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    let old = a.with_extension("old");
-    fs::rename(b, &old)?;
-    fs::rename(a, b)?;
-    fs::rename(&old, a)
-}
-
-/// Removes the staging folders that a killed run of this environment left behind.
-fn remove_leftover_staging(out: &Path, env: &str) -> Result<()> {
-    let prefix = format!(".{env}{STAGING_MARK}");
-    let entries = fs::read_dir(out).map_err(|e| Error::io(out, e))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix(&prefix) {
-            let Ok(pid) = pid.parse::<i32>() else {
-                continue;
-            };
-            if pid != std::process::id() as i32 && process_alive(pid) {
-                continue; // another run of this environment is writing right now
-            }
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                let path: PathBuf = entry.path();
-                fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn process_alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid, 0) == 0 }
 }

@@ -5,16 +5,12 @@ use std::collections::BTreeMap;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tree {
     pub files: BTreeMap<String, Vec<u8>>,
-    /// The stamp of the checks every file passed (see `validated`); `None` for a tree that
-    /// was not rendered and checked (read from disk).
-    pub checked_by: Option<String>,
 }
 
 impl Tree {
     /// A tree of text files (not checked), e.g. for tests.
     pub fn from_texts<'a>(files: impl IntoIterator<Item = &'a (&'a str, &'a str)>) -> Tree {
         Tree {
-            checked_by: None,
             files: files
                 .into_iter()
                 .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))

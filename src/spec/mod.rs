@@ -4,6 +4,7 @@
 pub mod edit;
 pub mod node;
 pub mod schema;
+mod text;
 pub mod types;
 
 use std::collections::{BTreeMap, HashMap};
@@ -49,29 +50,51 @@ impl Environment {
 }
 
 /// Parses and checks one spec file on its own (everything but the cross-environment rules).
+/// The file itself must not be a symlink.
 pub fn parse_file(path: &Path) -> Result<Environment> {
-    let bytes = read_limited(path)?;
-    parse_bytes(path, &bytes).map_err(Error::Invalid)
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().map(Path::new).unwrap_or(path);
+    parse_file_beneath(dir, name, path)
 }
 
-/// Reads a spec file, refusing anything but a regular file (a FIFO or a device would block
-/// or never end) and reading at most one byte more than [`MAX_SPEC_BYTES`], so that a huge
-/// file is refused without being loaded into memory.
-fn read_limited(path: &Path) -> Result<Vec<u8>> {
+/// Parses the spec at `rel` below `root`, following no symlink on the way (`shown` names
+/// it in diagnostics).
+pub fn parse_file_beneath(root: &Path, rel: &Path, shown: &Path) -> Result<Environment> {
+    let bytes = read_limited(root, rel, shown)?;
+    parse_bytes(shown, &bytes).map_err(Error::Invalid)
+}
+
+/// Reads a spec file, refusing a symlink anywhere on its way below `root` (its target is
+/// never opened, so nothing of it can be echoed), and anything but a regular file (a FIFO
+/// or a device would block or never end); reads at most one byte more than
+/// [`MAX_SPEC_BYTES`], so that a huge file is refused without being loaded into memory.
+fn read_limited(root: &Path, rel: &Path, shown: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::invalid(
-            Diagnostic::new(path, "not a regular file; a spec is a plain YAML file")
+    let whole = |msg: String| {
+        Error::invalid(
+            Diagnostic::new(shown, msg)
                 .at(Some(Position { line: 1, column: 1 }))
                 .with_path("(document)"),
+        )
+    };
+    let file = match crate::fsafe::open_beneath(root, rel) {
+        Ok(f) => f,
+        Err(crate::fsafe::Refused::Io(e)) => return Err(Error::io(shown, e)),
+        Err(refused) => return Err(whole(refused.to_string())),
+    };
+    let meta = file.metadata().map_err(|e| Error::io(shown, e))?;
+    if !meta.is_file() {
+        return Err(whole(
+            "not a regular file; a spec is a plain YAML file".into(),
         ));
     }
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut bytes = Vec::with_capacity((meta.len() as usize).min(MAX_SPEC_BYTES + 1));
     file.take(MAX_SPEC_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
+        .map_err(|e| Error::io(shown, e))?;
     Ok(bytes)
 }
 
@@ -117,12 +140,39 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
     let root = parse_yaml(path, text)?;
     let (value, spans) = root.into_json();
 
+    let problems = text::check(path, text, &value, &spans);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     let problems = schema::check(path, &value, &spans);
     if !problems.is_empty() {
         return Err(problems);
     }
-    let file: EnvironmentFile = serde_json::from_value(value)
-        .map_err(|e| whole(format!("the spec does not match its schema: {e}")))?;
+    let file: EnvironmentFile = serde_path_to_error::deserialize(value).map_err(|e| {
+        // Name the field (`count: 5.0`), not the whole document.
+        let mut pointer = String::new();
+        for seg in e.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Seq { index } => {
+                    pointer.push_str(&format!("/{index}"))
+                }
+                serde_path_to_error::Segment::Map { key } => {
+                    pointer.push('/');
+                    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                }
+                _ => {}
+            }
+        }
+        vec![
+            Diagnostic::new(path, format!("the value does not fit: {}", e.inner()))
+                .at(spans.value(&pointer).or(start))
+                .with_path(if pointer.is_empty() {
+                    "(document)".to_owned()
+                } else {
+                    node::field_path(&pointer)
+                }),
+        ]
+    })?;
 
     let env = Environment {
         name: file.metadata.name,
@@ -238,6 +288,16 @@ fn unterminated_quote(text: &str, line: u64) -> Option<Position> {
 }
 
 /// The rules that concern one spec alone and that the schema cannot state.
+/// `con`, `nul`, `com1` …: names Windows reserves for devices, whatever the extension.
+fn is_windows_reserved(name: &str) -> bool {
+    let base = name.split('.').next().unwrap_or(name).to_ascii_lowercase();
+    matches!(base.as_str(), "con" | "prn" | "aux" | "nul")
+        || (base.len() == 4
+            && (base.starts_with("com") || base.starts_with("lpt"))
+            && base.as_bytes()[3].is_ascii_digit()
+            && base.as_bytes()[3] != b'0')
+}
+
 fn check_alone(env: &Environment) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let stem = env
@@ -259,6 +319,24 @@ fn check_alone(env: &Environment) -> Vec<Diagnostic> {
                 env.name
             ))),
         );
+    }
+    if is_windows_reserved(&env.name) {
+        out.push(env.diagnostic(
+            "/metadata/name",
+            format!("'{}' is a reserved device name on Windows: a folder of that name cannot be checked out there", env.name),
+        ));
+    }
+    if let Some(list) = &env.spec.tenants.list {
+        for (i, t) in list
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| is_windows_reserved(&t.id))
+        {
+            out.push(env.diagnostic(
+                &format!("/spec/tenants/list/{i}/id"),
+                format!("tenant id '{}' is a reserved device name on Windows: its files could not be checked out there", t.id),
+            ));
+        }
     }
     match (env.spec.role, &env.spec.replica_of) {
         (Role::Primary, Some(_)) => out.push(
@@ -295,6 +373,32 @@ fn check_alone(env: &Environment) -> Vec<Diagnostic> {
     out
 }
 
+/// Refuses a file of `environments/` that looks like a spec but would be skipped: a `.yml`
+/// file or a name that is not UTF-8 (silently rendering nothing for them is worse).
+fn check_spec_name(path: &Path) -> Result<()> {
+    let Some(name) = path.file_name() else {
+        return Ok(());
+    };
+    let shown = || crate::diagnostic::quote(&name.to_string_lossy());
+    let problem = match name.to_str() {
+        None => Some(format!(
+            "the file name '{}' is not UTF-8; a spec is named <environment>.yaml",
+            shown()
+        )),
+        Some(n) if n.ends_with(".yml") || n.ends_with(".YAML") || n.ends_with(".YML") => Some(
+            format!("'{}': spec files end in .yaml (rename it)", shown()),
+        ),
+        Some(_) => None,
+    };
+    match problem {
+        Some(p) => Err(Error::Other(format!(
+            "{}: {p}",
+            path.parent().unwrap_or(path).display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The folder of environment specs under a root, and the specs in it.
 #[derive(Debug)]
 pub struct Workspace {
@@ -311,6 +415,7 @@ impl Workspace {
         let mut files = BTreeMap::new();
         for entry in entries {
             let path = entry.map_err(|e| Error::io(&dir, e))?.path();
+            check_spec_name(&path)?;
             if path.extension().and_then(|e| e.to_str()) == Some("yaml") {
                 if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
                     files.insert(stem.to_owned(), path.clone());
@@ -335,7 +440,8 @@ impl Workspace {
     pub fn load_all(&self) -> Loaded {
         let mut loaded = Loaded::default();
         for (name, path) in &self.files {
-            match parse_file(path) {
+            let rel = path.strip_prefix(&self.root).unwrap_or(path);
+            match parse_file_beneath(&self.root, rel, path) {
                 Ok(env) => {
                     loaded.envs.insert(name.clone(), env);
                 }

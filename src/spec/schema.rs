@@ -61,10 +61,13 @@ fn describe(
                 let known = property_names(sub);
                 let hint = did_you_mean(key, known.iter().map(String::as_str))
                     .or_else(|| Some(format!("valid keys here: {}", known.join(", "))));
-                Diagnostic::new(file, format!("unknown key '{key}'"))
-                    .at(spans.key(&child))
-                    .with_path(field_path(&child))
-                    .with_hint(hint)
+                Diagnostic::new(
+                    file,
+                    format!("unknown key '{}'", crate::diagnostic::quote(key)),
+                )
+                .at(spans.key(&child))
+                .with_path(field_path(&child))
+                .with_hint(hint)
             })
             .collect(),
         ValidationErrorKind::Required { property } => {

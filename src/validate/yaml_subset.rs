@@ -15,7 +15,14 @@ use serde_json::{Map, Number, Value};
 
 /// The documents of `text`, or `None` if `text` leaves the subset.
 pub fn parse_documents(text: &str) -> Option<Vec<Value>> {
-    if text.bytes().any(|c| c == b'\t' || c == b'\r') {
+    // Tabs, carriage returns, other control characters, a byte-order mark and Unicode line
+    // separators: YAML readers treat them in ways this reader does not model (serde-saphyr
+    // and kubectl refuse C0 controls), so leave them all to serde-saphyr.
+    if text.bytes().any(|c| c < b' ' && c != b'\n' || c == 0x7f)
+        || text.chars().any(|c| {
+            c.is_control() && c != '\n' || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}')
+        })
+    {
         return None;
     }
     let mut lines = Vec::with_capacity(text.len() / 24);
@@ -57,6 +64,10 @@ pub fn parse_documents(text: &str) -> Option<Vec<Value>> {
     }
     Some(out)
 }
+
+/// The longest implicit key YAML allows, in characters (counted here in bytes, which is
+/// stricter).
+const MAX_IMPLICIT_KEY: usize = 1024;
 
 #[derive(Clone, Copy)]
 struct Line<'a> {
@@ -125,6 +136,11 @@ impl<'a> Parser<'a, '_> {
                     split_key(line.content)?
                 }
             };
+            // An implicit key is at most 1,024 characters long (YAML 1.2, 7.4.2), and `<<`
+            // is a merge key to some readers: serde-saphyr decides.
+            if key.len() > MAX_IMPLICIT_KEY || key == "<<" {
+                return None;
+            }
             let key = key_text(key)?;
             let v = if value.is_empty() {
                 self.nested(indent, true)?
@@ -216,7 +232,8 @@ fn key_text(key: &str) -> Option<String> {
 
 /// A value written on the line itself: a scalar or a one-line flow sequence.
 fn inline(s: &str) -> Option<Value> {
-    match s.as_bytes()[0] {
+    // An empty key (`: x`) or value reaches here as "": not in the subset.
+    match *s.as_bytes().first()? {
         b'"' | b'\'' => {
             let end = quoted_end(s)?;
             if end != s.len() {
@@ -287,7 +304,7 @@ fn quoted(s: &str) -> Option<String> {
 
 /// A plain scalar, resolved as YAML 1.2's core schema does — but only in its plain forms.
 fn plain(s: &str) -> Option<Value> {
-    let first = s.as_bytes()[0];
+    let first = *s.as_bytes().first()?;
     if b"&*!|>%@`?#,[]{}".contains(&first)
         || find_pair(s.as_bytes(), b':', b' ').is_some()
         || find_pair(s.as_bytes(), b' ', b'#').is_some()
@@ -304,9 +321,14 @@ fn plain(s: &str) -> Option<Value> {
         "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
         _ => {}
     }
-    let yaml11_bool = ["y", "n", "yes", "no", "on", "off"];
-    if s.len() <= 3 && yaml11_bool.iter().any(|w| s.eq_ignore_ascii_case(w)) {
-        return None; // YAML 1.1 booleans: readers disagree, so do not decide here
+    // YAML 1.1 booleans and other spellings of booleans, null and special floats in any
+    // case (`tRue`, `NaN`, `Inf`): readers disagree (serde-saphyr reads `tRue` as true), so
+    // do not decide here.
+    let ambiguous = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf", "infinity",
+    ];
+    if s.len() <= 8 && ambiguous.iter().any(|w| s.eq_ignore_ascii_case(w)) {
+        return None;
     }
     if first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.' {
         return number(s).or_else(|| digit_led_string(s));
@@ -424,6 +446,18 @@ mod tests {
             "a: .inf\n",
             "a: 007\n",
             "- - a\n",
+            ": x\n",
+            "a:\n  : x\n",
+            "a: \u{1b}[8m\n",
+            "a: x\u{0}y\n",
+            "\u{feff}a: 1\n",
+            "a: x\u{85}y\n",
+            "<<: {}\n",
+            "<<: 1\n",
+            "a: tRue\n",
+            "a: nuLL\n",
+            "a: NaN\n",
+            "a: Inf\n",
         ] {
             assert!(
                 parse_documents(text).is_none(),

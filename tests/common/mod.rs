@@ -16,7 +16,8 @@ pub fn portalgen() -> Command {
     let mut cmd = Command::cargo_bin("portalgen").unwrap();
     cmd.current_dir(repo())
         .env_remove("NO_COLOR")
-        .env_remove("PORTALGEN_TEST_FAIL_AFTER_FILES");
+        .env_remove("PORTALGEN_TEST_FAIL_AFTER_FILES")
+        .env_remove("PORTALGEN_TEST_WRITE_DURING_RENDER");
     cmd
 }
 

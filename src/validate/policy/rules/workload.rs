@@ -163,13 +163,13 @@ fn resources(c: &mut Container) {
         .filter(|(kind, r)| {
             c.value
                 .at(&format!("/resources/{kind}/{r}"))
-                .is_none_or(Value::is_null)
+                .is_none_or(|v| v.is_null() || is_zero_quantity(v))
         })
         .map(|(kind, r)| format!("{kind}.{r}"))
         .collect();
     if !missing.is_empty() {
         let message = format!(
-            "container {} does not set resources {}",
+            "container {} does not set resources {} (or sets them to zero)",
             c.name,
             missing.join(", ")
         );
@@ -221,5 +221,17 @@ pub fn image_problem(image: &str) -> Option<String> {
         )),
         Some((_, "")) => Some(format!("image {image} has an empty tag")),
         Some(_) => None,
+    }
+}
+
+/// A quantity of zero (`0`, `"0"`, `"0Mi"`, `"0.0"`): a limit of nothing is no limit.
+fn is_zero_quantity(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => {
+            let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            digits.parse::<f64>().is_ok_and(|x| x == 0.0)
+        }
+        _ => false,
     }
 }
