@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cli -> spec (parse, schema, spans) -> model (tier defaults, resolved) ->
-//! targets (what to render) -> render (minijinja, strict) -> validate -> output | diff
+//! families (what to render) -> render (minijinja, strict) -> validate -> output | diff
 //! ```
 //!
 //! The core never prints: it returns values and diagnostics, and the CLI reports them.
@@ -14,6 +14,7 @@ pub mod assets;
 pub mod cli;
 pub mod diagnostic;
 pub mod diff;
+pub mod families;
 pub mod fsafe;
 pub mod fuzzing;
 pub mod model;
@@ -24,5 +25,4 @@ pub mod revision;
 pub mod secrets;
 pub mod spec;
 pub mod subset;
-pub mod targets;
 pub mod validate;

@@ -1,16 +1,16 @@
 //! One environment through the whole pipeline, in memory:
-//! spec → model → targets → render → validate → [`Tree`].
+//! spec → model → families (what to render) → render → validate → [`Tree`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Error, Result};
+use crate::families;
 use crate::model::{self, Model};
 use crate::output::Tree;
 use crate::render::Templates;
 use crate::spec::Loaded;
-use crate::targets;
 use crate::validate::{self, Parsed};
 
 /// The resolved model of environment `name` (with its primary, for a replica).
@@ -51,7 +51,7 @@ pub fn render_env_inspected<D: Send>(
 /// text. [`Rendered::text`] renders one file again, for the few files a diff shows.
 pub struct Rendered<'t> {
     templates: &'t Templates,
-    artifacts: Vec<targets::Artifact>,
+    artifacts: Vec<families::Artifact>,
     by_path: HashMap<String, usize>,
 }
 
@@ -94,7 +94,7 @@ pub fn render_env_streamed<'t, D: Send>(
 struct Output<D> {
     tree: Tree,
     inspected: Vec<(String, D)>,
-    artifacts: Vec<targets::Artifact>,
+    artifacts: Vec<families::Artifact>,
 }
 
 /// One file rendered and checked: its path, its text if kept, what `inspect` saw; or its
@@ -124,7 +124,7 @@ fn render_model_inspected<D: Send>(
     inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
     keep: Keep,
 ) -> Result<Output<D>> {
-    let artifacts = targets::plan(model);
+    let artifacts = families::plan(model);
     let results: Vec<FileResult<D>> = artifacts
         .par_iter()
         .map(|a| {
@@ -185,7 +185,7 @@ fn render_model_inspected<D: Send>(
 /// Every problem of every file of a resolved model, without stopping at the first failing
 /// file (`validate` reports them all). Empty when every file passes its checks.
 pub fn check_all(model: &Model, templates: &Templates) -> Vec<Diagnostic> {
-    targets::plan(model)
+    families::plan(model)
         .par_iter()
         .map(|a| match templates.render(a.template, &a.context) {
             Ok(text) => validate::check_file(&a.path, a.template, &text),

@@ -395,7 +395,7 @@ fn every_rule_has_an_id_a_title_and_a_rationale_and_is_documented() {
             rule.id
         );
     }
-    assert_eq!(policy::RULES.len(), 19);
+    assert_eq!(policy::RULES.len(), 20);
 }
 
 #[test]
@@ -460,6 +460,137 @@ fn a_finding_fails_validate_and_render_writes_nothing() {
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("[PG-W001]"));
     assert_eq!(common::read_tree(&s.root().join("out")), before);
+}
+
+#[test]
+fn every_registered_rule_fires_on_a_crafted_bad_object() {
+    let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web, namespace: portal-system}\nspec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}, minReplicas: 2, maxReplicas: 5}\n";
+    let vpa = "apiVersion: autoscaling.k8s.io/v1\nkind: VerticalPodAutoscaler\nmetadata: {name: web, namespace: portal-system}\nspec: {targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}, updatePolicy: {updateMode: Auto}}\n";
+    let pdb = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: portal-system}\nspec: {minAvailable: 3, selector: {matchLabels: {app: web}}}\n";
+    let vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: web, namespace: portal-system}\nspec:\n  hosts: [a.example.com]\n  http:\n    - fault: {delay: {fixedDelay: 2s, percentage: {value: 100}}}\n      route: [{destination: {host: web}}]\n";
+    let api = |terms: &[&str]| terms.join(" and ");
+    let get = "(http.request.method eq \"GET\") and starts_with(http.request.uri.path, \"/api/\")";
+    let fired = |id: &str| -> Vec<String> {
+        let file = |text: String| ids(&text);
+        let tree = |files: &[(&str, &str)]| tree_ids(files, Tier::Prod);
+        match id {
+            "PG-W001" => file(dep("runAsNonRoot: true", "runAsUser: 0")),
+            "PG-W002" => file(dep("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false")),
+            "PG-W003" => file(dep("capabilities: {drop: [ALL]}", "capabilities: {drop: []}")),
+            "PG-W004" => file(dep("allowPrivilegeEscalation: false", "privileged: true")),
+            "PG-W005" => file(dep("seccompProfile: {type: RuntimeDefault}", "seccompProfile: {type: Localhost}")),
+            "PG-W006" => file(dep("requests: {cpu: 100m, memory: 128Mi}", "requests: {cpu: 100m}")),
+            "PG-W007" => file(dep("          readinessProbe: {httpGet: {path: /ready, port: 3000}}\n", "")),
+            "PG-W008" => file(dep("web:1.2.3", "web:latest")),
+            "PG-N001" => file(GOOD_NAMESPACE.replace("enforce: restricted", "enforce: privileged")),
+            "PG-N002" => file(GOOD_NAMESPACE.replace("podSelector: {}", "podSelector: {matchLabels: {a: b}}")),
+            "PG-S001" => file("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: a, labels: {app.kubernetes.io/managed-by: portalgen}}\ndata: {}\n".into()),
+            "PG-S002" => file(format!("{GOOD_DEPLOYMENT}# ghp_{}\n", "a".repeat(36))),
+            "PG-S003" => file(dep("image: registry.example.com/web:1.2.3", "image: registry.example.com/web:1.2.3\n          env: [{name: API_TOKEN, value: abc}]")),
+            "PG-F001" => tree(&[("vs.yaml", vs)]),
+            "PG-A001" => tree(&[("h.yaml", hpa), ("v.yaml", vpa)]),
+            "PG-D001" => tree(&[("d.yaml", GOOD_DEPLOYMENT), ("h.yaml", hpa), ("p.yaml", pdb)]),
+            "PG-M001" => file(GOOD_DEPLOYMENT.replace("  labels: {app.kubernetes.io/managed-by: portalgen}\n", "")),
+            "PG-E001" => cache_rule_ids(&api_rule(&api(&[HOSTS, get, NO_AUTH]), "bypass_by_default")),
+            "PG-E002" => cache_rule_ids(&api_rule(&api(&[HOSTS, get, NO_AUTH, NO_SESSION]), "override_origin")),
+            "PG-E003" => cache_rule_ids(&api_rule(&api(&[get, NO_AUTH, NO_SESSION]), "bypass_by_default")),
+            other => panic!("rule {other} has no crafted bad object in this test: add one"),
+        }
+    };
+    for rule in policy::RULES {
+        let found = fired(rule.id);
+        assert!(
+            found.iter().any(|f| f == rule.id),
+            "{} did not fire: {found:?}",
+            rule.id
+        );
+    }
+}
+
+/// A Deployment's bad container, moved into the pod template of `kind`.
+fn bad_workload(kind: &policy::PodTemplateKind) -> String {
+    let container = "{name: c, image: web, securityContext: {runAsUser: 0, privileged: true, capabilities: {add: [SYS_ADMIN]}}}";
+    let pod = format!("{{metadata: {{labels: {{app: c}}}}, spec: {{containers: [{container}]}}}}");
+    let mut value: serde_json::Value = serde_saphyr::from_str(&format!(
+        "apiVersion: v1\nkind: {}\nmetadata: {{name: w, namespace: a, labels: {{app.kubernetes.io/managed-by: portalgen}}}}\n",
+        kind.kind
+    ))
+    .unwrap();
+    let pod: serde_json::Value = serde_saphyr::from_str(&pod).unwrap();
+    if kind.template.is_empty() {
+        value["spec"] = pod["spec"].clone();
+    } else {
+        let mut at = &mut value;
+        for key in kind.template.trim_start_matches('/').split('/') {
+            at = &mut at[key];
+        }
+        *at = pod;
+    }
+    serde_json::to_string(&value).unwrap()
+}
+
+#[test]
+fn every_pod_template_kind_is_seen_by_every_container_rule() {
+    let container_rules: Vec<&str> = policy::RULES
+        .iter()
+        .filter(|r| {
+            r.checks
+                .iter()
+                .any(|c| matches!(c, policy::Check::Container(_)))
+        })
+        .map(|r| r.id)
+        .collect();
+    assert!(container_rules.len() >= 8, "{container_rules:?}");
+    for kind in policy::POD_TEMPLATE_KINDS {
+        let text = bad_workload(kind);
+        let found = ids(&text);
+        for id in &container_rules {
+            if *id == "PG-W007" && !kind.long_running {
+                continue;
+            }
+            assert!(
+                found.iter().any(|f| f == id),
+                "{id} does not see a {}: {found:?}\n{text}",
+                kind.kind
+            );
+        }
+    }
+}
+
+#[test]
+fn every_rendered_pod_template_is_of_a_listed_workload_kind() {
+    let pods = [
+        "/spec/template/spec",
+        "/spec/jobTemplate/spec/template/spec",
+        "/spec",
+    ];
+    let mut seen = 0;
+    for env in ["dev", "staging", "prod-us", "prod-eu"] {
+        for (path, bytes) in common::read_tree(&common::repo().join("golden").join(env)) {
+            if !path.ends_with(".yaml") {
+                continue;
+            }
+            let docs =
+                portalgen::validate::parse_yaml_documents(std::str::from_utf8(&bytes).unwrap())
+                    .unwrap();
+            for d in docs {
+                let has_pod = pods.iter().any(|p| {
+                    d.value
+                        .pointer(&format!("{p}/containers"))
+                        .is_some_and(serde_json::Value::is_array)
+                });
+                if has_pod {
+                    seen += 1;
+                    assert!(
+                        policy::pod_template(d.kind()).is_some(),
+                        "{env}/{path}: {} has a pod template but is not in POD_TEMPLATE_KINDS: the W rules would skip it",
+                        d.kind()
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen > 0, "no pod template rendered at all");
 }
 
 /// One minimal realistic object of each custom kind imported for #13 (Alertmanager,

@@ -78,11 +78,13 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             let mut report = diff::compare_digested(
                 diff::Side {
                     label: old,
+                    env: Some(old),
                     tree: &Fresh(&a),
                     digests: &da,
                 },
                 diff::Side {
                     label: new,
+                    env: Some(new),
                     tree: &Fresh(&b),
                     digests: &db,
                 },

@@ -63,6 +63,8 @@ pub fn run(
         let mut report = diff::compare_digested(
             diff::Side {
                 label: &old_label,
+                // One environment on both sides: nothing to match by its name.
+                env: None,
                 tree: old
                     .as_ref()
                     .map_or(&Nothing as &dyn diff::Files, |(r, _)| r as &dyn diff::Files),
@@ -70,6 +72,7 @@ pub fn run(
             },
             diff::Side {
                 label: &new_label,
+                env: None,
                 tree: new
                     .as_ref()
                     .map_or(&Nothing as &dyn diff::Files, |(r, _)| r as &dyn diff::Files),

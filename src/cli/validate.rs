@@ -149,7 +149,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                 // The render may stop at the first failing files; collect every file's.
                 let mut files = 0;
                 if let Ok(model) = pipeline::model_of(&loaded, name) {
-                    files = crate::targets::plan(&model).len();
+                    files = crate::families::plan(&model).len();
                     let mut have: HashSet<Key> = d.iter().map(key).collect();
                     for extra in pipeline::check_all(&model, &templates) {
                         if have.insert(key(&extra)) {

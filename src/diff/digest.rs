@@ -16,7 +16,7 @@ use serde_json::Value;
 use xxhash_rust::xxh3::{xxh3_128, xxh3_128_with_seed};
 
 use super::group::normalize;
-use super::objects::{kubernetes_id, tenant_of, ObjectId};
+use super::identity::{kubernetes_id, tenant_of, ObjectId};
 use crate::output::Tree;
 use crate::validate::{parse_yaml_documents, Parsed};
 

@@ -16,6 +16,7 @@ pub mod digest;
 pub mod drift;
 pub mod group;
 pub mod hunks;
+pub mod identity;
 pub mod objects;
 pub mod restrict;
 
@@ -142,23 +143,30 @@ pub struct Foreign {
 /// One side of a comparison: a tree and the digests of its files.
 #[derive(Clone, Copy)]
 pub struct Side<'a> {
-    /// What the side is, e.g. `staging` or `rendered/prod-us (on disk)`.
+    /// What the side is, e.g. `staging` or `rendered/prod-us (on disk)`: shown, never parsed.
     pub label: &'a str,
+    /// The environment whose render this side is, when two environments are compared:
+    /// objects named after it (`portal-staging-platform`) match the other environment's
+    /// (`portal-prod-us-platform`). `None` when both sides are one environment.
+    pub env: Option<&'a str>,
     pub tree: &'a dyn Files,
     pub digests: &'a Digests,
 }
 
-/// Compares two trees object by object, digesting both.
+/// Compares two environments' trees object by object, digesting both; the labels are the
+/// environment names.
 pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Report {
     let (da, db) = rayon::join(|| digest::digests(old), || digest::digests(new));
     compare_digested(
         Side {
             label: old_label,
+            env: Some(old_label),
             tree: old,
             digests: &da,
         },
         Side {
             label: new_label,
+            env: Some(new_label),
             tree: new,
             digests: &db,
         },
@@ -192,7 +200,7 @@ pub fn compare_digested(old: Side<'_>, new: Side<'_>) -> Report {
     let as_text = objects::text_on_both_sides(old.digests, new.digests);
     // Objects named after their environment (`portal-staging-platform`) are the same object
     // in another environment (`portal-prod-us-platform`): match them as `portal-<env>-platform`.
-    let rename = old.label != new.label;
+    let rename = matches!((old.env, new.env), (Some(a), Some(b)) if a != b);
     let ((a, ia), (b, ib)) = rayon::join(
         || objects_of(old, &as_text, rename),
         || objects_of(new, &as_text, rename),
@@ -345,8 +353,8 @@ fn objects_of<'a>(
     rename: bool,
 ) -> (Vec<Object<'a>>, objects::Index) {
     let mut objs = objects::of_tree(side.tree, side.digests, as_text);
-    if rename {
-        objects::generic_env_names(&mut objs, side.label);
+    if let (true, Some(env)) = (rename, side.env) {
+        objects::generic_env_names(&mut objs, env);
     }
     let index = objects::index(&mut objs);
     (objs, index)
@@ -440,11 +448,13 @@ pub fn compare_with_disk_digested(
     let mut report = compare_digested(
         Side {
             label: disk_label,
+            env: None,
             tree: disk,
             digests: &disk_digests,
         },
         Side {
             label: new_label,
+            env: None,
             tree: fresh,
             digests: fresh_digests,
         },
@@ -677,6 +687,7 @@ mod tests {
         let (fa, fb) = (Fetched(&a, 0.into()), Fetched(&b, 0.into()));
         let side = |label, tree, digests| Side {
             label,
+            env: Some(label),
             tree,
             digests,
         };

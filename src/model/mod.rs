@@ -1,10 +1,9 @@
 //! The resolved model of one environment (DESIGN §3): tier defaults with the spec's
 //! overrides applied, every name and number decided. Templates only lay these values out.
 
-pub mod delivery;
+pub mod app;
+pub mod data;
 mod disruption;
-pub mod edge;
-pub mod observability;
 pub mod quantity;
 pub mod tenants;
 pub mod tiers;
@@ -14,13 +13,30 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::diagnostic::Diagnostic;
+use crate::families::argocd::model as delivery;
+use crate::families::cloudflare::model as edge;
+use crate::families::grafana::model as grafana;
+use crate::families::prometheus::model as observability;
 use crate::spec::{Environment, Role, Tier};
+pub use app::{App, Autoscaling, CpuMemory, Pdb, Resources, SecretEnv, Vpa};
+pub use data::{Backups, Database, DatabaseBackup, Redis, VeleroSchedule};
 pub use tenants::Tenant;
 pub use tiers::{BackupLevel, MonitoringLevel};
 
 /// Namespaces of the platform.
 pub const SYSTEM_NAMESPACE: &str = "portal-system";
 pub const MONITORING_NAMESPACE: &str = "monitoring";
+/// Velero reads its Schedules from its own namespace only.
+pub const VELERO_NAMESPACE: &str = "velero";
+/// The label every rendered object carries, and its value (policy PG-M001).
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY_VALUE: &str = "portalgen";
+/// The label that names an object's tenant.
+pub const TENANT_LABEL: &str = "portal.dev/tenant";
+/// Every tenant's namespace is this prefix and the tenant id.
+pub const TENANT_NAMESPACE_PREFIX: &str = "portal-tenant-";
+/// Every tenant namespace, as a pattern (Argo CD destinations, Velero).
+pub const TENANT_NAMESPACES: &str = "portal-tenant-*";
 pub const DEFAULT_TENANT_SHARDS: u32 = 8;
 
 /// Everything rendered for one environment.
@@ -39,13 +55,14 @@ pub struct Model {
     pub ingress: Ingress,
     pub monitoring: Monitoring,
     pub alerting: Alerting,
-    /// Prometheus, alerting and dashboards (see `observability`).
+    /// Prometheus and alerting (see `families::prometheus`).
     pub observability: observability::Observability,
-    pub cloudflare: Cloudflare,
+    /// The dashboards (see `families::grafana`).
+    pub grafana: grafana::Grafana,
     pub gitops: Gitops,
-    /// CloudFlare resources this environment's Terraform owns (see [`edge`]).
+    /// CloudFlare resources this environment's Terraform owns (see `families::cloudflare`).
     pub edge: edge::Edge,
-    /// Argo CD project and applications (see [`delivery`]).
+    /// Argo CD project and applications (see `families::argocd`).
     pub delivery: delivery::Delivery,
     /// Not serialized into the shared template context: each tenant file gets its own.
     #[serde(skip_serializing)]
@@ -94,121 +111,6 @@ pub struct SyncWaves {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct App {
-    pub name: &'static str,
-    pub container: &'static str,
-    pub service_account: &'static str,
-    pub config_map: &'static str,
-    pub image: String,
-    pub port: u16,
-    pub service_port: u16,
-    pub replicas: u32,
-    pub resources: Resources,
-    pub autoscaling: Option<Autoscaling>,
-    pub vpa: Vpa,
-    pub pdb: Option<Pdb>,
-    /// Spread over zones: hard in prod, best effort elsewhere.
-    pub zone_spread: &'static str,
-    pub run_as_user: u32,
-    pub config: BTreeMap<&'static str, String>,
-    pub secret_env: Vec<SecretEnv>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Resources {
-    pub requests: CpuMemory,
-    pub limits: CpuMemory,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CpuMemory {
-    pub cpu: String,
-    pub memory: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Autoscaling {
-    pub min_replicas: u32,
-    pub max_replicas: u32,
-    pub cpu_utilization: u32,
-    pub memory_utilization: u32,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Vpa {
-    /// `Off` (recommendations only) when the HPA scales on CPU and memory, so the two never
-    /// fight; `Recreate` when nothing else sizes the pods.
-    pub update_mode: &'static str,
-    pub min_allowed: CpuMemory,
-    pub max_allowed: CpuMemory,
-}
-
-pub use disruption::Pdb;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SecretEnv {
-    pub name: &'static str,
-    pub secret: &'static str,
-    pub key: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Database {
-    pub name: &'static str,
-    pub instances: u32,
-    pub storage: String,
-    pub image: &'static str,
-    pub database: &'static str,
-    pub owner: &'static str,
-    pub parameters: BTreeMap<&'static str, String>,
-    /// For a replica: stream from the primary instead of initdb.
-    pub replica_source: Option<String>,
-    /// Continuous backups (WAL archiving + daily base backup), when on.
-    pub backup: Option<DatabaseBackup>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DatabaseBackup {
-    pub destination: String,
-    pub retention: &'static str,
-    pub credentials_secret: &'static str,
-    /// Six-field cron (CloudNativePG takes seconds first).
-    pub schedule: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Redis {
-    pub name: &'static str,
-    /// `Redis` (standalone) or `RedisCluster`.
-    pub kind: &'static str,
-    pub leaders: u32,
-    pub followers: u32,
-    pub storage: String,
-    pub image: &'static str,
-    pub exporter_image: &'static str,
-    /// What the app talks to: the name of the client Service and the `app` label of its
-    /// pods (the opstree operator names a cluster's `<name>-leader`).
-    pub client_name: String,
-    /// Host and port the app connects to.
-    pub host: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Backups {
-    pub level: BackupLevel,
-    /// The Velero schedule, when on.
-    pub velero: Option<VeleroSchedule>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct VeleroSchedule {
-    pub name: &'static str,
-    pub schedule: &'static str,
-    pub ttl: &'static str,
-    pub namespaces: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct Mesh {
     pub gateway: &'static str,
     pub tls_secret: &'static str,
@@ -243,12 +145,6 @@ pub struct Alerting {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Cloudflare {
-    pub zone_id: String,
-    pub origin_host: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct Gitops {
     pub repo_url: String,
     pub target_revision: String,
@@ -276,105 +172,16 @@ pub fn resolve_with_peers(
 ) -> Result<Model, Vec<Diagnostic>> {
     let spec = &env.spec;
     let d = tiers::defaults(spec.tier);
-    let o = &spec.overrides;
     let mut problems = Vec::new();
 
-    // Autoscaling: the tier's range, with each override key replacing its default.
-    let autoscaling = match (d.autoscaling, &o.autoscaling) {
-        (None, None) => None,
-        (Some((min, max)), None) => Some((min, max)),
-        (default, Some(a)) => match (
-            a.min_replicas.or(default.map(|x| x.0)),
-            a.max_replicas.or(default.map(|x| x.1)),
-        ) {
-            (Some(min), Some(max)) => Some((min, max)),
-            _ => {
-                problems.push(env.diagnostic(
-                    "/spec/overrides/autoscaling",
-                    format!(
-                        "the {} tier has no autoscaling; give both minReplicas and maxReplicas to turn it on",
-                        spec.tier.as_str()
-                    ),
-                ));
-                None
-            }
-        },
-    };
-    if let Some((min, max)) = autoscaling {
-        if min > max {
-            let at = if env.has("/spec/overrides/autoscaling/minReplicas") {
-                "/spec/overrides/autoscaling/minReplicas"
-            } else {
-                "/spec/overrides/autoscaling/maxReplicas"
-            };
-            problems.push(env.diagnostic(
-                at,
-                format!("minReplicas ({min}) is greater than maxReplicas ({max})"),
-            ));
-        }
-    }
-    // Without an override, the tier's replica count, kept inside the autoscaling range.
-    let replicas = o.replicas.unwrap_or(match autoscaling {
-        Some((min, max)) if min <= max => d.replicas.clamp(min, max),
-        _ => d.replicas,
-    });
-    if let (Some((min, max)), Some(r)) = (autoscaling, o.replicas) {
-        if r < min || r > max {
-            problems.push(env.diagnostic(
-                "/spec/overrides/replicas",
-                format!("replicas ({r}) must lie within the autoscaling range {min}–{max}"),
-            ));
-        }
-    }
-
+    let (autoscaling, replicas) = app::scaling(env, &d, &mut problems);
     let pdb = disruption::budget(
         env,
         d.pdb,
         autoscaling.map_or(replicas, |(min, _)| min),
         &mut problems,
     );
-
-    let pick = |ov: Option<&Option<String>>, default: &str| -> String {
-        ov.and_then(|v| v.clone())
-            .unwrap_or_else(|| default.to_owned())
-    };
-    let req = o.resources.as_ref().and_then(|r| r.requests.as_ref());
-    let lim = o.resources.as_ref().and_then(|r| r.limits.as_ref());
-    let resources = Resources {
-        requests: CpuMemory {
-            cpu: pick(req.map(|r| &r.cpu), d.requests.0),
-            memory: pick(req.map(|r| &r.memory), d.requests.1),
-        },
-        limits: CpuMemory {
-            cpu: pick(lim.map(|r| &r.cpu), d.limits.0),
-            memory: pick(lim.map(|r| &r.memory), d.limits.1),
-        },
-    };
-    let over = |a: Option<u128>, b: Option<u128>| matches!((a, b), (Some(a), Some(b)) if a > b);
-    if over(
-        quantity::cpu_millis(&resources.requests.cpu).map(u128::from),
-        quantity::cpu_millis(&resources.limits.cpu).map(u128::from),
-    ) {
-        problems.push(env.diagnostic(
-            resource_pointer(env, "cpu"),
-            format!(
-                "the CPU request ({}) is above the CPU limit ({})",
-                resources.requests.cpu, resources.limits.cpu
-            ),
-        ));
-    }
-    if over(
-        quantity::bytes(&resources.requests.memory),
-        quantity::bytes(&resources.limits.memory),
-    ) {
-        problems.push(env.diagnostic(
-            resource_pointer(env, "memory"),
-            format!(
-                "the memory request ({}) is above the memory limit ({})",
-                resources.requests.memory, resources.limits.memory
-            ),
-        ));
-    }
+    let resources = app::resources(env, &d, &mut problems);
 
     let primary_info = match (spec.role, primary) {
         (Role::Replica, Some(p)) => Some(Primary {
@@ -394,16 +201,6 @@ pub fn resolve_with_peers(
     };
 
     let name = env.name.clone();
-    let db_instances = o
-        .database
-        .as_ref()
-        .and_then(|x| x.instances)
-        .unwrap_or(d.db_instances);
-    let db_storage = o
-        .database
-        .as_ref()
-        .and_then(|x| x.storage.clone())
-        .unwrap_or_else(|| d.db_storage.to_owned());
     let shards = spec.gitops.tenant_shards.unwrap_or(DEFAULT_TENANT_SHARDS);
     let tenants = tenants::resolve(&spec.tenants, shards);
     let shard_list: Vec<Shard> = (0..shards)
@@ -429,35 +226,7 @@ pub fn resolve_with_peers(
     };
     let redis_host = format!("{redis_client}.{SYSTEM_NAMESPACE}.svc:6379");
 
-    let mut config = BTreeMap::new();
-    config.insert("PORTAL_ENVIRONMENT", name.clone());
-    config.insert("PORTAL_TIER", spec.tier.as_str().to_owned());
-    config.insert("PORTAL_REGION", spec.region.clone());
-    config.insert("PORTAL_ROLE", spec.role.as_str().to_owned());
-    config.insert(
-        "PORTAL_PRIMARY_REGION",
-        primary_info
-            .as_ref()
-            .map_or_else(|| spec.region.clone(), |p| p.region.clone()),
-    );
-    config.insert("PORTAL_DOMAIN", spec.domain.clone());
-    config.insert("PORT", "3000".to_owned());
-    config.insert("NODE_ENV", "production".to_owned());
-    config.insert(
-        "LOG_LEVEL",
-        if spec.tier == Tier::Dev {
-            "debug"
-        } else {
-            "info"
-        }
-        .to_owned(),
-    );
-    config.insert("METRICS_PATH", "/metrics".to_owned());
-    config.insert("REDIS_HOST", redis_host.clone());
-    config.insert(
-        "DATABASE_READ_ONLY",
-        (spec.role == Role::Replica).to_string(),
-    );
+    let config = app::app_config(env, primary_info.as_ref(), &redis_host);
 
     let image = match (&spec.image.digest, &spec.image.tag) {
         (Some(digest), _) => format!("{}@{digest}", spec.image.repository),
@@ -465,38 +234,15 @@ pub fn resolve_with_peers(
         (None, None) => spec.image.repository.clone(),
     };
 
-    let mut parameters = BTreeMap::new();
-    parameters.insert("max_connections", d.max_connections.to_string());
-    parameters.insert("shared_buffers", "256MB".to_owned());
-    parameters.insert("effective_cache_size", "1GB".to_owned());
-    parameters.insert("maintenance_work_mem", "64MB".to_owned());
-    parameters.insert("checkpoint_completion_target", "0.9".to_owned());
-    parameters.insert("wal_buffers", "16MB".to_owned());
-    parameters.insert("default_statistics_target", "100".to_owned());
-    parameters.insert("random_page_cost", "1.1".to_owned());
-    parameters.insert("effective_io_concurrency", "200".to_owned());
-
     let backups = match d.backups {
         BackupLevel::None => None,
         BackupLevel::Daily => Some(("72h0m0s", "0 2 * * *")),
         BackupLevel::Continuous => Some(("720h0m0s", "0 2 * * *")),
     };
     let mut labels = BTreeMap::new();
-    labels.insert("app.kubernetes.io/managed-by", "portalgen".to_owned());
+    labels.insert(MANAGED_BY_LABEL, MANAGED_BY_VALUE.to_owned());
     labels.insert("app.kubernetes.io/part-of", "portal".to_owned());
     labels.insert("portal.dev/environment", name.clone());
-
-    let delivery = delivery::resolve(&delivery::Inputs {
-        env: &name,
-        repo_url: &spec.gitops.repo_url,
-        target_revision: &spec.gitops.target_revision,
-        app_name: "portal-app",
-        autoscaling: autoscaling.is_some(),
-        velero: backups.is_some(),
-        dashboards: observability::renders_dashboards(d.monitoring),
-        shards: &shard_list,
-        tenants: &tenants,
-    });
 
     let mut model = Model {
         env: EnvInfo {
@@ -522,74 +268,8 @@ pub fn resolve_with_peers(
             tenant_namespace: "-1",
             tenant_objects: "0",
         },
-        app: App {
-            name: "portal-app",
-            container: "portal",
-            service_account: "portal-app",
-            config_map: "region-config",
-            image,
-            port: 3000,
-            service_port: 80,
-            replicas,
-            resources,
-            autoscaling: autoscaling.map(|(min_replicas, max_replicas)| Autoscaling {
-                min_replicas,
-                max_replicas,
-                cpu_utilization: 70,
-                memory_utilization: 80,
-            }),
-            vpa: Vpa {
-                update_mode: if autoscaling.is_some() {
-                    "Off"
-                } else {
-                    "Recreate"
-                },
-                min_allowed: CpuMemory {
-                    cpu: "100m".into(),
-                    memory: "128Mi".into(),
-                },
-                max_allowed: CpuMemory {
-                    cpu: "4".into(),
-                    memory: "8Gi".into(),
-                },
-            },
-            pdb,
-            zone_spread: if spec.tier == Tier::Prod {
-                "DoNotSchedule"
-            } else {
-                "ScheduleAnyway"
-            },
-            run_as_user: 1001,
-            config,
-            secret_env: vec![
-                SecretEnv {
-                    name: "DATABASE_URL",
-                    secret: "portal-db-app",
-                    key: "uri",
-                },
-                SecretEnv {
-                    name: "SESSION_SECRET",
-                    secret: "portal-secrets",
-                    key: "session-secret",
-                },
-            ],
-        },
-        database: Database {
-            name: "portal-db",
-            instances: db_instances,
-            storage: db_storage,
-            image: "ghcr.io/cloudnative-pg/postgresql:16.6",
-            database: "portal",
-            owner: "portal_user",
-            parameters,
-            replica_source: primary_info.as_ref().map(|p| p.name.clone()),
-            backup: (d.backups == BackupLevel::Continuous).then(|| DatabaseBackup {
-                destination: format!("s3://portal-backups-{name}/postgresql"),
-                retention: "30d",
-                credentials_secret: "portal-backup-credentials",
-                schedule: "0 0 3 * * *",
-            }),
-        },
+        app: app::app(spec, (autoscaling, replicas), pdb, resources, image, config),
+        database: data::database(env, &d, primary_info.as_ref()),
         redis: Redis {
             name: "portal-redis",
             kind: redis_kind,
@@ -607,7 +287,7 @@ pub fn resolve_with_peers(
                 name: "portal-daily",
                 schedule,
                 ttl,
-                namespaces: vec![SYSTEM_NAMESPACE.to_owned(), "portal-tenant-*".to_owned()],
+                namespaces: vec![SYSTEM_NAMESPACE.to_owned(), TENANT_NAMESPACES.to_owned()],
             }),
         },
         mesh: Mesh {
@@ -632,32 +312,22 @@ pub fn resolve_with_peers(
             slack_channel: spec.alerting.slack_channel.clone(),
             pagerduty: spec.alerting.pagerduty,
         },
-        cloudflare: Cloudflare {
-            zone_id: spec.cloudflare.zone_id.clone(),
-            origin_host: edge::origin_host(env),
-        },
         gitops: Gitops {
             repo_url: spec.gitops.repo_url.clone(),
             target_revision: spec.gitops.target_revision.clone(),
             tenant_shards: shards,
         },
         observability: observability::Observability::default(),
+        grafana: grafana::Grafana::default(),
         edge,
-        delivery,
+        delivery: delivery::Delivery::default(),
         tenants,
         shards: shard_list,
     };
+    // The families' sections, each from the shared parts (Argo CD's last: it delivers what
+    // the others render).
     model.observability = observability::resolve(&model);
+    model.grafana = grafana::resolve(&model);
+    model.delivery = delivery::resolve(&model);
     Ok(model)
-}
-
-/// Where a request-above-limit problem is reported: the override that caused it.
-fn resource_pointer(env: &Environment, resource: &str) -> &'static str {
-    let req = format!("/spec/overrides/resources/requests/{resource}");
-    match (resource, env.has(&req)) {
-        ("cpu", true) => "/spec/overrides/resources/requests/cpu",
-        ("cpu", false) => "/spec/overrides/resources/limits/cpu",
-        (_, true) => "/spec/overrides/resources/requests/memory",
-        _ => "/spec/overrides/resources/limits/memory",
-    }
 }

@@ -71,6 +71,8 @@ impl Templates {
     }
 
     /// Renders template `name` with `ctx`.
+    // A failed render ends the run with this one diagnostic; its size costs nothing.
+    #[allow(clippy::result_large_err)]
     pub fn render(&self, name: &str, ctx: &Value) -> Result<String, Diagnostic> {
         let tmpl = self
             .env

@@ -10,8 +10,6 @@ use k8s_openapi::api;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::At;
-
 use super::Document;
 use crate::assets;
 use crate::diagnostic::Diagnostic;
@@ -37,17 +35,6 @@ pub fn check(file: &str, doc: &Document) -> Vec<Diagnostic> {
             )],
         },
     };
-    let mut problems = problems;
-    if doc
-        .value
-        .at_keys(&["metadata", "labels", "app.kubernetes.io/managed-by"])
-        != Some(&Value::from("portalgen"))
-    {
-        problems.push((
-            "metadata.labels".into(),
-            "every object carries the label app.kubernetes.io/managed-by: portalgen".into(),
-        ));
-    }
     problems
         .into_iter()
         .map(|(path, message)| {

@@ -3,17 +3,18 @@
 //! JSON Schemas in `schemas/crds/`; PromQL in rules and dashboards parsed, dashboards checked
 //! for their structure; the built-in security policy ([`policy`]) applied.
 
-pub mod edge_policy;
-pub mod grafana;
 pub mod kubernetes;
 pub mod policy;
-pub mod promql;
-pub mod terraform;
 pub mod yaml_subset;
+
+/// The PromQL checks, which belong to the prometheus family (kept here by name for callers
+/// that check expressions).
+pub use crate::families::prometheus::promql;
 
 use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, ObjectRef};
+use crate::families;
 
 /// [`Value::pointer`] without its cost: it unescapes every segment into a new string,
 /// and the checks look up a handful of fields in each of 120,000 objects.
@@ -138,8 +139,9 @@ pub fn check_file_parsed(path: &str, template: &str, text: &str) -> (Vec<Diagnos
                     .iter()
                     .flat_map(|d| {
                         let mut problems = kubernetes::check(&file, d);
-                        problems.extend(promql::check_document(&file, d));
-                        problems.extend(grafana::check_config_map(&file, d));
+                        for check in families::FAMILIES.iter().filter_map(|f| f.check_object) {
+                            problems.extend(check(&file, d));
+                        }
                         problems
                     })
                     .collect();
@@ -154,31 +156,24 @@ pub fn check_file_parsed(path: &str, template: &str, text: &str) -> (Vec<Diagnos
                 Parsed::Not,
             ),
         }
-    } else if path.ends_with(".tf.json") {
-        let file = file();
-        let mut problems = terraform::check(&file, text);
-        match serde_json::from_str::<Value>(text) {
-            Ok(value) => {
-                problems.extend(policy::check_json_file(&file, text, &value));
-                problems.extend(edge_policy::check(&file, &value));
-                (problems, Parsed::Json(value))
-            }
-            Err(_) => (problems, Parsed::Not),
-        }
     } else if path.ends_with(".json") {
+        let family = families::of_path(path);
         match serde_json::from_str::<Value>(text) {
             Ok(value) => {
                 let file = file();
-                let mut problems = policy::check_json_file(&file, text, &value);
-                if path.starts_with("grafana/") {
-                    problems.extend(grafana::check_dashboard(&file, None, &value));
-                }
+                let mut problems = family
+                    .and_then(|f| f.check_json)
+                    .map_or_else(Vec::new, |check| check(&file, &value));
+                problems.extend(policy::check_json_file(&file, text, &value));
                 (problems, Parsed::Json(value))
             }
             Err(e) => (
                 vec![Diagnostic::new(
                     file(),
-                    format!("rendered JSON does not parse: {e}"),
+                    format!(
+                        "rendered {} does not parse: {e}",
+                        family.map_or("JSON", |f| f.json_is)
+                    ),
                 )],
                 Parsed::Not,
             ),

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::At;
+use crate::validate::At;
 
-use super::Document;
 use crate::diagnostic::{Diagnostic, FieldPath};
+use crate::validate::Document;
 
 /// The severities routed by the AlertmanagerConfig.
 pub const SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
@@ -226,7 +226,7 @@ spec:
         - record: 'bad name'
           expr: sum(up
 ";
-        let docs = super::super::parse_yaml_documents(text).unwrap();
+        let docs = crate::validate::parse_yaml_documents(text).unwrap();
         let problems = check_document("f.yaml", &docs[0]);
         let messages: Vec<_> = problems.iter().map(|d| d.to_string()).collect();
         assert!(

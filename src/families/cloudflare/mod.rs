@@ -1,22 +1,38 @@
 //! The `cloudflare/` family (DESIGN §4): Terraform JSON (`*.tf.json`) for the cloudflare
 //! provider v5, one file per concern, holding only the resources this environment owns
-//! (see `model::edge` for who owns what).
+//! (see `model` for who owns what).
 //!
 //! Terraform JSON is built here as `serde_json` values from the model and pretty-printed;
 //! the template `cloudflare/terraform.tf.json` only lays the document out. A text template
 //! would have to re-implement JSON string escaping (the CSP holds quotes) for no gain. Every
 //! value comes from the model; this file only decides the shape Terraform expects.
 
+pub mod check;
+pub mod model;
+pub mod policy;
+
 use minijinja::context;
 use serde_json::{json, Map, Value};
 
-use super::Artifact;
-use crate::model::edge::{self, CacheTtl, Edge};
+use self::model::{self as edge, CacheTtl, Edge};
+use super::{no_destinations, no_syncs, Artifact, Family};
 use crate::model::Model;
+
+pub const FAMILY: Family = Family {
+    name: "cloudflare",
+    plan,
+    check_object: None,
+    check_json: Some(check::check_value),
+    json_is: "Terraform JSON",
+    // Terraform applies it, not Argo CD.
+    syncs: no_syncs,
+    destinations: no_destinations,
+    cluster_kinds: &[],
+};
 
 const TEMPLATE: &str = "cloudflare/terraform.tf.json";
 
-pub fn plan(model: &Model, out: &mut Vec<Artifact>) {
+fn plan(model: &Model, _: &minijinja::Value, out: &mut Vec<Artifact>) {
     for (path, doc) in documents(&model.edge, &model.env.name) {
         let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
         text.push('\n');

@@ -8,27 +8,28 @@ use std::sync::OnceLock;
 use jsonschema::Validator;
 use serde_json::Value;
 
-use super::At;
+use crate::validate::At;
 
 use crate::assets;
-use crate::diagnostic::Diagnostic;
-use crate::spec::node::field_path;
+use crate::diagnostic::{Diagnostic, FieldPath};
 
 pub const SCHEMA: &str = "cloudflare/provider-v5.schema.json";
 
 /// Every problem of one rendered Terraform JSON file.
 pub fn check(file: &str, text: &str) -> Vec<Diagnostic> {
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            return vec![Diagnostic::new(
-                file,
-                format!("rendered Terraform JSON does not parse: {e}"),
-            )]
-        }
-    };
+    match serde_json::from_str(text) {
+        Ok(value) => check_value(file, &value),
+        Err(e) => vec![Diagnostic::new(
+            file,
+            format!("rendered Terraform JSON does not parse: {e}"),
+        )],
+    }
+}
+
+/// Every problem of one rendered Terraform JSON file, parsed.
+pub fn check_value(file: &str, value: &Value) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = validator()
-        .iter_errors(&value)
+        .iter_errors(value)
         .map(|e| {
             let message = match e.kind() {
                 jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -39,7 +40,8 @@ pub fn check(file: &str, text: &str) -> Vec<Diagnostic> {
                 }
                 _ => e.to_string(),
             };
-            Diagnostic::new(file, message).with_path(field_path(e.instance_path().as_str()))
+            Diagnostic::new(file, message)
+                .with_path(FieldPath::from_pointer(e.instance_path().as_str()))
         })
         .collect();
     if let Some(token) = value.at("/provider/cloudflare/api_token") {

@@ -1,12 +1,38 @@
-//! The `prometheus/` family (DESIGN §4): prometheus-operator custom resources. Which
-//! monitors and rules exist is decided in `model::observability`; this only names files.
+//! The `prometheus/` family (DESIGN §4): prometheus-operator custom resources. What is
+//! scraped is decided in `model`, the SLOs in `slo`, the recording rules and alerts in
+//! `rules`, their routing in `routing`; this only names files.
+
+pub mod model;
+pub mod promql;
+pub mod routing;
+pub mod rules;
+pub mod slo;
 
 use minijinja::{context, Value};
 
-use super::Artifact;
-use crate::model::Model;
+use super::{Artifact, Destination, Family, Sync};
+use crate::model::{Model, MONITORING_NAMESPACE};
 
-pub fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
+pub const FAMILY: Family = Family {
+    name: "prometheus",
+    plan,
+    check_object: Some(promql::check_document),
+    check_json: None,
+    json_is: "JSON",
+    syncs: |_| {
+        vec![Sync {
+            application: "monitoring".into(),
+            wave: "1",
+            namespace: MONITORING_NAMESPACE,
+            path: "prometheus".into(),
+            ignore_differences: Vec::new(),
+        }]
+    },
+    destinations: |_| vec![Destination::Platform(MONITORING_NAMESPACE)],
+    cluster_kinds: &[],
+};
+
+fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
     let o = &model.observability;
     let mut add = |path: String, template: &'static str, s: Value| {
         out.push(Artifact {

@@ -3,24 +3,56 @@
 //! the Grafana sidecar.
 //!
 //! The dashboards (panels, queries, units, thresholds, positions) are decided in
-//! `model::observability`. Grafana's JSON model is then built here with `serde_json` and
+//! `model`. Grafana's JSON model is then built here with `serde_json` and
 //! pretty-printed, rather than written as a text template: a JSON text template would
 //! have to manage commas and escaping by hand, and minijinja's `tojson` escapes `<`, `>`
 //! and `&` (common in PromQL) as `\u003c`…, which makes the committed files hard to
 //! review. The templates (`grafana/dashboard.json`, `grafana/configmap.yaml`) then only
 //! lay the finished text out, and both files carry byte-identical dashboard JSON.
 
+pub mod check;
+pub mod layout;
+pub mod model;
+
 use minijinja::{context, Value};
 use serde_json::{json, Map, Value as Json};
 
-use super::Artifact;
-use crate::model::observability::{
-    Dashboard, Panel, Variable, DATASOURCE_VARIABLE, GRAFANA_SCHEMA_VERSION,
-};
-use crate::model::Model;
+use self::model::{Dashboard, Panel, Variable, DATASOURCE_VARIABLE, GRAFANA_SCHEMA_VERSION};
+use super::{Artifact, Destination, Family, Sync};
+use crate::model::{Model, MONITORING_NAMESPACE};
 
-pub fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
-    for d in &model.observability.grafana.dashboards {
+pub const FAMILY: Family = Family {
+    name: "grafana",
+    plan,
+    check_object: Some(check::check_config_map),
+    check_json: Some(check_dashboard_file),
+    json_is: "JSON",
+    syncs,
+    destinations: |_| vec![Destination::Platform(MONITORING_NAMESPACE)],
+    cluster_kinds: &[],
+};
+
+fn check_dashboard_file(file: &str, value: &Json) -> Vec<crate::diagnostic::Diagnostic> {
+    check::check_dashboard(file, None, value)
+}
+
+/// `grafana/dashboards/` holds raw dashboard JSON, not Kubernetes objects: only the
+/// ConfigMaps that carry them are synced, with the monitoring.
+fn syncs(model: &Model) -> Vec<Sync> {
+    if model.grafana.dashboards.is_empty() {
+        return Vec::new();
+    }
+    vec![Sync {
+        application: "monitoring".into(),
+        wave: "1",
+        namespace: MONITORING_NAMESPACE,
+        path: "grafana/configmaps".into(),
+        ignore_differences: Vec::new(),
+    }]
+}
+
+fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
+    for d in &model.grafana.dashboards {
         let text =
             serde_json::to_string_pretty(&dashboard_json(d)).expect("a JSON value serializes");
         let ctx =

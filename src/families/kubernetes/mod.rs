@@ -3,11 +3,81 @@
 
 use minijinja::{context, Value};
 
-use super::Artifact;
-use crate::model::Model;
+use super::argocd::model::{GroupKind, IgnoreDifference};
+use super::{Artifact, Destination, Family, Sync};
+use crate::model::{Model, SYSTEM_NAMESPACE, TENANT_NAMESPACES, VELERO_NAMESPACE};
 use crate::spec::Tier;
 
-pub fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
+pub const FAMILY: Family = Family {
+    name: "kubernetes",
+    plan,
+    // Every rendered object's Kubernetes checks (types, CRD schemas) are the checks of
+    // every YAML file, whatever its family: see `validate::kubernetes`.
+    check_object: None,
+    check_json: None,
+    json_is: "JSON",
+    syncs,
+    destinations,
+    cluster_kinds: &[
+        GroupKind {
+            group: "",
+            kind: "Namespace",
+        },
+        GroupKind {
+            group: "rbac.authorization.k8s.io",
+            kind: "ClusterRole",
+        },
+    ],
+};
+
+/// The platform in one Application; the tenants in one per shard that holds a tenant
+/// (Argo CD fails on a missing folder).
+fn syncs(model: &Model) -> Vec<Sync> {
+    let platform = Sync {
+        application: "platform".into(),
+        wave: "0",
+        namespace: SYSTEM_NAMESPACE,
+        path: "kubernetes/platform".into(),
+        ignore_differences: if model.app.autoscaling.is_some() {
+            // The HPA owns the Deployment's replicas.
+            vec![IgnoreDifference {
+                group: "apps",
+                kind: "Deployment",
+                name: model.app.name,
+                namespace: SYSTEM_NAMESPACE,
+                json_pointers: vec!["/spec/replicas"],
+            }]
+        } else {
+            Vec::new()
+        },
+    };
+    let tenants = model
+        .shards
+        .iter()
+        .filter(|s| s.tenants > 0)
+        .map(|shard| Sync {
+            application: format!("tenants-{}", shard.name),
+            wave: "1",
+            namespace: SYSTEM_NAMESPACE,
+            path: format!("kubernetes/tenants/{}", shard.name),
+            ignore_differences: Vec::new(),
+        });
+    std::iter::once(platform).chain(tenants).collect()
+}
+
+fn destinations(model: &Model) -> Vec<Destination> {
+    let mut out = vec![
+        Destination::Platform(SYSTEM_NAMESPACE),
+        Destination::Tenants(TENANT_NAMESPACES),
+    ];
+    if model.backups.velero.is_some() {
+        // Velero reads Schedules from its own namespace only.
+        out.push(Destination::Operator(VELERO_NAMESPACE));
+    }
+    out
+}
+
+fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
     let mut add = |path: &str, template: &'static str| {
         out.push(Artifact {
             path: path.to_owned(),

@@ -1,5 +1,5 @@
 //! Policy rules on the CloudFlare rulesets of a rendered `cloudflare/*.tf.json` file (ids
-//! `PG-E…`, documented with the others in [`super::policy::RULES`] and SECURITY.md).
+//! `PG-E…`, documented with the others in [`crate::validate::policy::RULES`] and SECURITY.md).
 //!
 //! A ruleset expression is only trusted when it is one top-level conjunction
 //! (`a and b and …`): then each required term demonstrably holds for every request the rule

@@ -9,14 +9,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use super::At;
+use crate::validate::At;
 
-use super::{promql, Document};
+use super::model::DATASOURCE_VARIABLE;
 use crate::diagnostic::{Diagnostic, FieldPath, ObjectRef};
-use crate::model::observability::{
-    DATASOURCE_VARIABLE, RULE_ERROR_RATIO_PREFIX, RULE_LATENCY_P95, SLO_AVAILABILITY,
-    SLO_ERROR_RATIO, SLO_LATENCY_P95_SECONDS,
+use crate::families::prometheus::promql;
+use crate::families::prometheus::slo::{
+    RULE_ERROR_RATIO_PREFIX, RULE_LATENCY_P95, SLO_AVAILABILITY, SLO_ERROR_RATIO,
+    SLO_LATENCY_P95_SECONDS,
 };
+use crate::validate::Document;
 
 /// Oldest dashboard schema accepted: Grafana 11.0.
 pub const MIN_SCHEMA_VERSION: u64 = 39;

@@ -2,12 +2,26 @@
 //! with the root Application (app of apps), and one Application per folder of the rendered
 //! tree: platform, monitoring, and each tenant shard that holds a tenant.
 
+pub mod model;
+
 use minijinja::{context, Value};
 
-use super::Artifact;
+use super::{no_destinations, no_syncs, Artifact, Family};
 use crate::model::Model;
 
-pub fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
+pub const FAMILY: Family = Family {
+    name: "argocd",
+    plan,
+    check_object: None,
+    check_json: None,
+    json_is: "JSON",
+    // The root Application syncs `argocd/` itself (see `model`).
+    syncs: no_syncs,
+    destinations: no_destinations,
+    cluster_kinds: &[],
+};
+
+fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
     let d = &model.delivery;
     out.push(Artifact {
         path: "argocd/bootstrap.yaml".into(),

@@ -1,6 +1,6 @@
 //! The zone's edge policy: cache rules, response headers and the rate limit, as CloudFlare
 //! ruleset expressions (values from the architecture notes; the safety rules from issue 20,
-//! stated in docs/edge-and-delivery.md and enforced on the output by `validate::edge_policy`).
+//! stated in docs/edge-and-delivery.md and enforced on the output by `families::cloudflare::policy`).
 //!
 //! Every rule is scoped to the portal's hosts, so other sites in a shared zone keep their own
 //! behaviour. A rule is one top-level conjunction (`a and b and …`), the host scope first: the

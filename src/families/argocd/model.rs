@@ -14,13 +14,13 @@
 
 use serde::Serialize;
 
-use super::tenants::Tenant;
-use super::{Shard, MONITORING_NAMESPACE, SYSTEM_NAMESPACE};
+use crate::families::{Destination, Sync, FAMILIES};
+use crate::model::Model;
 
 pub const ARGOCD_NAMESPACE: &str = "argocd";
 pub const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Delivery {
     pub namespace: &'static str,
     pub repo_url: String,
@@ -35,7 +35,7 @@ pub struct Delivery {
     pub applications: Vec<Application>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Project {
     pub name: String,
     pub description: String,
@@ -54,7 +54,7 @@ pub struct GroupKind {
     pub kind: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Application {
     pub name: String,
     /// File under `argocd/`.
@@ -72,7 +72,7 @@ pub struct Application {
     pub ignore_differences: Vec<IgnoreDifference>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Retry {
     pub limit: u32,
     pub duration: &'static str,
@@ -89,23 +89,11 @@ pub struct IgnoreDifference {
     pub json_pointers: Vec<&'static str>,
 }
 
-/// Inputs of [`resolve`], decided elsewhere in the model.
-pub struct Inputs<'a> {
-    pub env: &'a str,
-    pub repo_url: &'a str,
-    pub target_revision: &'a str,
-    pub app_name: &'static str,
-    pub autoscaling: bool,
-    /// Whether the Velero Schedule (in namespace `velero`) is rendered.
-    pub velero: bool,
-    /// Whether Grafana dashboards (and so `grafana/configmaps/`) are rendered.
-    pub dashboards: bool,
-    pub shards: &'a [Shard],
-    pub tenants: &'a [Tenant],
-}
-
-pub fn resolve(i: &Inputs) -> Delivery {
-    let env = i.env;
+/// The delivery of a resolved model. Its Applications, the project's destinations and its
+/// cluster-scoped kinds come from the families' registry ([`FAMILIES`]): a new family's
+/// folders are synced without a line here.
+pub fn resolve(m: &Model) -> Delivery {
+    let env = &m.env.name;
     let tree = format!("rendered/{env}");
     let retry = Retry {
         limit: 5,
@@ -113,90 +101,60 @@ pub fn resolve(i: &Inputs) -> Delivery {
         factor: 2,
         max_duration: "3m",
     };
-    let base_options = vec!["CreateNamespace=true", "PruneLast=true"];
     let project_name = format!("portal-{env}");
-    let app = |name: String,
-               file: String,
-               wave,
-               ns,
-               paths: Vec<String>,
-               ignore: Vec<IgnoreDifference>| {
-        let mut sync_options = base_options.clone();
-        if !ignore.is_empty() {
-            // Without it, a sync would still write the ignored fields.
-            sync_options.push("RespectIgnoreDifferences=true");
-        }
-        Application {
-            name,
-            file,
-            project: project_name.clone(),
-            wave,
-            destination_namespace: ns,
-            paths,
-            sync_options,
-            retry: retry.clone(),
-            revision_history_limit: 10,
-            ignore_differences: ignore,
-        }
-    };
 
-    let mut applications = vec![
-        app(
-            format!("portal-{env}-platform"),
-            "applications/platform.yaml".into(),
-            "0",
-            SYSTEM_NAMESPACE,
-            vec![format!("{tree}/kubernetes/platform")],
-            if i.autoscaling {
-                vec![IgnoreDifference {
-                    group: "apps",
-                    kind: "Deployment",
-                    name: i.app_name,
-                    namespace: SYSTEM_NAMESPACE,
-                    json_pointers: vec!["/spec/replicas"],
-                }]
-            } else {
-                Vec::new()
-            },
-        ),
-        app(
-            format!("portal-{env}-monitoring"),
-            "applications/monitoring.yaml".into(),
-            "1",
-            MONITORING_NAMESPACE,
-            // grafana/dashboards/ holds raw dashboard JSON, not Kubernetes objects: only the
-            // ConfigMaps that carry them are synced.
-            std::iter::once(format!("{tree}/prometheus"))
-                .chain(i.dashboards.then(|| format!("{tree}/grafana/configmaps")))
-                .collect(),
-            Vec::new(),
-        ),
-    ];
-    // One Application per shard that holds a tenant: Argo CD fails on a missing folder.
-    for shard in i.shards.iter().filter(|s| s.tenants > 0) {
-        applications.push(app(
-            format!("portal-{env}-tenants-{}", shard.name),
-            format!("applications/tenants-{}.yaml", shard.name),
-            "1",
-            SYSTEM_NAMESPACE,
-            vec![format!("{tree}/kubernetes/tenants/{}", shard.name)],
-            Vec::new(),
-        ));
+    // The families' synced folders, grouped by Application in registry order.
+    let mut grouped: Vec<(String, Vec<Sync>)> = Vec::new();
+    for sync in FAMILIES.iter().flat_map(|f| (f.syncs)(m)) {
+        match grouped
+            .iter_mut()
+            .find(|(name, _)| *name == sync.application)
+        {
+            Some((_, syncs)) => syncs.push(sync),
+            None => grouped.push((sync.application.clone(), vec![sync])),
+        }
     }
-    debug_assert!(i
+    let applications = grouped
+        .into_iter()
+        .map(|(name, syncs)| {
+            let ignore: Vec<IgnoreDifference> = syncs
+                .iter()
+                .flat_map(|s| s.ignore_differences.iter().cloned())
+                .collect();
+            let mut sync_options = vec!["CreateNamespace=true", "PruneLast=true"];
+            if !ignore.is_empty() {
+                // Without it, a sync would still write the ignored fields.
+                sync_options.push("RespectIgnoreDifferences=true");
+            }
+            Application {
+                name: format!("portal-{env}-{name}"),
+                file: format!("applications/{name}.yaml"),
+                project: project_name.clone(),
+                wave: syncs[0].wave,
+                destination_namespace: syncs[0].namespace,
+                paths: syncs.iter().map(|s| format!("{tree}/{}", s.path)).collect(),
+                sync_options,
+                retry: retry.clone(),
+                revision_history_limit: 10,
+                ignore_differences: ignore,
+            }
+        })
+        .collect();
+    debug_assert!(m
         .tenants
         .iter()
-        .all(|t| i.shards.iter().any(|s| s.name == t.shard)));
+        .all(|t| m.shards.iter().any(|s| s.name == t.shard)));
 
-    let mut destinations = vec![
-        SYSTEM_NAMESPACE.to_owned(),
-        MONITORING_NAMESPACE.to_owned(),
-        "portal-tenant-*".to_owned(),
-    ];
-    if i.velero {
-        // Velero reads Schedules from its own namespace only.
-        destinations.push("velero".to_owned());
-    }
+    let mut destinations: Vec<Destination> =
+        FAMILIES.iter().flat_map(|f| (f.destinations)(m)).collect();
+    // Platform namespaces first, then the tenants', then operators' (a stable sort keeps
+    // the registry order within each).
+    destinations.sort_by_key(|d| match d {
+        Destination::Platform(_) => 0,
+        Destination::Tenants(_) => 1,
+        Destination::Operator(_) => 2,
+    });
+    destinations.dedup();
     let bootstrap_name = format!("portal-{env}-bootstrap");
     let root = Application {
         name: format!("portal-{env}-root"),
@@ -212,8 +170,8 @@ pub fn resolve(i: &Inputs) -> Delivery {
     };
     Delivery {
         namespace: ARGOCD_NAMESPACE,
-        repo_url: i.repo_url.to_owned(),
-        target_revision: i.target_revision.to_owned(),
+        repo_url: m.gitops.repo_url.clone(),
+        target_revision: m.gitops.target_revision.clone(),
         tree,
         server: IN_CLUSTER,
         project: Project {
@@ -222,17 +180,14 @@ pub fn resolve(i: &Inputs) -> Delivery {
                 "The portal's {env} environment: only its namespaces and its repository"
             ),
             wave: "-1",
-            destinations,
-            cluster_resources: vec![
-                GroupKind {
-                    group: "",
-                    kind: "Namespace",
-                },
-                GroupKind {
-                    group: "rbac.authorization.k8s.io",
-                    kind: "ClusterRole",
-                },
-            ],
+            destinations: destinations
+                .iter()
+                .map(|d| d.namespace().to_owned())
+                .collect(),
+            cluster_resources: FAMILIES
+                .iter()
+                .flat_map(|f| f.cluster_kinds.iter().cloned())
+                .collect(),
             namespace_resources: Vec::new(),
         },
         bootstrap_project: Project {

@@ -1,0 +1,227 @@
+//! Observability decisions (DESIGN §3 "monitoring", §4 Prometheus and Grafana): what is
+//! scraped, which recording rules and alerts exist on which tier, their windows, burn-rate
+//! factors and thresholds, how alerts are routed, and the dashboards with their panels.
+//!
+//! Everything here is data; the `prometheus/` templates only lay it out and
+//! `families::grafana` only turns the dashboards into Grafana's JSON model.
+//!
+//! Tiers (`m.monitoring.level`):
+//! - basic (dev): Prometheus, the monitors, SLI recording rules and the core operational
+//!   alerts; no dashboards (DESIGN §3 brings dashboards with "full").
+//! - full (staging): + the three dashboards, the SLO alerts (5xx ratio, p95 latency,
+//!   availability over a day) and the 30-day error budget.
+//! - enterprise (prod): the availability SLO as multi-window, multi-burn-rate alerts
+//!   (fast burn pages, slow burn opens a ticket), and PagerDuty for critical alerts when
+//!   `spec.alerting.pagerduty` is set.
+//!
+//! Runbooks live at `https://runbooks.<domain>/portal/<AlertName>` (one page per alert name;
+//! prod regions that share a domain share runbooks).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::routing::{self, AlertRouting};
+use super::rules::{self, Rules};
+use super::slo::SLO_WINDOW;
+use crate::model::{Model, MonitoringLevel, MONITORING_NAMESPACE, VELERO_NAMESPACE};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Observability {
+    /// Labels of every monitoring object: the model's labels and the selector label.
+    pub labels: BTreeMap<String, String>,
+    /// The label by which the Prometheus (and the Alertmanager) select the portal's objects.
+    pub selector: BTreeMap<&'static str, &'static str>,
+    pub prometheus: Prometheus,
+    /// Namespaces the Prometheus discovers targets in (it gets a Role in each).
+    pub scrape_namespaces: Vec<String>,
+    pub service_monitors: Vec<ServiceMonitor>,
+    pub pod_monitors: Vec<PodMonitor>,
+    pub rules: Rules,
+    pub alertmanager: AlertRouting,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Prometheus {
+    pub name: &'static str,
+    pub namespace: &'static str,
+    pub service_account: &'static str,
+    pub replicas: u32,
+    pub retention: &'static str,
+    /// Retention by size: 90% of the volume, so the TSDB never fills it.
+    pub retention_size: &'static str,
+    pub storage: &'static str,
+    pub requests: (&'static str, &'static str),
+    pub limits: (&'static str, &'static str),
+    pub scrape_interval: &'static str,
+    pub evaluation_interval: &'static str,
+    pub external_labels: BTreeMap<&'static str, String>,
+    /// The Service of the Alertmanager pods (`alertmanager-operated`, made by the operator).
+    pub alertmanager_service: &'static str,
+    pub alertmanager_port: &'static str,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServiceMonitor {
+    /// Object name, and the file name under `prometheus/monitors/`.
+    pub name: &'static str,
+    /// Where the scraped Services live.
+    pub target_namespace: String,
+    pub match_labels: BTreeMap<&'static str, &'static str>,
+    /// `app In [...]` style selection, when one label value is not enough.
+    pub match_expressions: Vec<MatchExpression>,
+    pub port: &'static str,
+    pub path: &'static str,
+    pub interval: &'static str,
+    pub honor_labels: bool,
+    /// Keep only series whose name matches (for exporters that export far more than used).
+    pub keep_metrics: Option<&'static str>,
+    /// Keep only series whose `namespace` label matches.
+    pub keep_namespaces: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MatchExpression {
+    pub key: &'static str,
+    pub operator: &'static str,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PodMonitor {
+    pub name: &'static str,
+    pub target_namespace: String,
+    pub match_labels: BTreeMap<&'static str, String>,
+    pub port: &'static str,
+    pub path: &'static str,
+    pub interval: &'static str,
+}
+
+/// The selector label of the portal's monitoring objects.
+pub const SELECTOR_LABEL: (&str, &str) = ("portal.dev/monitoring", "portal");
+
+/// The observability of a resolved model.
+pub fn resolve(m: &Model) -> Observability {
+    let level = m.monitoring.level;
+    let system = m.namespaces.system;
+    let mut labels: BTreeMap<String, String> = m
+        .labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    labels.insert(SELECTOR_LABEL.0.to_owned(), SELECTOR_LABEL.1.to_owned());
+    let selector = BTreeMap::from([SELECTOR_LABEL]);
+
+    let (replicas, storage, retention_size, requests, limits) = match level {
+        MonitoringLevel::Basic => (1, "20Gi", "18GiB", ("500m", "1Gi"), ("1", "2Gi")),
+        MonitoringLevel::Full => (2, "100Gi", "90GiB", ("1", "2Gi"), ("2", "4Gi")),
+        MonitoringLevel::Enterprise => (2, "500Gi", "450GiB", ("2", "4Gi"), ("4", "8Gi")),
+    };
+    let prometheus = Prometheus {
+        name: "portal",
+        namespace: MONITORING_NAMESPACE,
+        service_account: "portal-prometheus",
+        replicas,
+        retention: SLO_WINDOW,
+        retention_size,
+        storage,
+        requests,
+        limits,
+        scrape_interval: "30s",
+        evaluation_interval: "30s",
+        external_labels: BTreeMap::from([
+            ("environment", m.env.name.clone()),
+            ("region", m.env.region.clone()),
+        ]),
+        alertmanager_service: "alertmanager-operated",
+        alertmanager_port: "web",
+    };
+
+    let velero = m.backups.velero.as_ref();
+    let mut scrape_namespaces = vec![system.to_owned(), MONITORING_NAMESPACE.to_owned()];
+    let mut service_monitors = vec![
+        ServiceMonitor {
+            name: m.app.name,
+            target_namespace: system.to_owned(),
+            match_labels: BTreeMap::from([("app.kubernetes.io/name", m.app.name)]),
+            port: "http",
+            path: "/metrics",
+            interval: "30s",
+            ..ServiceMonitor::default()
+        },
+        ServiceMonitor {
+            name: m.redis.name,
+            target_namespace: system.to_owned(),
+            // The opstree operator labels each Service `app: <name>[-leader|-follower]`
+            // and adds the exporter port only to the main (not the headless) Service.
+            match_expressions: vec![MatchExpression {
+                key: "app",
+                operator: "In",
+                values: if m.redis.kind == "RedisCluster" {
+                    vec![format!("{}-follower", m.redis.name), format!("{}-leader", m.redis.name)]
+                } else {
+                    vec![m.redis.name.to_owned()]
+                },
+            }],
+            port: "redis-exporter",
+            path: "/metrics",
+            interval: "30s",
+            ..ServiceMonitor::default()
+        },
+        ServiceMonitor {
+            name: "kube-state-metrics",
+            target_namespace: MONITORING_NAMESPACE.to_owned(),
+            match_labels: BTreeMap::from([("app.kubernetes.io/name", "kube-state-metrics")]),
+            port: "http",
+            path: "/metrics",
+            interval: "30s",
+            honor_labels: true,
+            keep_metrics: Some(
+                "kube_pod_container_status_.+|kube_pod_status_.+|kube_deployment_.+|kube_horizontalpodautoscaler_.+",
+            ),
+            keep_namespaces: Some("portal-.+"),
+            ..ServiceMonitor::default()
+        },
+    ];
+    if velero.is_some() {
+        scrape_namespaces.push(VELERO_NAMESPACE.to_owned());
+        service_monitors.push(ServiceMonitor {
+            name: "velero",
+            target_namespace: VELERO_NAMESPACE.to_owned(),
+            match_labels: BTreeMap::from([("app.kubernetes.io/name", "velero")]),
+            port: "http-monitoring",
+            path: "/metrics",
+            interval: "60s",
+            keep_metrics: Some("velero_backup_.+"),
+            ..ServiceMonitor::default()
+        });
+    }
+    // Our own PodMonitor for CloudNativePG (the operator's `enablePodMonitor` is deprecated
+    // upstream, and its PodMonitor does not carry our selector label, so this Prometheus
+    // does not select it).
+    let pod_monitors = vec![PodMonitor {
+        name: m.database.name,
+        target_namespace: system.to_owned(),
+        match_labels: BTreeMap::from([
+            ("cnpg.io/cluster", m.database.name.to_owned()),
+            ("cnpg.io/podRole", "instance".to_owned()),
+        ]),
+        port: "metrics",
+        path: "/metrics",
+        interval: "30s",
+    }];
+
+    Observability {
+        labels,
+        selector,
+        prometheus,
+        scrape_namespaces,
+        service_monitors,
+        pod_monitors,
+        rules: Rules {
+            name: "portal",
+            groups: rules::groups(m),
+        },
+        alertmanager: routing::resolve(m),
+    }
+}
