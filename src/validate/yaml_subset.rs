@@ -17,7 +17,6 @@ use serde_json::{Map, Number, Value};
 const MAX_COMMENTS: usize = 32;
 
 /// The documents of `text`, or `None` if `text` leaves the subset.
-
 pub fn parse_documents(text: &str) -> Option<Vec<Value>> {
     // Tabs, carriage returns, other control characters, a byte-order mark and Unicode line
     // separators: YAML readers treat them in ways this reader does not model (serde-saphyr
