@@ -1,7 +1,7 @@
 #!/usr/bin/env sh
 # Runs the Containerfile's build stage with cargo directly, for machines without a
 # container engine: a source copy without .git (as `COPY . .` gives), PORTALGEN_COMMIT
-# from the build argument, `cargo build --locked --release`, then `portalgen --version`.
+# from the build argument, `cargo build --locked --profile dist`, then `portalgen --version`.
 #
 #   scripts/container-stage.sh [TARGET_DIR]
 #
@@ -16,5 +16,5 @@ trap 'rm -rf "$src"' EXIT
 (cd "$here" && git ls-files -z | xargs -0 tar -cf - 2>/dev/null) | tar -xf - -C "$src"
 commit=$(git -C "$here" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 cd "$src"
-PORTALGEN_COMMIT="$commit" CARGO_TARGET_DIR="$target" cargo build --locked --release --bin portalgen
-"$target/release/portalgen" --version
+PORTALGEN_COMMIT="$commit" CARGO_TARGET_DIR="$target" cargo build --locked --profile dist --bin portalgen
+"$target/dist/portalgen" --version
