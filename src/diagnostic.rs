@@ -265,6 +265,13 @@ impl Diagnostic {
         self
     }
 
+    /// The field the problem is at, or the whole document when `path` is the root: for
+    /// paths found rather than built (a syntax error's line), which must never go missing.
+    pub fn at_field(mut self, path: FieldPath) -> Self {
+        self.path = Some(path);
+        self
+    }
+
     /// The problem is about the whole document, not one field of it.
     pub fn whole_document(mut self) -> Self {
         self.path = Some(FieldPath::root());

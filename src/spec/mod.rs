@@ -124,7 +124,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
                 ),
             )
             .at(Some(Position { line, column }))
-            .with_path(node::field_at_line(prefix, line))
+            .at_field(node::field_at_line(prefix, line))
             .with_hint(Some("save the file as UTF-8".into()))]);
         }
     };
@@ -240,7 +240,7 @@ fn parse_yaml(path: &Path, text: &str) -> Result<Node, Vec<Diagnostic>> {
         }
         vec![Diagnostic::new(path, format!("invalid YAML: {message}"))
             .at(Some(position))
-            .with_path(node::field_at_line(text, position.line))
+            .at_field(node::field_at_line(text, position.line))
             .with_hint(hint)]
     };
     let mut docs: Vec<Node> =

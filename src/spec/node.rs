@@ -13,7 +13,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 use serde_saphyr::Spanned;
 
-use crate::diagnostic::Position;
+use crate::diagnostic::{FieldPath, Position};
 
 /// One YAML node with its position.
 #[derive(Debug, Clone)]
@@ -269,8 +269,9 @@ impl SpanIndex {
 
 /// The field path of the key written on line `line` of a YAML text (or of the mapping the
 /// line is inside), found from indentation alone: used to name the field of a syntax error,
-/// where there is no parsed tree to ask. `(document)` when the line is outside any key.
-pub fn field_at_line(text: &str, line: u64) -> String {
+/// where there is no parsed tree to ask. The root (`(document)`) when the line is outside
+/// any key. Keys are taken as written: a key such as `.` or `a.b` stays one step.
+pub fn field_at_line(text: &str, line: u64) -> FieldPath {
     let mut stack: Vec<(usize, String)> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         if i as u64 >= line {
@@ -301,13 +302,7 @@ pub fn field_at_line(text: &str, line: u64) -> String {
         }
         stack.push((indent, key.to_owned()));
     }
-    if stack.is_empty() {
-        "(document)".to_owned()
-    } else {
-        stack
-            .into_iter()
-            .map(|(_, k)| k)
-            .collect::<Vec<_>>()
-            .join(".")
-    }
+    stack
+        .into_iter()
+        .fold(FieldPath::root(), |path, (_, key)| path.key(key))
 }

@@ -41,7 +41,7 @@ fn secrets(path: &Path, text: &str) -> Vec<Diagnostic> {
                 ),
             )
             .at(Some(Position { line, column }))
-            .with_path(field_at_line(text, line))
+            .at_field(field_at_line(text, line))
             .with_hint(Some(
                 "keep credentials in the cluster's secret store or in CI variables, and reference them by name".into(),
             ))
