@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{minimal_spec, portalgen, read_tree, repo, Scratch};
+use common::{minimal_spec, portalgen, read_tree, render_all, repo, Scratch};
 use predicates::prelude::*;
 
 #[test]
@@ -309,11 +309,7 @@ fn the_pdb_follows_the_fewest_pods_and_says_why_a_single_pod_may_be_evicted() {
     s.write_env("single", &with("single", "staging", 1, 3));
     s.write_env("pair", &with("pair", "prod", 2, 4));
     let out = s.root().join("out");
-    s.cmd()
-        .args(["render", "--all", "--quiet", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    render_all(&mut s.cmd(), &out);
     let pdb = |env: &str| {
         std::fs::read_to_string(out.join(env).join("kubernetes/platform/app/pdb.yaml")).unwrap()
     };

@@ -7,7 +7,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use common::{portalgen, read_tree, Scratch};
+use common::{portalgen, read_tree, render_all, Scratch};
 use serde_json::Value;
 
 const ENVS: [&str; 4] = ["dev", "prod-eu", "prod-us", "staging"];
@@ -18,11 +18,7 @@ fn rendered() -> (
     BTreeMap<String, BTreeMap<String, Vec<u8>>>,
 ) {
     let out = tempfile::tempdir().unwrap();
-    portalgen()
-        .args(["render", "--all", "--quiet", "--out"])
-        .arg(out.path())
-        .assert()
-        .success();
+    render_all(&mut portalgen(), out.path());
     let trees = ENVS
         .iter()
         .map(|e| (e.to_string(), read_tree(&out.path().join(e))))
@@ -475,11 +471,7 @@ fn every_edge_rule_is_scoped_to_the_zones_portal_hosts() {
         ),
     );
     let out = s.root().join("out");
-    s.cmd()
-        .args(["render", "--all", "--quiet", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    render_all(&mut s.cmd(), &out);
     let tree = read_tree(&out.join("alpha"));
     let hosts = "(http.host in {\"alpha.example.com\" \"beta.example.com\"} or ends_with(http.host, \".alpha.example.com\") or ends_with(http.host, \".beta.example.com\"))";
     let rules = cache_rules(&tree);

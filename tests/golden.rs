@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{portalgen, read_tree, repo};
+use common::{portalgen, read_tree, render_all, repo};
 
 fn shipped() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(repo().join("environments"))
@@ -26,11 +26,7 @@ fn shipped() -> Vec<String> {
 #[test]
 fn every_shipped_environment_matches_its_golden_tree() {
     let out = tempfile::tempdir().unwrap();
-    portalgen()
-        .args(["render", "--all", "--quiet", "--out"])
-        .arg(out.path())
-        .assert()
-        .success();
+    render_all(&mut portalgen(), out.path());
     let names = shipped();
     assert_eq!(names, ["dev", "prod-eu", "prod-us", "staging"]);
     for name in names {
@@ -64,11 +60,7 @@ fn rendering_twice_gives_the_same_bytes() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     for dir in [&a, &b] {
-        portalgen()
-            .args(["render", "--all", "--quiet", "--out"])
-            .arg(dir.path())
-            .assert()
-            .success();
+        render_all(&mut portalgen(), dir.path());
     }
     let ta = read_tree(a.path());
     assert!(
@@ -85,18 +77,8 @@ fn one_thread_and_many_threads_give_the_same_bytes() {
     // depend on the schedule.
     let one = tempfile::tempdir().unwrap();
     let many = tempfile::tempdir().unwrap();
-    portalgen()
-        .env("RAYON_NUM_THREADS", "1")
-        .args(["render", "--all", "--quiet", "--out"])
-        .arg(one.path())
-        .assert()
-        .success();
-    portalgen()
-        .env("RAYON_NUM_THREADS", "8")
-        .args(["render", "--all", "--quiet", "--out"])
-        .arg(many.path())
-        .assert()
-        .success();
+    render_all(portalgen().env("RAYON_NUM_THREADS", "1"), one.path());
+    render_all(portalgen().env("RAYON_NUM_THREADS", "8"), many.path());
     let a = read_tree(one.path());
     assert!(a.len() > 400);
     assert_eq!(a, read_tree(many.path()));

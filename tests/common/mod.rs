@@ -21,6 +21,14 @@ pub fn portalgen() -> Command {
     cmd
 }
 
+/// Runs `cmd` as `render --all --quiet --out OUT` and asserts that it succeeds.
+pub fn render_all(cmd: &mut Command, out: &Path) {
+    cmd.args(["render", "--all", "--quiet", "--out"])
+        .arg(out)
+        .assert()
+        .success();
+}
+
 /// Every file under `dir` (recursively, not following symlinks) with its bytes, by
 /// relative path.
 pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
