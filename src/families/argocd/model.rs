@@ -84,7 +84,7 @@ pub struct Retry {
 pub struct IgnoreDifference {
     pub group: &'static str,
     pub kind: &'static str,
-    pub name: &'static str,
+    pub name: String,
     pub namespace: &'static str,
     pub json_pointers: Vec<&'static str>,
 }

@@ -193,7 +193,7 @@ fn overview(m: &Model) -> Layout {
             decimals: Some(3),
             ..panel("stat", "5xx error ratio", "percentunit", vec![target(format!("sum({}) / sum({})", rate(&errors), rate(&all)), "5xx ratio")])
         }),
-        (6, panel("stat", "Ready pods", "short", vec![target(format!("sum(kube_deployment_status_replicas_available{{namespace=\"{sys}\",deployment=\"{}\"}})", m.app.name), "ready")])),
+        (6, panel("stat", "Ready pods", "short", vec![target(format!("sum(kube_deployment_status_replicas_available{{namespace=\"{sys}\",deployment=\"{}\"}})", m.services[0].name), "ready")])),
     ]);
     o.row(
         8,
@@ -249,8 +249,8 @@ fn overview(m: &Model) -> Layout {
             ..panel("timeseries", "5xx error ratio", "percentunit", vec![target(format!("sum({}) / sum({})", rate(&errors), rate(&all)), "5xx ratio")])
         }),
         (12, panel("timeseries", "Pods", "short", vec![
-            target(format!("sum(kube_deployment_status_replicas_available{{namespace=\"{sys}\",deployment=\"{}\"}})", m.app.name), "available"),
-            target(format!("sum(kube_deployment_spec_replicas{{namespace=\"{sys}\",deployment=\"{}\"}})", m.app.name), "desired"),
+            target(format!("sum(kube_deployment_status_replicas_available{{namespace=\"{sys}\",deployment=\"{}\"}})", m.services[0].name), "available"),
+            target(format!("sum(kube_deployment_spec_replicas{{namespace=\"{sys}\",deployment=\"{}\"}})", m.services[0].name), "desired"),
         ])),
     ]);
 

@@ -38,18 +38,19 @@ fn syncs(model: &Model) -> Vec<Sync> {
         wave: "0",
         namespace: SYSTEM_NAMESPACE,
         path: "kubernetes/platform".into(),
-        ignore_differences: if model.app.autoscaling.is_some() {
-            // The HPA owns the Deployment's replicas.
-            vec![IgnoreDifference {
+        // The HPA owns the Deployment's replicas.
+        ignore_differences: model
+            .services
+            .iter()
+            .filter(|s| s.autoscaling.is_some())
+            .map(|s| IgnoreDifference {
                 group: "apps",
                 kind: "Deployment",
-                name: model.app.name,
+                name: s.name.clone(),
                 namespace: SYSTEM_NAMESPACE,
                 json_pointers: vec!["/spec/replicas"],
-            }]
-        } else {
-            Vec::new()
-        },
+            })
+            .collect(),
     };
     let tenants = model
         .shards
@@ -77,6 +78,19 @@ fn destinations(model: &Model) -> Vec<Destination> {
     out
 }
 
+/// The templates of one service's files.
+const SERVICE_TEMPLATES: &[&str] = &[
+    "kubernetes/app/service-account.yaml",
+    "kubernetes/app/config-map.yaml",
+    "kubernetes/app/deployment.yaml",
+    "kubernetes/app/service.yaml",
+    "kubernetes/app/hpa.yaml",
+    "kubernetes/app/vpa.yaml",
+    "kubernetes/app/pdb.yaml",
+    "kubernetes/app/network-policies.yaml",
+    "kubernetes/app/ingress.yaml",
+];
+
 fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
     let mut add = |path: &str, template: &'static str| {
         out.push(Artifact {
@@ -93,46 +107,57 @@ fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
         "kubernetes/platform/cluster-role.yaml",
         "kubernetes/cluster-role.yaml",
     );
-    add(
-        "kubernetes/platform/app/service-account.yaml",
-        "kubernetes/app/service-account.yaml",
-    );
-    add(
-        "kubernetes/platform/app/config-map.yaml",
-        "kubernetes/app/config-map.yaml",
-    );
-    add(
-        "kubernetes/platform/app/deployment.yaml",
-        "kubernetes/app/deployment.yaml",
-    );
-    add(
-        "kubernetes/platform/app/service.yaml",
-        "kubernetes/app/service.yaml",
-    );
-    if model.app.autoscaling.is_some() {
+    drop(add);
+    for service in &model.services {
+        let s = Value::from(minijinja::value::Serde(service));
+        let folder = &service.folder;
+        let mut add_service = |file: &str| {
+            out.push(Artifact {
+                path: format!("kubernetes/platform/{folder}/{file}"),
+                template: SERVICE_TEMPLATES
+                    .iter()
+                    .find(|t| t.ends_with(&format!("/{file}")))
+                    .copied()
+                    .expect("every service file has its template"),
+                context: context! { m => m.clone(), s => s.clone() },
+            });
+        };
+        add_service("service-account.yaml");
+        add_service("config-map.yaml");
+        add_service("deployment.yaml");
+        add_service("service.yaml");
+        if service.autoscaling.is_some() {
+            add_service("hpa.yaml");
+        }
+        add_service("vpa.yaml");
+        if service.pdb.is_some() {
+            add_service("pdb.yaml");
+        }
+        // The built-in app's folder also holds the shared network files, in the order
+        // they always had.
+        if *folder == model.network.folder {
+            add_service("network-policies.yaml");
+            add_service("ingress.yaml");
+        }
+    }
+    let mut add = |path: &str, template: &'static str| {
+        out.push(Artifact {
+            path: path.to_owned(),
+            template,
+            context: context! { m => m.clone() },
+        });
+    };
+    if !model.services.iter().any(|s| s.folder == model.network.folder) {
+        let network = &model.network.folder;
         add(
-            "kubernetes/platform/app/hpa.yaml",
-            "kubernetes/app/hpa.yaml",
+            &format!("kubernetes/platform/{network}/network-policies.yaml"),
+            "kubernetes/app/network-policies.yaml",
+        );
+        add(
+            &format!("kubernetes/platform/{network}/ingress.yaml"),
+            "kubernetes/app/ingress.yaml",
         );
     }
-    add(
-        "kubernetes/platform/app/vpa.yaml",
-        "kubernetes/app/vpa.yaml",
-    );
-    if model.app.pdb.is_some() {
-        add(
-            "kubernetes/platform/app/pdb.yaml",
-            "kubernetes/app/pdb.yaml",
-        );
-    }
-    add(
-        "kubernetes/platform/app/network-policies.yaml",
-        "kubernetes/app/network-policies.yaml",
-    );
-    add(
-        "kubernetes/platform/app/ingress.yaml",
-        "kubernetes/app/ingress.yaml",
-    );
     add(
         "kubernetes/platform/data/postgres.yaml",
         "kubernetes/data/postgres.yaml",

@@ -229,15 +229,15 @@ fn operational(m: &Model) -> RuleGroup {
     ];
     // A pinned range (minReplicas == maxReplicas) always runs at its maximum: the alert
     // would fire forever and tell nobody anything, so there is none.
-    if let Some(a) = m
-        .app
+    let app = &m.services[0];
+    if let Some(a) = app
         .autoscaling
         .as_ref()
         .filter(|a| a.min_replicas < a.max_replicas)
     {
         let hpa = format!(
             "namespace=\"{sys}\",horizontalpodautoscaler=\"{}\"",
-            m.app.name
+            app.name
         );
         ops.push(alert(m, AlertSpec {
             name: "PortalHPAMaxedOut",
@@ -246,7 +246,7 @@ fn operational(m: &Model) -> RuleGroup {
             severity: Severity::Warning,
             component: "capacity",
             summary: "portal-app has run at its maximum replica count for 30 minutes".to_owned(),
-            description: format!("The HorizontalPodAutoscaler of {} has been at maxReplicas ({}) for 30 minutes: raise the maximum or find the load.", m.app.name, a.max_replicas),
+            description: format!("The HorizontalPodAutoscaler of {} has been at maxReplicas ({}) for 30 minutes: raise the maximum or find the load.", app.name, a.max_replicas),
             extra: vec![],
         }));
     }
