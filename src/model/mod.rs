@@ -21,9 +21,9 @@ use crate::families::grafana::model as grafana;
 use crate::families::prometheus::model as observability;
 use crate::spec::system::System;
 use crate::spec::{Environment, Role, Tier, Toleration};
+pub use data::{Backups, Database, DatabaseBackup, Redis, VeleroSchedule};
 pub use network::Network;
 pub use services::{Autoscaling, CpuMemory, Pdb, Resources, SecretEnv, Service, Vpa};
-pub use data::{Backups, Database, DatabaseBackup, Redis, VeleroSchedule};
 pub use tenants::Tenant;
 pub use tiers::{BackupLevel, MonitoringLevel};
 
@@ -297,7 +297,7 @@ pub fn resolve_with_peers(
     };
     let mut labels = BTreeMap::new();
     labels.insert(MANAGED_BY_LABEL, MANAGED_BY_VALUE.to_owned());
-    labels.insert("app.kubernetes.io/part-of", "portal".to_owned());
+    labels.insert("app.kubernetes.io/part-of", system.name.clone());
     labels.insert("portal.dev/environment", name.clone());
 
     let mut model = Model {
