@@ -277,7 +277,7 @@ pub fn resolve_with_peers(
             ingress_gateway: namespaces.ingress_gateway,
             monitoring: namespaces.monitoring,
             database: database.name,
-            redis_client: redis_client,
+            redis_client,
         },
         system.is_builtin(),
     );
