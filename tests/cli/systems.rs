@@ -463,3 +463,45 @@ fn environment_overrides_reach_each_service() {
         .collect();
     assert_eq!(secrets, ["portal-db-app", "auth-keys"]);
 }
+
+/// The text between `cat > <file> <<'YAML'` and `YAML` in the README's walk-through.
+fn readme_file(readme: &str, file: &str) -> String {
+    let start = format!("cat > {file} <<'YAML'\n");
+    let from = readme
+        .find(&start)
+        .unwrap_or_else(|| panic!("README has no {file}"))
+        + start.len();
+    let len = readme[from..].find("\nYAML\n").unwrap();
+    format!("{}\n", &readme[from..from + len])
+}
+
+#[test]
+fn the_readme_walk_through_renders_two_services() {
+    let readme = std::fs::read_to_string(super::common::repo().join("README.md")).unwrap();
+    let s = Scratch::new();
+    std::fs::write(
+        s.root().join("portalgen.yaml"),
+        readme_file(&readme, "portalgen.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        s.root().join("environments/staging.yaml"),
+        readme_file(&readme, "environments/staging.yaml"),
+    )
+    .unwrap();
+    s.cmd()
+        .args(["render", "staging", "--quiet"])
+        .assert()
+        .success();
+    let services = s
+        .root()
+        .join("rendered/staging/kubernetes/platform/services");
+    let mut names: Vec<String> = std::fs::read_dir(&services)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["api", "web"]);
+    let hpa = std::fs::read_to_string(services.join("api/hpa.yaml")).unwrap();
+    assert!(hpa.contains("maxReplicas: 12"), "{hpa}");
+}
