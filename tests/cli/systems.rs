@@ -161,9 +161,12 @@ fn allowed(policies: &[Value], src: &Pod, dst: &Pod, port: u16) -> bool {
     direction(src, "Egress", "egress", dst) && direction(dst, "Ingress", "ingress", src)
 }
 
+/// The platform namespace of the `wide` system.
+const WIDE_NS: &str = "wide-system";
+
 fn service_pod(name: &str) -> Pod {
     Pod {
-        namespace: "portal-system".into(),
+        namespace: WIDE_NS.into(),
         labels: BTreeMap::from([("app.kubernetes.io/name".to_owned(), name.to_owned())]),
     }
 }
@@ -191,8 +194,8 @@ fn twenty_services_reach_exactly_what_they_use_in_every_environment() {
     let names: Vec<String> = uses.keys().cloned().collect();
     let port = |name: &str| 4000 + name[4..].parse::<u16>().unwrap();
     let db = Pod {
-        namespace: "portal-system".into(),
-        labels: BTreeMap::from([("cnpg.io/cluster".to_owned(), "portal-db".to_owned())]),
+        namespace: WIDE_NS.into(),
+        labels: BTreeMap::from([("cnpg.io/cluster".to_owned(), "wide-db".to_owned())]),
     };
     let environments: BTreeSet<&str> = all
         .iter()
@@ -203,7 +206,7 @@ fn twenty_services_reach_exactly_what_they_use_in_every_environment() {
         let policies: Vec<Value> = all
             .iter()
             .filter(|d| d["metadata"]["labels"]["portal.dev/environment"] == env)
-            .filter(|d| d["metadata"]["namespace"] == "portal-system")
+            .filter(|d| d["metadata"]["namespace"] == WIDE_NS)
             .cloned()
             .collect();
         // One policy per service, plus default-deny, allow-dns, the database's and Redis'.
@@ -338,19 +341,19 @@ spec:
         [
             (
                 "/api/auth".to_owned(),
-                "auth.portal-system.svc.cluster.local".to_owned()
+                "auth.shop-system.svc.cluster.local".to_owned()
             ),
             (
                 "/login".to_owned(),
-                "auth.portal-system.svc.cluster.local".to_owned()
+                "auth.shop-system.svc.cluster.local".to_owned()
             ),
             (
                 "/api".to_owned(),
-                "api.portal-system.svc.cluster.local".to_owned()
+                "api.shop-system.svc.cluster.local".to_owned()
             ),
             (
                 "/".to_owned(),
-                "web.portal-system.svc.cluster.local".to_owned()
+                "web.shop-system.svc.cluster.local".to_owned()
             ),
         ]
     );
@@ -443,7 +446,7 @@ fn environment_overrides_reach_each_service() {
     let gw = config("api-gateway");
     assert_eq!(
         gw["AUTH_SERVICE_URL"],
-        "http://auth-service.portal-system.svc:80"
+        "http://auth-service.tasks-system.svc:80"
     );
     assert!(gw.get("DATABASE_READ_ONLY").is_none());
     assert_eq!(config("notification-service")["SMTP_PORT"], "587");
@@ -461,7 +464,7 @@ fn environment_overrides_reach_each_service() {
         .iter()
         .map(|e| e["valueFrom"]["secretKeyRef"]["name"].as_str().unwrap())
         .collect();
-    assert_eq!(secrets, ["portal-db-app", "auth-keys"]);
+    assert_eq!(secrets, ["tasks-db-app", "auth-keys"]);
 }
 
 /// The text between `cat > <file> <<'YAML'` and `YAML` in the README's walk-through.

@@ -5,7 +5,7 @@ use minijinja::{context, Value};
 
 use super::argocd::model::{GroupKind, IgnoreDifference};
 use super::{Artifact, Destination, Family, Sync};
-use crate::model::{Model, Service, SYSTEM_NAMESPACE, TENANT_NAMESPACES, VELERO_NAMESPACE};
+use crate::model::{Model, Service, VELERO_NAMESPACE};
 use crate::spec::Tier;
 
 pub const FAMILY: Family = Family {
@@ -36,7 +36,7 @@ fn syncs(model: &Model) -> Vec<Sync> {
     let platform = Sync {
         application: "platform".into(),
         wave: "0",
-        namespace: SYSTEM_NAMESPACE,
+        namespace: model.namespaces.system,
         path: "kubernetes/platform".into(),
         // The HPA owns the Deployment's replicas.
         ignore_differences: model
@@ -47,7 +47,7 @@ fn syncs(model: &Model) -> Vec<Sync> {
                 group: "apps",
                 kind: "Deployment",
                 name: s.name.clone(),
-                namespace: SYSTEM_NAMESPACE,
+                namespace: model.namespaces.system,
                 json_pointers: vec!["/spec/replicas"],
             })
             .collect(),
@@ -59,7 +59,7 @@ fn syncs(model: &Model) -> Vec<Sync> {
         .map(|shard| Sync {
             application: format!("tenants-{}", shard.name),
             wave: "1",
-            namespace: SYSTEM_NAMESPACE,
+            namespace: model.namespaces.system,
             path: format!("kubernetes/tenants/{}", shard.name),
             ignore_differences: Vec::new(),
         });
@@ -68,8 +68,8 @@ fn syncs(model: &Model) -> Vec<Sync> {
 
 fn destinations(model: &Model) -> Vec<Destination> {
     let mut out = vec![
-        Destination::Platform(SYSTEM_NAMESPACE),
-        Destination::Tenants(TENANT_NAMESPACES),
+        Destination::Platform(model.namespaces.system),
+        Destination::Tenants(model.names.tenant_namespaces),
     ];
     if model.backups.velero.is_some() {
         // Velero reads Schedules from its own namespace only.
