@@ -1,4 +1,4 @@
-//! Object-aware comparison of two rendered trees (DESIGN §6: `diff`, `render --check`).
+//! Object-aware comparison of two rendered trees (DESIGN "Command line": `diff`, `render --check`).
 //!
 //! Both trees are parsed into objects ([`objects`]): Kubernetes objects are matched by
 //! group, kind, namespace and name, every other document by its path. Two matched objects
