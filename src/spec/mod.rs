@@ -1,5 +1,6 @@
-//! The environment spec (DESIGN "The environment spec"): read, parse with positions, check against the schema
-//! and the rules a schema cannot state, and deserialize into typed values.
+//! The environment spec (DESIGN "The environment spec"): read, parse with positions, check
+//! against the schema and the rules a schema cannot state, and deserialize into typed
+//! values.
 //!
 //! [`read`] reads any spec file (an environment, the system file) up to its typed values;
 //! this module holds the environment spec and its rules of one file alone; [`workspace`]
@@ -19,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Error, Position, Result};
 use node::SpanIndex;
-pub(crate) use read::{parse_document, read_limited, typed};
 pub use read::MAX_SPEC_BYTES;
+pub(crate) use read::{parse_document, read_limited, typed};
 pub use types::*;
 pub use workspace::{Loaded, Workspace};
 
@@ -218,4 +219,3 @@ fn env_names(env: &Environment) -> Vec<Diagnostic> {
     }
     out
 }
-
