@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use clap_complete::ArgValueCompleter;
 
-use super::{out, select, templates, Color, Context, ExitStatus, Format, SubsetArgs};
+use super::{out, select, Color, Context, ExitStatus, Format, SubsetArgs, TemplatesArgs};
 use crate::diff::{self, digest, hunks::Tag, Entry, Report, Status};
 use crate::output;
 use crate::pipeline;
@@ -40,9 +40,8 @@ pub struct Args {
     /// With one ENV: the committed trees are in DIR/<env>/ (default: <root>/rendered/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Templates that replace the embedded ones of the same relative path.
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
+    #[command(flatten)]
+    pub templates: TemplatesArgs,
     #[command(flatten)]
     pub subset: SubsetArgs,
 }
@@ -50,7 +49,7 @@ pub struct Args {
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
-    let templates = templates(args.templates.as_deref())?;
+    let templates = args.templates.load()?;
     let subset = args.subset.subset()?;
     if let Some(base) = &args.base {
         return super::diff_base::run(ctx, args, base, &templates, &subset);

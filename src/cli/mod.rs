@@ -16,7 +16,7 @@ mod set;
 mod validate;
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -115,6 +115,24 @@ pub struct SubsetArgs {
 impl SubsetArgs {
     pub fn subset(&self) -> Result<Subset> {
         Subset::new(&self.family, &self.kind, &self.name)
+    }
+}
+
+/// The templates a command renders with (`render`, `validate`, `diff`, `set image`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TemplatesArgs {
+    /// Templates that replace the embedded ones of the same relative path.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+impl TemplatesArgs {
+    /// The embedded templates, each replaced by the one of the same path in `--templates`.
+    pub fn load(&self) -> Result<Templates> {
+        match self.templates.as_deref() {
+            Some(d) => Templates::with_overrides(d),
+            None => Templates::embedded(),
+        }
     }
 }
 
@@ -345,13 +363,6 @@ pub fn select(ws: &Workspace, loaded: &Loaded, names: &[String], all: bool) -> R
         }
     }
     Ok(out)
-}
-
-pub fn templates(dir: Option<&Path>) -> Result<Templates> {
-    match dir {
-        Some(d) => Templates::with_overrides(d),
-        None => Templates::embedded(),
-    }
 }
 
 /// Writes to stdout; a closed pipe ends the program quietly (see [`main`]).

@@ -7,7 +7,9 @@ use std::time::Instant;
 use clap_complete::ArgValueCompleter;
 
 use super::progress::Progress;
-use super::{check, detail, note, out, select, templates, Context, ExitStatus, Format, SubsetArgs};
+use super::{
+    check, detail, note, out, select, Context, ExitStatus, Format, SubsetArgs, TemplatesArgs,
+};
 use crate::diagnostic::Error;
 use crate::output::{self, Tree};
 use crate::pipeline;
@@ -40,16 +42,15 @@ pub struct Args {
     pub format: Format,
     #[command(flatten)]
     pub subset: SubsetArgs,
-    /// Templates that replace the embedded ones of the same relative path.
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
+    #[command(flatten)]
+    pub templates: TemplatesArgs,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
     let names = select(&ws, &loaded, &args.envs, args.all)?;
-    let templates = templates(args.templates.as_deref())?;
+    let templates = args.templates.load()?;
     let subset = args.subset.subset()?;
     let to_stdout = args.stdout || args.out.as_deref() == Some(Path::new("-"));
     if to_stdout && args.check {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap_complete::ArgValueCompleter;
 
-use super::{note, select, templates, Context, ExitStatus};
+use super::{note, select, Context, ExitStatus, TemplatesArgs};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::output;
 use crate::pipeline;
@@ -45,9 +45,8 @@ pub struct ImageArgs {
     /// Render into DIR/<env>/ instead of <root>/rendered/<env>/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Templates that replace the embedded ones of the same relative path.
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
+    #[command(flatten)]
+    pub templates: TemplatesArgs,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
@@ -90,7 +89,7 @@ fn image(ctx: &Context, args: &ImageArgs) -> anyhow::Result<ExitStatus> {
             .filter(|(_, e)| e.spec.replica_of.as_deref() == Some(name.as_str()))
             .map(|(n, _)| n.clone()),
     );
-    let templates = templates(args.templates.as_deref())?;
+    let templates = args.templates.load()?;
     let mut trees = Vec::new();
     let mut problems = Vec::new();
     for n in &names {

@@ -8,13 +8,13 @@
 //! unreadable templates, an I/O error).
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
 use clap_complete::ArgValueCompleter;
 
-use super::{out, paint, report, select, templates, Context, ExitStatus, Format, SubsetArgs};
+use super::{out, paint, report, select, Context, ExitStatus, Format, SubsetArgs, TemplatesArgs};
 use crate::diagnostic::{Diagnostic, Error, ObjectRef, Severity};
 use crate::pipeline;
 use crate::subset::Subset;
@@ -30,9 +30,8 @@ pub struct Args {
     /// Output format: text for people, json for CI bots.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Templates that replace the embedded ones of the same relative path.
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
+    #[command(flatten)]
+    pub templates: TemplatesArgs,
     /// Report only the findings in these parts of the rendered output (findings in a spec
     /// are always reported: nothing renders without it).
     #[command(flatten)]
@@ -136,7 +135,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
     let names = select(&ws, &loaded, &args.envs, args.all)?;
-    let templates = templates(args.templates.as_deref())?;
+    let templates = args.templates.load()?;
     let subset = args.subset.subset()?;
 
     let mut checked: Vec<(&String, Stage, Vec<Diagnostic>, usize)> = Vec::new();
