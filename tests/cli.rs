@@ -3,14 +3,17 @@
 
 mod common;
 
-use common::{minimal_spec, portalgen, read_tree, render_all, repo, Scratch};
+use common::{
+    case, check_cases, json, minimal_spec, portalgen, read_tree, render_all, repo, stderr_of,
+    stdout_of, Scratch,
+};
 use predicates::prelude::*;
 
 #[test]
 fn list_shows_tier_region_role_and_tenants() {
     let out = portalgen().arg("list").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_of(&out);
     let rows: Vec<Vec<&str>> = text
         .lines()
         .map(|l| l.split_whitespace().collect())
@@ -43,7 +46,7 @@ fn list_shows_tier_region_role_and_tenants() {
 fn schema_prints_the_environment_schema() {
     let out = portalgen().arg("schema").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let printed = json(&out.stdout);
     let file: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("schemas/environment.schema.json")).unwrap(),
     )
@@ -122,19 +125,15 @@ fn a_tier_name_stands_for_its_one_primary() {
 
 #[test]
 fn an_unknown_environment_gets_a_suggestion_and_exit_2() {
-    portalgen()
-        .args(["render", "prod-uss"])
-        .assert()
-        .code(2)
-        .stderr(
-            predicate::str::contains("no environment 'prod-uss'")
-                .and(predicate::str::contains("prod-us")),
-        );
-    portalgen()
-        .args(["render"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--all"));
+    check_cases(
+        portalgen,
+        [
+            case(["render", "prod-uss"], 2)
+                .stderr("no environment 'prod-uss'")
+                .stderr("prod-us"),
+            case(["render"], 2).stderr("--all"),
+        ],
+    );
 }
 
 #[test]
@@ -334,7 +333,7 @@ fn the_pdb_follows_the_fewest_pods_and_says_why_a_single_pod_may_be_evicted() {
         .arg(&out)
         .assert()
         .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let stderr = stderr_of(assert.get_output());
     assert!(stderr.contains("pair.yaml:"), "{stderr}");
     assert!(
         stderr.contains("spec.overrides.autoscaling.minReplicas"),

@@ -10,20 +10,11 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{portalgen, repo, Scratch};
+use common::{case, check_cases, json, portalgen, repo, stdout_of, Scratch};
 use serde_json::Value;
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
 
 fn status(out: &std::process::Output) -> i32 {
     out.status.code().unwrap()
-}
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// A scratch copy of the shipped environments with `staging` rendered into rendered/.
@@ -49,7 +40,7 @@ fn diff_of_two_shipped_environments_matches_its_snapshot() {
         .output()
         .unwrap();
     assert_eq!(status(&out), 1, "two different environments: exit 1");
-    insta::assert_snapshot!("diff_staging_prod_us", stdout(&out));
+    insta::assert_snapshot!("diff_staging_prod_us", stdout_of(&out));
 }
 
 #[test]
@@ -63,22 +54,20 @@ fn a_tier_name_stands_for_its_primary_and_the_output_is_stable() {
         .output()
         .unwrap();
     assert_eq!(status(&by_tier), 1);
-    assert_eq!(stdout(&by_env), stdout(&by_tier));
+    assert_eq!(stdout_of(&by_env), stdout_of(&by_tier));
 }
 
 #[test]
 fn diff_of_an_environment_with_itself_is_empty_and_exits_0() {
-    let out = portalgen()
-        .args(["diff", "prod-us", "prod-us"])
-        .output()
-        .unwrap();
-    assert_eq!(status(&out), 0);
-    assert!(stdout(&out).contains("no differences"), "{}", stdout(&out));
+    check_cases(
+        portalgen,
+        [case(["diff", "prod-us", "prod-us"], 0).stdout("no differences")],
+    );
 }
 
 #[test]
 fn the_summary_comes_first_and_hundreds_of_tenants_stay_a_few_lines() {
-    let text = stdout(
+    let text = stdout_of(
         &portalgen()
             .args(["diff", "staging", "prod-us", "--color", "never"])
             .output()
@@ -126,7 +115,7 @@ fn diff_stat_prints_only_the_summary() {
         .output()
         .unwrap();
     assert_eq!(status(&out), 1);
-    let text = stdout(&out);
+    let text = stdout_of(&out);
     assert!(text.contains("objects: "), "{text}");
     assert!(
         text.contains("~ Deployment portal-system/portal-app"),
@@ -142,7 +131,7 @@ fn diff_json_parses_and_carries_the_report() {
         .output()
         .unwrap();
     assert_eq!(status(&out), 1);
-    let v = json(&out);
+    let v = json(&out.stdout);
     assert_eq!(v["identical"], false);
     assert_eq!(v["old"], "staging");
     assert_eq!(v["new"], "prod-us");
@@ -187,39 +176,42 @@ fn diff_colors_follow_the_color_flag_and_no_color() {
         .output()
         .unwrap();
     assert!(
-        stdout(&colored).contains("\x1b[32m+"),
+        stdout_of(&colored).contains("\x1b[32m+"),
         "--color always colors"
     );
     let never = portalgen()
         .args(["diff", "dev", "staging", "--color", "never"])
         .output()
         .unwrap();
-    assert!(!stdout(&never).contains('\x1b'));
+    assert!(!stdout_of(&never).contains('\x1b'));
     // auto: not a terminal here, and NO_COLOR set: no color either way.
     let auto = portalgen()
         .env("NO_COLOR", "1")
         .args(["diff", "dev", "staging"])
         .output()
         .unwrap();
-    assert!(!stdout(&auto).contains('\x1b'));
-    assert_eq!(stdout(&never), stdout(&auto));
+    assert!(!stdout_of(&auto).contains('\x1b'));
+    assert_eq!(stdout_of(&never), stdout_of(&auto));
 }
 
 #[test]
 fn diff_errors_exit_2() {
-    let out = portalgen()
-        .args(["diff", "staging", "nope"])
-        .output()
-        .unwrap();
-    assert_eq!(status(&out), 2);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no environment 'nope'"));
+    check_cases(
+        portalgen,
+        [case(["diff", "staging", "nope"], 2).stderr("no environment 'nope'")],
+    );
     let s = Scratch::shipped();
     let broken = fs::read_to_string(s.root().join("environments/staging.yaml"))
         .unwrap()
         .replace("tier: staging", "tier: stagin");
     s.write_env("staging", &broken);
-    s.cmd().args(["diff", "dev", "staging"]).assert().code(2);
-    s.cmd().args(["diff", "staging"]).assert().code(2);
+    check_cases(
+        || s.cmd(),
+        [
+            case(["diff", "dev", "staging"], 2),
+            case(["diff", "staging"], 2),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------- diff ENV, render --check
@@ -227,16 +219,13 @@ fn diff_errors_exit_2() {
 #[test]
 fn a_fresh_tree_is_up_to_date() {
     let s = rendered_staging();
-    let check = s
-        .cmd()
-        .args(["render", "--check", "staging"])
-        .output()
-        .unwrap();
-    assert_eq!(status(&check), 0, "{}", stdout(&check));
-    assert!(stdout(&check).contains("staging: up to date"));
-    let diff = s.cmd().args(["diff", "staging"]).output().unwrap();
-    assert_eq!(status(&diff), 0, "{}", stdout(&diff));
-    assert!(stdout(&diff).contains("no differences"));
+    check_cases(
+        || s.cmd(),
+        [
+            case(["render", "--check", "staging"], 0).stdout("staging: up to date"),
+            case(["diff", "staging"], 0).stdout("no differences"),
+        ],
+    );
 }
 
 #[test]
@@ -253,7 +242,7 @@ fn a_hand_edited_file_is_caught_by_check_and_shown_by_diff() {
         .output()
         .unwrap();
     assert_eq!(status(&check), 1);
-    let text = stdout(&check);
+    let text = stdout_of(&check);
     assert!(
         text.contains("staging: stale: 1 changed, 0 added, 0 removed"),
         "{text}"
@@ -270,7 +259,7 @@ fn a_hand_edited_file_is_caught_by_check_and_shown_by_diff() {
         .output()
         .unwrap();
     assert_eq!(status(&diff), 1);
-    let text = stdout(&diff);
+    let text = stdout_of(&diff);
     assert!(
         text.starts_with("rendered/staging (on disk) → staging (fresh render)"),
         "{text}"
@@ -303,7 +292,7 @@ fn a_hand_edited_file_is_caught_by_check_and_shown_by_diff() {
         .output()
         .unwrap();
     assert_eq!(status(&diff), 1);
-    let text = stdout(&diff);
+    let text = stdout_of(&diff);
     assert!(text.contains("0 changed, 0 added, 0 removed"), "{text}");
     assert!(
         text.contains("differ only in formatting or comments"),
@@ -336,7 +325,7 @@ fn a_broken_hand_edit_is_diffed_as_text() {
         .output()
         .unwrap();
     assert_eq!(status(&diff), 1);
-    let text = stdout(&diff);
+    let text = stdout_of(&diff);
     assert!(
         text.contains("~ kubernetes/platform/app/service.yaml"),
         "{text}"
@@ -365,7 +354,7 @@ fn added_and_removed_files_are_listed_by_check() {
         .output()
         .unwrap();
     assert_eq!(status(&check), 1);
-    let text = stdout(&check);
+    let text = stdout_of(&check);
     assert!(
         text.contains("+ rendered/staging/kubernetes/platform/app/pdb.yaml"),
         "{text}"
@@ -383,7 +372,7 @@ fn added_and_removed_files_are_listed_by_check() {
         .output()
         .unwrap();
     assert_eq!(status(&diff), 1);
-    let text = stdout(&diff);
+    let text = stdout_of(&diff);
     assert!(
         text.contains("+ PodDisruptionBudget portal-system/portal-app"),
         "{text}"
@@ -406,9 +395,9 @@ fn a_foreign_file_is_reported_and_left_alone() {
         status(&check),
         0,
         "a foreign file is not drift:\n{}",
-        stdout(&check)
+        stdout_of(&check)
     );
-    assert!(stdout(&check).contains("1 file(s) portalgen does not own left alone"));
+    assert!(stdout_of(&check).contains("1 file(s) portalgen does not own left alone"));
 
     let diff = s
         .cmd()
@@ -416,7 +405,7 @@ fn a_foreign_file_is_reported_and_left_alone() {
         .output()
         .unwrap();
     assert_eq!(status(&diff), 0);
-    let text = stdout(&diff);
+    let text = stdout_of(&diff);
     assert!(
         text.contains("files portalgen does not own (left alone, not compared): 1"),
         "{text}"
@@ -426,7 +415,8 @@ fn a_foreign_file_is_reported_and_left_alone() {
         &s.cmd()
             .args(["diff", "staging", "--format", "json"])
             .output()
-            .unwrap(),
+            .unwrap()
+            .stdout,
     );
     assert_eq!(v["foreign"][0]["path"], "kubernetes/NOTES.md");
     assert_eq!(v["foreign"][0]["in_the_way"], false);
@@ -455,9 +445,9 @@ fn a_foreign_file_where_a_rendered_file_goes_fails_check() {
         .unwrap();
     assert_eq!(status(&check), 1);
     assert!(
-        stdout(&check).contains("! rendered/staging/kubernetes/platform/app/pdb.yaml"),
+        stdout_of(&check).contains("! rendered/staging/kubernetes/platform/app/pdb.yaml"),
         "{}",
-        stdout(&check)
+        stdout_of(&check)
     );
     let diff = s
         .cmd()
@@ -466,9 +456,9 @@ fn a_foreign_file_where_a_rendered_file_goes_fails_check() {
         .unwrap();
     assert_eq!(status(&diff), 1);
     assert!(
-        stdout(&diff).contains("render would refuse"),
+        stdout_of(&diff).contains("render would refuse"),
         "{}",
-        stdout(&diff)
+        stdout_of(&diff)
     );
 }
 
@@ -488,23 +478,17 @@ fn check_exits_2_on_a_bad_spec() {
 #[test]
 fn check_with_out_dir() {
     let s = Scratch::shipped();
-    let out = s.root().join("deploy");
-    s.cmd()
-        .args(["render", "dev", "--quiet", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
-    s.cmd()
-        .args(["render", "dev", "--check", "--out"])
-        .arg(&out)
-        .assert()
-        .code(0);
-    s.cmd().args(["render", "dev", "--check"]).assert().code(1);
-    s.cmd()
-        .args(["diff", "dev", "--out"])
-        .arg(&out)
-        .assert()
-        .code(0);
+    let deploy = s.root().join("deploy");
+    let out = deploy.to_str().unwrap();
+    check_cases(
+        || s.cmd(),
+        [
+            case(["render", "dev", "--quiet", "--out", out], 0),
+            case(["render", "dev", "--check", "--out", out], 0),
+            case(["render", "dev", "--check"], 1),
+            case(["diff", "dev", "--out", out], 0),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------- validate
@@ -512,12 +496,13 @@ fn check_with_out_dir() {
 #[test]
 fn validate_passes_the_shipped_environments() {
     let out = portalgen().args(["validate", "--all"]).output().unwrap();
-    assert_eq!(status(&out), 0, "{}", stdout(&out));
+    assert_eq!(status(&out), 0, "{}", stdout_of(&out));
     let v = json(
         &portalgen()
             .args(["validate", "--all", "--format", "json"])
             .output()
-            .unwrap(),
+            .unwrap()
+            .stdout,
     );
     assert_eq!(v["ok"], true);
     assert_eq!(v["environments"].as_array().unwrap().len(), 4);
@@ -561,7 +546,7 @@ fn validate_reports_every_finding_of_every_environment() {
         .unwrap();
     // A spec error is bad input (2), reported together with every output finding.
     assert_eq!(status(&out), 2);
-    let text = stdout(&out);
+    let text = stdout_of(&out);
     assert!(
         text.contains("environments/dev.yaml:"),
         "the spec finding, with its file:\n{text}"
@@ -585,7 +570,8 @@ fn validate_reports_every_finding_of_every_environment() {
             .args(["validate", "--all", "--format", "json", "--templates"])
             .arg(&tpl)
             .output()
-            .unwrap(),
+            .unwrap()
+            .stdout,
     );
     assert_eq!(v["ok"], false);
     let findings = v["findings"].as_array().unwrap();
@@ -640,7 +626,8 @@ fn validate_lists_a_primary_spec_error_once() {
         &s.cmd()
             .args(["validate", "--all", "--format", "json"])
             .output()
-            .unwrap(),
+            .unwrap()
+            .stdout,
     );
     let findings = v["findings"].as_array().unwrap();
     let tier: Vec<&Value> = findings
@@ -665,14 +652,15 @@ fn validate_lists_a_primary_spec_error_once() {
 
 #[test]
 fn validate_exits_2_when_it_cannot_run() {
-    portalgen().args(["validate", "nope"]).assert().code(2);
-    let empty = tempfile::tempdir().unwrap();
-    portalgen()
-        .arg("--root")
-        .arg(empty.path())
-        .args(["validate", "--all"])
-        .assert()
-        .code(2);
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().to_str().unwrap();
+    check_cases(
+        portalgen,
+        [
+            case(["validate", "nope"], 2),
+            case(["--root", empty, "validate", "--all"], 2),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------- completions, help, hooks
@@ -683,7 +671,7 @@ fn completions_for_each_shell() {
     for shell in ["bash", "zsh", "fish"] {
         let out = portalgen().args(["completions", shell]).output().unwrap();
         assert_eq!(status(&out), 0);
-        let text = stdout(&out);
+        let text = stdout_of(&out);
         for word in ["portalgen", "COMPLETE"] {
             assert!(text.contains(word), "{shell} completions lack {word}");
         }
@@ -697,7 +685,7 @@ fn completions_for_each_shell() {
             .args(words)
             .output()
             .unwrap();
-        stdout(&out)
+        stdout_of(&out)
     };
     let top = complete(&[""]);
     for word in ["diff", "validate", "render", "set", "man"] {
@@ -727,7 +715,7 @@ fn every_command_has_an_example_in_its_help() {
     ] {
         let out = portalgen().args([cmd, "--help"]).output().unwrap();
         assert_eq!(status(&out), 0);
-        let text = stdout(&out);
+        let text = stdout_of(&out);
         assert!(
             text.contains("Example"),
             "{cmd} --help has no example:\n{text}"
@@ -737,7 +725,7 @@ fn every_command_has_an_example_in_its_help() {
             "{cmd} --help example does not run {cmd}"
         );
     }
-    let top = stdout(&portalgen().arg("--help").output().unwrap());
+    let top = stdout_of(&portalgen().arg("--help").output().unwrap());
     assert!(top.contains("portalgen diff staging prod"));
 }
 

@@ -4,20 +4,7 @@
 use std::path::Path;
 use std::process::Command as Process;
 
-use super::common::{portalgen, repo, Scratch};
-
-fn stdout(cmd: &mut assert_cmd::Command) -> (Option<i32>, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
+use super::common::{case, check_cases, json, portalgen, repo, run, Scratch};
 
 fn schema(name: &str) -> jsonschema::Validator {
     let text = std::fs::read_to_string(repo().join("schemas/reports").join(name)).unwrap();
@@ -51,7 +38,7 @@ fn golden_documents(env: &str) -> usize {
 #[test]
 fn stdout_is_one_yaml_stream_of_every_document_and_nothing_is_written() {
     let s = Scratch::shipped();
-    let (code, text, err) = stdout(s.cmd().args(["render", "dev", "--stdout"]));
+    let (code, text, err) = run(s.cmd().args(["render", "dev", "--stdout"]));
     assert_eq!(code, Some(0), "{err}");
     assert!(!s.root().join("rendered").exists());
     let docs = portalgen::validate::parse_yaml_documents(&text).unwrap();
@@ -65,13 +52,13 @@ fn stdout_is_one_yaml_stream_of_every_document_and_nothing_is_written() {
     sorted.sort();
     assert_eq!(sources, sorted, "the tree's order");
     // `--out -` is the same stream.
-    let (_, dash, _) = stdout(s.cmd().args(["render", "dev", "--out", "-"]));
+    let (_, dash, _) = run(s.cmd().args(["render", "dev", "--out", "-"]));
     assert_eq!(dash, text);
 }
 
 #[test]
 fn families_kinds_and_names_choose_documents() {
-    let (code, text, _) = stdout(portalgen().args([
+    let (code, text, _) = run(portalgen().args([
         "render",
         "prod-us",
         "--stdout",
@@ -88,7 +75,7 @@ fn families_kinds_and_names_choose_documents() {
             .all(|d| ["Deployment", "Service"].contains(&d.kind())),
         "{text}"
     );
-    let (_, text, _) = stdout(portalgen().args([
+    let (_, text, _) = run(portalgen().args([
         "render",
         "dev",
         "--stdout",
@@ -104,25 +91,29 @@ fn families_kinds_and_names_choose_documents() {
         1
     );
 
-    let (code, out, err) =
-        stdout(portalgen().args(["render", "dev", "--stdout", "--family", "kubernets"]));
-    assert_eq!(code, Some(2));
-    assert!(out.is_empty());
-    assert!(err.contains("did you mean 'kubernetes'?"), "{err}");
-    let (code, _, err) = stdout(portalgen().args(["validate", "dev", "--kind", "Deploymnet"]));
-    assert_eq!(code, Some(2));
-    assert!(err.contains("did you mean 'Deployment'?"), "{err}");
-    // Writing part of a tree would prune the rest: refused.
-    let (code, _, err) = stdout(portalgen().args([
-        "render",
-        "dev",
-        "--family",
-        "kubernetes",
-        "--out",
-        "/nonexistent",
-    ]));
-    assert_eq!(code, Some(2));
-    assert!(err.contains("--stdout or --check"), "{err}");
+    check_cases(
+        portalgen,
+        [
+            case(["render", "dev", "--stdout", "--family", "kubernets"], 2)
+                .empty_stdout()
+                .stderr("did you mean 'kubernetes'?"),
+            case(["validate", "dev", "--kind", "Deploymnet"], 2)
+                .stderr("did you mean 'Deployment'?"),
+            // Writing part of a tree would prune the rest: refused.
+            case(
+                [
+                    "render",
+                    "dev",
+                    "--family",
+                    "kubernetes",
+                    "--out",
+                    "/nonexistent",
+                ],
+                2,
+            )
+            .stderr("--stdout or --check"),
+        ],
+    );
 }
 
 #[test]
@@ -174,7 +165,7 @@ fn subsets_narrow_check_and_diff() {
     assert_eq!(check("kubernetes"), Some(0));
     assert_eq!(check("prometheus"), Some(1));
 
-    let (code, text, _) = stdout(portalgen().args([
+    let (code, text, _) = run(portalgen().args([
         "diff",
         "staging",
         "prod-us",
@@ -194,7 +185,7 @@ fn subsets_narrow_check_and_diff() {
 
 #[test]
 fn version_names_the_commit_and_the_schemas() {
-    let (code, text, _) = stdout(portalgen().arg("--version"));
+    let (code, text, _) = run(portalgen().arg("--version"));
     assert_eq!(code, Some(0));
     assert!(
         text.starts_with(&format!("portalgen {} (commit ", env!("CARGO_PKG_VERSION"))),
@@ -203,26 +194,26 @@ fn version_names_the_commit_and_the_schemas() {
     assert!(text.contains("spec: portalgen.dev/v1alpha1"), "{text}");
     assert!(text.contains("argoproj/argo-cd v"), "{text}");
     assert!(text.contains("cloudflare/cloudflare v5."), "{text}");
-    let (_, short, _) = stdout(portalgen().arg("-V"));
+    let (_, short, _) = run(portalgen().arg("-V"));
     assert_eq!(short.lines().count(), 1);
 }
 
 #[test]
 fn color_choice_reaches_clap_errors_and_verbose_says_more() {
-    let (code, _, err) = stdout(portalgen().args(["--color", "always", "rendr"]));
+    let (code, _, err) = run(portalgen().args(["--color", "always", "rendr"]));
     assert_eq!(code, Some(2));
     assert!(err.contains("\x1b["), "{err}");
-    let (_, _, err) = stdout(portalgen().args(["--color=never", "rendr"]));
+    let (_, _, err) = run(portalgen().args(["--color=never", "rendr"]));
     assert!(!err.contains('\x1b') && err.contains("rendr"), "{err}");
-    let (_, _, err) = stdout(portalgen().args(["--color", "always", "render", "nope"]));
+    let (_, _, err) = run(portalgen().args(["--color", "always", "render", "nope"]));
     assert!(err.contains("\x1b[1;31merror:"), "{err}");
 
     let s = Scratch::shipped();
-    let (code, _, err) = stdout(s.cmd().args(["-v", "render", "dev"]));
+    let (code, _, err) = run(s.cmd().args(["-v", "render", "dev"]));
     assert_eq!(code, Some(0));
     assert!(err.contains("dev: rendered and checked "), "{err}");
     assert!(err.contains("root: "), "{err}");
-    let (code, _, err) = stdout(s.cmd().args(["-q", "render", "dev"]));
+    let (code, _, err) = run(s.cmd().args(["-q", "render", "dev"]));
     assert_eq!(code, Some(0));
     assert!(
         err.is_empty(),
@@ -242,34 +233,29 @@ fn color_choice_reaches_clap_errors_and_verbose_says_more() {
 #[test]
 fn completion_offers_environment_names_and_man_page_renders() {
     let (code, text, _) =
-        stdout(
-            portalgen()
-                .env("COMPLETE", "fish")
-                .args(["--", "portalgen", "render", "pro"]),
-        );
+        run(portalgen()
+            .env("COMPLETE", "fish")
+            .args(["--", "portalgen", "render", "pro"]));
     assert_eq!(code, Some(0));
     let names: Vec<&str> = text
         .lines()
         .map(|l| l.split('\t').next().unwrap())
         .collect();
     assert_eq!(names, ["prod-eu", "prod-us", "prod"]);
-    let (_, text, _) = stdout(portalgen().env("COMPLETE", "fish").args([
-        "--",
-        "portalgen",
-        "diff",
-        "staging",
-        "d",
-    ]));
+    let (_, text, _) =
+        run(portalgen()
+            .env("COMPLETE", "fish")
+            .args(["--", "portalgen", "diff", "staging", "d"]));
     assert_eq!(
         text.lines()
             .map(|l| l.split('\t').next().unwrap())
             .collect::<Vec<_>>(),
         ["dev"]
     );
-    let (_, script, _) = stdout(portalgen().args(["completions", "bash"]));
+    let (_, script, _) = run(portalgen().args(["completions", "bash"]));
     assert!(script.contains("COMPLETE=\"bash\""), "{script}");
 
-    let (code, page, _) = stdout(portalgen().arg("man"));
+    let (code, page, _) = run(portalgen().arg("man"));
     assert_eq!(code, Some(0));
     assert!(page.contains(".TH portalgen 1"), "{page}");
     assert!(page.contains("render"), "{page}");
@@ -280,7 +266,7 @@ fn set_image_edits_one_line_validates_and_renders() {
     let s = Scratch::shipped();
     let spec = s.root().join("environments/dev.yaml");
     let before = std::fs::read_to_string(&spec).unwrap();
-    let (code, out, err) = stdout(s.cmd().args(["set", "image", "dev", "2.16.0"]));
+    let (code, out, err) = run(s.cmd().args(["set", "image", "dev", "2.16.0"]));
     assert_eq!(code, Some(0), "{err}");
     assert!(out.is_empty());
     let after = std::fs::read_to_string(&spec).unwrap();
@@ -309,10 +295,10 @@ fn set_image_edits_one_line_validates_and_renders() {
     assert!(s.root().join("rendered/prod-eu").is_dir());
 
     // Bad values: exit 2, the spec untouched.
-    for bad in ["latest", "sha256:12", "a/b"] {
-        let (code, _, err) = stdout(s.cmd().args(["set", "image", "dev", bad]));
-        assert_eq!(code, Some(2), "{bad}: {err}");
-    }
+    check_cases(
+        || s.cmd(),
+        ["latest", "sha256:12", "a/b"].map(|bad| case(["set", "image", "dev", bad], 2)),
+    );
     assert_eq!(std::fs::read_to_string(&spec).unwrap(), after);
 }
 
@@ -345,7 +331,7 @@ fn diff_base_compares_a_revision_with_the_work_tree_without_touching_it() {
     let status = git(root, &["status", "--porcelain"]);
     let spec = std::fs::read(root.join("environments/dev.yaml")).unwrap();
 
-    let (code, text, err) = stdout(s.cmd().args(["diff", "--base", "HEAD", "--format", "json"]));
+    let (code, text, err) = run(s.cmd().args(["diff", "--base", "HEAD", "--format", "json"]));
     assert_eq!(code, Some(1), "{err}");
     let r = json(&text);
     assert_valid(&schema("diff-base.v1.schema.json"), &r);
@@ -358,7 +344,7 @@ fn diff_base_compares_a_revision_with_the_work_tree_without_touching_it() {
         .filter(|e| e["name"] != "dev")
         .all(|e| e["report"]["identical"] == true));
 
-    let (code, md, _) = stdout(s.cmd().args([
+    let (code, md, _) = run(s.cmd().args([
         "diff",
         "--base",
         "HEAD",
@@ -384,7 +370,7 @@ fn diff_base_compares_a_revision_with_the_work_tree_without_touching_it() {
         std::fs::read(root.join("environments/dev.yaml")).unwrap(),
         spec
     );
-    let (code, _, err) = stdout(s.cmd().args(["diff", "--base", "no-such-ref"]));
+    let (code, _, err) = run(s.cmd().args(["diff", "--base", "no-such-ref"]));
     assert_eq!(code, Some(2));
     assert!(err.contains("no-such-ref"), "{err}");
 }
@@ -397,7 +383,7 @@ fn reports_match_their_schemas_sarif_and_junit() {
     let text = std::fs::read_to_string(&dev).unwrap();
     std::fs::write(&dev, text.replace("tier: dev", "tier: dve")).unwrap();
 
-    let (code, text, _) = stdout(s.cmd().args(["validate", "--all", "--format", "json"]));
+    let (code, text, _) = run(s.cmd().args(["validate", "--all", "--format", "json"]));
     assert_eq!(code, Some(2));
     let r = json(&text);
     assert_valid(&schema("validate.v1.schema.json"), &r);
@@ -410,7 +396,7 @@ fn reports_match_their_schemas_sarif_and_junit() {
     let sarif_schema =
         json(&std::fs::read_to_string(repo().join("tests/data/sarif-schema-2.1.0.json")).unwrap());
     let sarif = jsonschema::draft4::new(&sarif_schema).unwrap();
-    let (_, text, _) = stdout(s.cmd().args(["validate", "--all", "--format", "sarif"]));
+    let (_, text, _) = run(s.cmd().args(["validate", "--all", "--format", "sarif"]));
     let log = json(&text);
     assert_valid(&sarif, &log);
     let result = &log["runs"][0]["results"][0];
@@ -420,7 +406,7 @@ fn reports_match_their_schemas_sarif_and_junit() {
         7
     );
 
-    let (_, text, _) = stdout(s.cmd().args(["validate", "--all", "--format", "junit"]));
+    let (_, text, _) = run(s.cmd().args(["validate", "--all", "--format", "junit"]));
     let xml = roxmltree::Document::parse(&text).unwrap();
     let suites: Vec<_> = xml
         .descendants()
@@ -446,10 +432,9 @@ fn reports_match_their_schemas_sarif_and_junit() {
         .root()
         .join("rendered/dev/kubernetes/platform/app/deployment.yaml");
     std::fs::write(&deployment, "# edited\n").unwrap();
-    let (code, text, _) = stdout(
-        s.cmd()
-            .args(["render", "--all", "--check", "--format", "json"]),
-    );
+    let (code, text, _) = run(s
+        .cmd()
+        .args(["render", "--all", "--check", "--format", "json"]));
     assert_eq!(code, Some(1));
     let r = json(&text);
     assert_valid(&schema("check.v1.schema.json"), &r);
@@ -457,29 +442,27 @@ fn reports_match_their_schemas_sarif_and_junit() {
         r["environments"][0]["changed"][0],
         "kubernetes/platform/app/deployment.yaml"
     );
-    let (_, text, _) = stdout(
-        s.cmd()
-            .args(["render", "--all", "--check", "--format", "sarif"]),
-    );
+    let (_, text, _) = run(s
+        .cmd()
+        .args(["render", "--all", "--check", "--format", "sarif"]));
     assert_valid(&sarif, &json(&text));
-    let (_, text, _) = stdout(
-        s.cmd()
-            .args(["render", "--all", "--check", "--format", "junit"]),
-    );
+    let (_, text, _) = run(s
+        .cmd()
+        .args(["render", "--all", "--check", "--format", "junit"]));
     let xml = roxmltree::Document::parse(&text).unwrap();
     let failure = xml
         .descendants()
         .find(|n| n.has_tag_name("failure"))
         .unwrap();
     assert_eq!(failure.attribute("type"), Some("portalgen/stale"));
-    let (_, text, _) = stdout(s.cmd().args(["diff", "dev", "--format", "sarif"]));
+    let (_, text, _) = run(s.cmd().args(["diff", "dev", "--format", "sarif"]));
     assert_valid(&sarif, &json(&text));
 
-    let (code, text, _) = stdout(s.cmd().args(["list", "--format", "json"]));
+    let (code, text, _) = run(s.cmd().args(["list", "--format", "json"]));
     assert_eq!(code, Some(0));
     assert_valid(&schema("list.v1.schema.json"), &json(&text));
     // The schemas are embedded too.
-    let (code, text, _) = stdout(s.cmd().args(["schema", "--report", "list"]));
+    let (code, text, _) = run(s.cmd().args(["schema", "--report", "list"]));
     assert_eq!(code, Some(0));
     assert_eq!(
         json(&text)["$id"],

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::common::{minimal_spec, Scratch};
+use super::common::{minimal_spec, portalgen, repo, stream, Scratch};
 use serde_json::Value;
 
 /// A system of `n` services where service `i` uses services `i+1` and `i+3` (when they
@@ -44,20 +44,6 @@ fn wide_system(n: usize) -> (String, BTreeMap<String, BTreeSet<String>>) {
         uses.insert(name, u.into_iter().collect());
     }
     (text, uses)
-}
-
-/// Every document of a multi-document YAML stream.
-fn documents(stream: &str) -> Vec<Value> {
-    stream
-        .split("\n---\n")
-        .flat_map(|d| d.split("---\n"))
-        .filter(|d| {
-            d.lines()
-                .any(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        })
-        .map(|d| serde_saphyr::from_str::<Value>(d).unwrap())
-        .filter(|v| !v.is_null())
-        .collect()
 }
 
 /// A pod as NetworkPolicies see it.
@@ -175,22 +161,14 @@ fn service_pod(name: &str) -> Pod {
 fn twenty_services_reach_exactly_what_they_use_in_every_environment() {
     let (system, uses) = wide_system(20);
     let s = Scratch::new();
-    std::fs::write(s.root().join("portalgen.yaml"), &system).unwrap();
+    s.write_system(&system);
     for tier in ["dev", "staging", "prod"] {
         s.write_env(tier, &minimal_spec(tier, tier, 2));
     }
-    let out = s
-        .cmd()
-        .args(["render", "--all", "--stdout", "--kind", "NetworkPolicy"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let all = stream(
+        s.cmd()
+            .args(["render", "--all", "--stdout", "--kind", "NetworkPolicy"]),
     );
-    let stream = String::from_utf8(out.stdout).unwrap();
-    let all = documents(&stream);
     let names: Vec<String> = uses.keys().cloned().collect();
     let port = |name: &str| 4000 + name[4..].parse::<u16>().unwrap();
     let db = Pod {
@@ -285,8 +263,7 @@ fn twenty_services_reach_exactly_what_they_use_in_every_environment() {
 #[test]
 fn routes_are_matched_longest_prefix_first_in_the_mesh_and_the_ingress() {
     let s = Scratch::new();
-    std::fs::write(
-        s.root().join("portalgen.yaml"),
+    s.write_system(
         "apiVersion: portalgen.dev/v1alpha1
 kind: System
 metadata:
@@ -297,26 +274,15 @@ spec:
     - {name: api, port: 3001, routes: [\"/api\"]}
     - {name: auth, port: 3002, routes: [\"/api/auth\", \"/login\"]}
 ",
-    )
-    .unwrap();
-    s.write_env("prod", &minimal_spec("prod", "prod", 1));
-    let out = s
-        .cmd()
-        .args([
-            "render",
-            "prod",
-            "--stdout",
-            "--kind",
-            "VirtualService,Ingress",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
-    let docs = documents(&String::from_utf8(out.stdout).unwrap());
+    s.write_env("prod", &minimal_spec("prod", "prod", 1));
+    let docs = stream(s.cmd().args([
+        "render",
+        "prod",
+        "--stdout",
+        "--kind",
+        "VirtualService,Ingress",
+    ]));
     let vs = docs.iter().find(|d| d["kind"] == "VirtualService").unwrap();
     let routes: Vec<(String, String)> = vs["spec"]["http"]
         .as_array()
@@ -384,25 +350,14 @@ spec:
 
 #[test]
 fn environment_overrides_reach_each_service() {
-    let root = super::common::repo().join("examples/microservices");
-    let out = super::common::portalgen()
-        .args(["--root"])
-        .arg(&root)
-        .args([
-            "render",
-            "prod",
-            "--stdout",
-            "--kind",
-            "ConfigMap,Deployment",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let docs = documents(&String::from_utf8(out.stdout).unwrap());
+    let root = repo().join("examples/microservices");
+    let docs = stream(portalgen().args(["--root"]).arg(&root).args([
+        "render",
+        "prod",
+        "--stdout",
+        "--kind",
+        "ConfigMap,Deployment",
+    ]));
     let config = |name: &str| {
         docs.iter()
             .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == format!("{name}-config"))
@@ -480,13 +435,9 @@ fn readme_file(readme: &str, file: &str) -> String {
 
 #[test]
 fn the_readme_walk_through_renders_two_services() {
-    let readme = std::fs::read_to_string(super::common::repo().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let s = Scratch::new();
-    std::fs::write(
-        s.root().join("portalgen.yaml"),
-        readme_file(&readme, "portalgen.yaml"),
-    )
-    .unwrap();
+    s.write_system(&readme_file(&readme, "portalgen.yaml"));
     std::fs::write(
         s.root().join("environments/staging.yaml"),
         readme_file(&readme, "environments/staging.yaml"),
