@@ -7,7 +7,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use common::{portalgen, read_tree, render_all, Scratch};
+use common::{portalgen, read_tree, render_all, yaml_documents, Scratch};
 use serde_json::Value;
 
 const ENVS: [&str; 4] = ["dev", "prod-eu", "prod-us", "staging"];
@@ -34,11 +34,7 @@ fn json(tree: &BTreeMap<String, Vec<u8>>, path: &str) -> Value {
 }
 
 fn yaml_docs(bytes: &[u8]) -> Vec<Value> {
-    serde_saphyr::from_multiple::<Value>(std::str::from_utf8(bytes).unwrap())
-        .unwrap()
-        .into_iter()
-        .filter(|v| !v.is_null())
-        .collect()
+    yaml_documents(std::str::from_utf8(bytes).unwrap())
 }
 
 fn yaml(tree: &BTreeMap<String, Vec<u8>>, path: &str) -> Vec<Value> {

@@ -4,6 +4,8 @@
 //!
 //! Bounded in `cargo test` (a few hundred cases); for a longer campaign raise the count:
 //! `PROPTEST_CASES=100000 cargo test --release --test fuzz` (see docs/hardening.md).
+//!
+//! [`yaml_subset`] checks the fast reader of rendered YAML against serde-saphyr.
 
 use std::path::Path;
 
@@ -295,3 +297,7 @@ fn the_fuzz_corpora_replay_without_a_finding() {
         assert!(n >= 3, "{name}: only {n} inputs");
     }
 }
+
+/// The fast reader of rendered YAML agrees with serde-saphyr.
+#[path = "yaml_subset/mod.rs"]
+mod yaml_subset;

@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use portalgen::diagnostic::Diagnostic;
 use portalgen::spec::Tier;
 use portalgen::validate::{check_file, policy};
 
@@ -59,9 +60,9 @@ spec:
   policyTypes: [Ingress, Egress]
 ";
 
-/// The policy rule ids among the findings of one file.
-fn ids(text: &str) -> Vec<String> {
-    check_file("kubernetes/x.yaml", "test", text)
+/// The policy rule ids (`[PG-…]` at the start of a message) among `findings`.
+fn rule_ids(findings: &[Diagnostic]) -> Vec<String> {
+    findings
         .iter()
         .filter_map(|d| {
             d.message
@@ -72,20 +73,17 @@ fn ids(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The policy rule ids among the findings of one file.
+fn ids(text: &str) -> Vec<String> {
+    rule_ids(&check_file("kubernetes/x.yaml", "test", text))
+}
+
 fn tree_ids(files: &[(&str, &str)], tier: Tier) -> Vec<String> {
     let files: BTreeMap<String, Vec<u8>> = files
         .iter()
         .map(|(p, t)| ((*p).to_owned(), t.as_bytes().to_vec()))
         .collect();
-    policy::check_tree(&files, tier)
-        .iter()
-        .filter_map(|d| {
-            d.message
-                .strip_prefix('[')
-                .and_then(|m| m.split_once(']'))
-                .map(|(id, _)| id.to_owned())
-        })
-        .collect()
+    rule_ids(&policy::check_tree(&files, tier))
 }
 
 fn dep(from: &str, to: &str) -> String {

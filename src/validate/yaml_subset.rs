@@ -8,8 +8,8 @@
 //! `None` for anything else (anchors, tags, block scalars, multi-line scalars, tabs,
 //! duplicate keys, odd indentation, numbers in unusual notations, YAML 1.1 words …), in
 //! which case the caller parses the text with serde-saphyr. On the subset it accepts, it
-//! gives exactly serde-saphyr's result: `tests/yaml_subset.rs` checks that on every golden
-//! file and on generated documents.
+//! gives exactly serde-saphyr's result: `tests/yaml_subset/` (in the `fuzz` test binary)
+//! checks that on every golden file and on generated documents.
 
 use serde_json::{Map, Number, Value};
 

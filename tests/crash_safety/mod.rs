@@ -3,16 +3,14 @@
 //! new one, and the next render recovers (leftover staging folders are removed).
 //!
 //! Bounded for `cargo test`; a longer campaign:
-//! `PORTALGEN_CRASH_ITERATIONS=200 PORTALGEN_CRASH_TENANTS=3000 cargo test --release --test crash_safety`.
-
-mod common;
+//! `PORTALGEN_CRASH_ITERATIONS=200 PORTALGEN_CRASH_TENANTS=3000 cargo test --release --test bad_input crash_safety`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{minimal_spec, read_tree, Scratch};
+use super::common::{minimal_spec, read_tree, Scratch};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
