@@ -930,3 +930,6 @@ mod properties {
         }
     }
 }
+
+#[path = "edge_delivery/routes.rs"]
+mod routes;

@@ -358,7 +358,8 @@ fn edge_cache_rules_must_bypass_credentials_respect_the_origin_and_stay_on_the_p
     assert_eq!(cache_rule_ids(&static_rule), Vec::<String>::new());
     // An API is not only /api: a routed prefix cached without the bypass, or for a fixed
     // TTL, is refused like /api would be.
-    let orders = "(http.request.method eq \"GET\") and starts_with(http.request.uri.path, \"/orders\")";
+    let orders =
+        "(http.request.method eq \"GET\") and starts_with(http.request.uri.path, \"/orders\")";
     assert_eq!(
         cache_rule_ids(&api_rule(&api(&[HOSTS, orders]), "bypass_by_default")),
         ["PG-E001"]

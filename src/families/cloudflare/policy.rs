@@ -314,8 +314,12 @@ mod tests {
         assert!(!is_static_only(
             "(starts_with(http.request.uri.path, \"/static/\") or starts_with(http.request.uri.path, \"/orders\"))"
         ));
-        assert!(!is_static_only("starts_with(http.request.uri.path, \"/static\")"));
-        assert!(!is_static_only("http.request.uri.path.extension in {\"css\"} or true"));
+        assert!(!is_static_only(
+            "starts_with(http.request.uri.path, \"/static\")"
+        ));
+        assert!(!is_static_only(
+            "http.request.uri.path.extension in {\"css\"} or true"
+        ));
         assert_eq!(
             conjuncts("ends_with(http.host, \".x\") and band"),
             Some(vec!["ends_with(http.host, \".x\")", "band"])

@@ -16,7 +16,9 @@
 //!   "P")`, which covers `P` itself and, like the mesh, `P…` (`/api/authz` for `/api/auth`).
 //!   The catch-all's API is `starts_with(path, "/api/")`, the portal app's convention. Each
 //!   route keeps its own term even when a shorter one covers it (`/api/auth` beside `/api/`),
-//!   so the expression reads like the routing table and names every service's share.
+//!   so the expression reads like the routing table and names every service's share, as long
+//!   as it fits CloudFlare's 4096 characters; beyond that, the terms a shorter prefix covers
+//!   are left out, which matches the same paths.
 //! * One cache rule (`api_get`) covers all API paths: GET without credentials, cached only as
 //!   the origin allows. Its settings are the same for every service, so one rule does.
 //! * One rate-limit rule (`api_rate_limit`) covers all API paths with one budget per client
@@ -37,6 +39,7 @@ use super::{
     CacheRule, CacheTtl, RateLimit, ZoneConfig, CONTENT_SECURITY_POLICY, STATIC_EXTENSIONS,
     STRICT_TRANSPORT_SECURITY,
 };
+use crate::families::cloudflare::policy::MAX_EXPRESSION;
 use crate::model::network::Route;
 
 const PATH: &str = "http.request.uri.path";
@@ -118,11 +121,20 @@ impl Paths {
     }
 
     /// The term that is true on the API paths: `starts_with(path, "/api/")`, or a disjunction
-    /// of such tests in parentheses.
-    fn api_term(&self) -> String {
+    /// of such tests in parentheses. `minimal`: without the prefixes that a shorter one of the
+    /// list covers (`/api/auth` beside `/api/`), which matches exactly the same paths.
+    fn api_term(&self, minimal: bool) -> String {
+        let covered = |p: &String| {
+            minimal
+                && self
+                    .api
+                    .iter()
+                    .any(|q| q.len() < p.len() && p.starts_with(q.as_str()))
+        };
         let tests: Vec<String> = self
             .api
             .iter()
+            .filter(|p| !covered(p))
             .map(|p| format!("starts_with({PATH}, \"{p}\")"))
             .collect();
         match tests.as_slice() {
@@ -169,7 +181,22 @@ pub fn zone_config(scope: &Scope, paths: &Paths) -> ZoneConfig {
             },
         });
     }
-    let api = (!paths.api.is_empty()).then(|| paths.api_term());
+    // Each route keeps its term while the longest rule (the cache rule) fits CloudFlare's
+    // limit; beyond it, the terms that a shorter prefix covers go (the same paths match).
+    let cache_expression = |api: &str| {
+        format!(
+            "{hosts} and (http.request.method eq \"GET\") and {api} and not {AUTHORIZATION_PRESENT} and not {}",
+            scope.session_cookie_present()
+        )
+    };
+    let api = (!paths.api.is_empty()).then(|| {
+        let every = paths.api_term(false);
+        if cache_expression(&every).len() <= MAX_EXPRESSION {
+            every
+        } else {
+            paths.api_term(true)
+        }
+    });
     if let Some(api) = &api {
         // The origin decides, so that `Cache-Control: private` or `no-store` is never
         // overridden (an edge TTL in `override_origin` mode ignores both); a request with
@@ -181,10 +208,7 @@ pub fn zone_config(scope: &Scope, paths: &Paths) -> ZoneConfig {
                 "GET {}: cached only as the origin's Cache-Control allows; never with a session cookie or Authorization",
                 paths.named("*")
             ),
-            expression: format!(
-                "{hosts} and (http.request.method eq \"GET\") and {api} and not {AUTHORIZATION_PRESENT} and not {}",
-                scope.session_cookie_present()
-            ),
+            expression: cache_expression(api),
             ttl: CacheTtl::Origin,
         });
     }
