@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::scaling::{self, Knobs};
 use super::tiers::TierDefaults;
-use super::{Primary, SYSTEM_NAMESPACE};
+use super::Primary;
 use crate::diagnostic::Diagnostic;
 use crate::spec::system::{ServiceSpec, System, USES_DATABASE, USES_INTERNET, USES_REDIS};
 use crate::spec::{Environment, Role, Tier};
@@ -120,6 +120,8 @@ pub(super) struct Context<'a> {
     pub primary: Option<&'a Primary>,
     pub redis_host: &'a str,
     pub database_secret: &'a str,
+    /// The platform namespace.
+    pub namespace: &'a str,
 }
 
 /// Every service of the system, resolved; problems of the overrides go to `problems`.
@@ -346,7 +348,7 @@ fn config(
     for used in &uses.services {
         set(
             format!("{}_URL", used.to_ascii_uppercase().replace('-', "_")),
-            format!("http://{used}.{SYSTEM_NAMESPACE}.svc:{SERVICE_PORT}"),
+            format!("http://{used}.{}.svc:{SERVICE_PORT}", cx.namespace),
         );
     }
     let o = &spec.overrides;

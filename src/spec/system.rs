@@ -336,7 +336,7 @@ fn check(system: &System) -> Vec<Diagnostic> {
         }
         out.extend(check_service(system, i, s));
     }
-    out.sort_by(|a, b| a.position.cmp(&b.position));
+    out.sort_by_key(|d| d.position);
     out
 }
 
