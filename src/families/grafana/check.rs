@@ -295,7 +295,8 @@ fn overlaps(d: &Value) -> Vec<(String, String)> {
         .into_iter()
         .flatten()
         .filter_map(|p| {
-            let g = ["x", "y", "w", "h"].map(|k| p.at(&format!("/gridPos/{k}")).and_then(Value::as_u64));
+            let g = ["x", "y", "w", "h"]
+                .map(|k| p.at(&format!("/gridPos/{k}")).and_then(Value::as_u64));
             let [Some(x), Some(y), Some(w), Some(h)] = g else {
                 return None;
             };
@@ -474,7 +475,8 @@ mod tests {
         d["panels"][1]["gridPos"]["x"] = json!(6);
         let m = messages(&d).join("\n");
         assert!(
-            m.contains("panel 'by tenant'") && m.contains("the panel overlaps panel 'p95' on the grid"),
+            m.contains("panel 'by tenant'")
+                && m.contains("the panel overlaps panel 'p95' on the grid"),
             "{m}"
         );
         // Below it instead: no overlap.
@@ -502,7 +504,10 @@ mod tests {
         close("Non-5xx share of requests over 30d; SLO: 99.95%.", 0.9995);
         close("5xx responses over all responses; SLO: below 0.1%.", 0.001);
         close("SLO: p95 below 1 s.", 1.0);
-        assert_eq!(stated_slo("Share of the 30d error budget (0.1%) not yet spent."), None);
+        assert_eq!(
+            stated_slo("Share of the 30d error budget (0.1%) not yet spent."),
+            None
+        );
         assert_eq!(stated_slo("SLO: 12 parsecs"), None);
     }
 }

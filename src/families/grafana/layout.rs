@@ -87,12 +87,7 @@ pub fn red_below(v: f64) -> Vec<Step> {
     ]
 }
 
-pub fn panel(
-    kind: &'static str,
-    title: &str,
-    unit: &'static str,
-    targets: Vec<Target>,
-) -> Panel {
+pub fn panel(kind: &'static str, title: &str, unit: &'static str, targets: Vec<Target>) -> Panel {
     Panel {
         kind,
         title: title.to_owned(),

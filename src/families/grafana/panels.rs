@@ -19,13 +19,7 @@ pub fn overview(m: &Model) -> Layout {
         if s.measured() {
             service_overview(&mut o, m, &s);
         } else {
-            o.row(
-                8,
-                vec![
-                    (6, ready_pods(m, &s)),
-                    (18, pods(m, &s)),
-                ],
-            );
+            o.row(8, vec![(6, ready_pods(m, &s)), (18, pods(m, &s))]);
         }
     }
     o
@@ -56,43 +50,108 @@ fn service_overview(o: &mut Layout, m: &Model, s: &ServiceSlo) {
     let bucket = s.buckets();
     let quantile = |q: &str| format!("histogram_quantile({q}, sum by (le) ({}))", rate(&bucket));
     let ratio = format!("sum({}) / sum({})", rate(&errors), rate(&all));
-    o.row(4, vec![
-        (6, panel("stat", "Request rate", "reqps", vec![target(format!("sum({})", rate(&all)), "requests/s")])),
-        (6, Panel {
-            thresholds: red_above(obj.latency_p95_seconds),
-            description: format!("SLO: p95 below {ms} ms."),
-            ..panel("stat", "p95 latency", "s", vec![target(quantile("0.95"), "p95")])
-        }),
-        (6, Panel {
-            thresholds: red_above(obj.error_rate),
-            description: format!("SLO: below {}.", pct(obj.error_rate)),
-            decimals: Some(3),
-            ..panel("stat", "5xx error ratio", "percentunit", vec![target(ratio.clone(), "5xx ratio")])
-        }),
-        (6, ready_pods(m, s)),
-    ]);
-    o.row(8, vec![
-        (12, panel("timeseries", "Request rate by status", "reqps", vec![target(format!("sum by (status) ({})", rate(&all)), "{{status}}")])),
-        (12, Panel {
-            thresholds: red_above(obj.latency_p95_seconds),
-            description: format!("p50, p95 and p99 request latency; SLO: p95 below {ms} ms."),
-            min: Some(0.0),
-            ..panel("timeseries", "Latency", "s", vec![
-                target(quantile("0.5"), "p50"),
-                target(quantile("0.95"), "p95"),
-                target(quantile("0.99"), "p99"),
-            ])
-        }),
-    ]);
-    o.row(8, vec![
-        (12, Panel {
-            thresholds: red_above(obj.error_rate),
-            description: format!("5xx responses over all responses; SLO: below {}.", pct(obj.error_rate)),
-            min: Some(0.0),
-            ..panel("timeseries", "5xx error ratio", "percentunit", vec![target(ratio, "5xx ratio")])
-        }),
-        (12, pods(m, s)),
-    ]);
+    o.row(
+        4,
+        vec![
+            (
+                6,
+                panel(
+                    "stat",
+                    "Request rate",
+                    "reqps",
+                    vec![target(format!("sum({})", rate(&all)), "requests/s")],
+                ),
+            ),
+            (
+                6,
+                Panel {
+                    thresholds: red_above(obj.latency_p95_seconds),
+                    description: format!("SLO: p95 below {ms} ms."),
+                    ..panel(
+                        "stat",
+                        "p95 latency",
+                        "s",
+                        vec![target(quantile("0.95"), "p95")],
+                    )
+                },
+            ),
+            (
+                6,
+                Panel {
+                    thresholds: red_above(obj.error_rate),
+                    description: format!("SLO: below {}.", pct(obj.error_rate)),
+                    decimals: Some(3),
+                    ..panel(
+                        "stat",
+                        "5xx error ratio",
+                        "percentunit",
+                        vec![target(ratio.clone(), "5xx ratio")],
+                    )
+                },
+            ),
+            (6, ready_pods(m, s)),
+        ],
+    );
+    o.row(
+        8,
+        vec![
+            (
+                12,
+                panel(
+                    "timeseries",
+                    "Request rate by status",
+                    "reqps",
+                    vec![target(
+                        format!("sum by (status) ({})", rate(&all)),
+                        "{{status}}",
+                    )],
+                ),
+            ),
+            (
+                12,
+                Panel {
+                    thresholds: red_above(obj.latency_p95_seconds),
+                    description: format!(
+                        "p50, p95 and p99 request latency; SLO: p95 below {ms} ms."
+                    ),
+                    min: Some(0.0),
+                    ..panel(
+                        "timeseries",
+                        "Latency",
+                        "s",
+                        vec![
+                            target(quantile("0.5"), "p50"),
+                            target(quantile("0.95"), "p95"),
+                            target(quantile("0.99"), "p99"),
+                        ],
+                    )
+                },
+            ),
+        ],
+    );
+    o.row(
+        8,
+        vec![
+            (
+                12,
+                Panel {
+                    thresholds: red_above(obj.error_rate),
+                    description: format!(
+                        "5xx responses over all responses; SLO: below {}.",
+                        pct(obj.error_rate)
+                    ),
+                    min: Some(0.0),
+                    ..panel(
+                        "timeseries",
+                        "5xx error ratio",
+                        "percentunit",
+                        vec![target(ratio, "5xx ratio")],
+                    )
+                },
+            ),
+            (12, pods(m, s)),
+        ],
+    );
 }
 
 /// SLOs and error budget, per service with metrics (one without has no SLIs).

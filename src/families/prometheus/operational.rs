@@ -122,14 +122,17 @@ pub(super) fn group(m: &Model, services: &[ServiceSlo]) -> RuleGroup {
     }
 }
 
-
 /// No healthy instance of a service: from its scrapes when it exports metrics, else from
 /// kube-state-metrics (no available replica of its Deployment).
 fn down(m: &Model, s: &ServiceSlo) -> Rule {
     let sys = m.namespaces.system;
     let name = &s.service.name;
     let (expr, summary, description) = if s.measured() {
-        let what = if s.label.is_none() { "the portal" } else { name };
+        let what = if s.label.is_none() {
+            "the portal"
+        } else {
+            name
+        };
         (
             format!("absent(up{{job=\"{}\"}} == 1)", s.service.job),
             format!("No {name} instance is up"),

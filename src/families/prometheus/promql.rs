@@ -283,8 +283,9 @@ spec:
             "{messages:?}"
         );
         assert!(
-            messages.iter().any(|m| m
-                .contains("alert 'NoRunbook' is already defined in group 'g'")),
+            messages
+                .iter()
+                .any(|m| m.contains("alert 'NoRunbook' is already defined in group 'g'")),
             "{messages:?}"
         );
     }
