@@ -21,9 +21,9 @@ use crate::families::grafana::model as grafana;
 use crate::families::prometheus::model as observability;
 use crate::spec::system::System;
 use crate::spec::{Environment, Role, Tier, Toleration};
-pub use data::{Backups, Database, DatabaseBackup, Redis, VeleroSchedule};
 pub use network::Network;
 pub use services::{Autoscaling, CpuMemory, Pdb, Resources, SecretEnv, Service, Vpa};
+pub use data::{Backups, Database, DatabaseBackup, Redis, VeleroSchedule};
 pub use tenants::Tenant;
 pub use tiers::{BackupLevel, MonitoringLevel};
 

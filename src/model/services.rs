@@ -162,8 +162,7 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
         port: m.port,
         path: m.path.clone().unwrap_or_else(|| "/metrics".to_owned()),
     });
-    let probe =
-        |p: Option<&String>, default: &str| p.cloned().unwrap_or_else(|| default.to_owned());
+    let probe = |p: Option<&String>, default: &str| p.cloned().unwrap_or_else(|| default.to_owned());
     let probes = s.probes.clone().unwrap_or_default();
     let liveness = probe(probes.liveness.as_ref(), "/health");
     let mut secret_env = Vec::new();
@@ -181,11 +180,7 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
     }));
     Service {
         name: s.name.clone(),
-        container: if builtin {
-            "portal".into()
-        } else {
-            s.name.clone()
-        },
+        container: if builtin { "portal".into() } else { s.name.clone() },
         folder: if builtin {
             "app".into()
         } else {
@@ -233,11 +228,7 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
         slo: slo(s),
         alert_prefix: alert_prefix(&cx.system.name, &s.name),
         job: s.name.clone(),
-        component: if builtin {
-            "web".into()
-        } else {
-            s.name.clone()
-        },
+        component: if builtin { "web".into() } else { s.name.clone() },
     }
 }
 
@@ -325,11 +316,7 @@ fn config(
     );
     set(format!("{prefix}_DOMAIN"), spec.domain.clone());
     set("PORT".into(), s.port.to_string());
-    let log_level = if spec.tier == Tier::Dev {
-        "debug"
-    } else {
-        "info"
-    };
+    let log_level = if spec.tier == Tier::Dev { "debug" } else { "info" };
     set("LOG_LEVEL".into(), log_level.to_owned());
     if let Some(m) = metrics {
         set("METRICS_PATH".into(), m.path.clone());

@@ -21,10 +21,8 @@ pub struct SpecSchema {
 impl SpecSchema {
     fn load(file: &str) -> SpecSchema {
         let text = assets::schema(file).expect("embedded spec schema");
-        let json: Value =
-            serde_json::from_str(text).expect("an embedded spec schema is valid JSON");
-        let validator =
-            jsonschema::draft202012::new(&json).expect("an embedded spec schema compiles");
+        let json: Value = serde_json::from_str(text).expect("an embedded spec schema is valid JSON");
+        let validator = jsonschema::draft202012::new(&json).expect("an embedded spec schema compiles");
         SpecSchema { json, validator }
     }
 

@@ -210,11 +210,10 @@ impl System {
 
     /// Every name a `uses` entry may give.
     pub fn usable_names(&self) -> impl Iterator<Item = &str> {
-        self.services.iter().map(|s| s.name.as_str()).chain([
-            USES_DATABASE,
-            USES_REDIS,
-            USES_INTERNET,
-        ])
+        self.services
+            .iter()
+            .map(|s| s.name.as_str())
+            .chain([USES_DATABASE, USES_REDIS, USES_INTERNET])
     }
 }
 
@@ -357,7 +356,10 @@ fn check_service(system: &System, i: usize, s: &ServiceSpec) -> Vec<Diagnostic> 
     for (j, used) in s.uses.iter().enumerate() {
         let pointer = at(&format!("/uses/{j}"));
         if *used == s.name {
-            out.push(system.diagnostic(&pointer, format!("service '{used}' cannot use itself")));
+            out.push(system.diagnostic(
+                &pointer,
+                format!("service '{used}' cannot use itself"),
+            ));
         } else if !system.usable_names().any(|n| n == used) {
             out.push(
                 system
@@ -392,9 +394,10 @@ fn check_service(system: &System, i: usize, s: &ServiceSpec) -> Vec<Diagnostic> 
         if !is_env_name(key) {
             out.push(env_name_problem(system, &pointer, key));
         } else if s.env.contains_key(key) {
-            out.push(
-                system.key_diagnostic(&pointer, format!("'{key}' is in both env and secretEnv")),
-            );
+            out.push(system.key_diagnostic(
+                &pointer,
+                format!("'{key}' is in both env and secretEnv"),
+            ));
         }
     }
     if let Some(m) = &s.metrics {

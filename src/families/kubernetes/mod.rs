@@ -147,11 +147,7 @@ fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
             context: context! { m => m.clone() },
         });
     };
-    if !model
-        .services
-        .iter()
-        .any(|s| s.folder == model.network.folder)
-    {
+    if !model.services.iter().any(|s| s.folder == model.network.folder) {
         let network = &model.network.folder;
         add(
             &format!("kubernetes/platform/{network}/network-policies.yaml"),
