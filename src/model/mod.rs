@@ -3,6 +3,7 @@
 
 pub mod data;
 mod disruption;
+pub mod names;
 pub mod network;
 pub mod quantity;
 mod scaling;
@@ -21,9 +22,9 @@ use crate::families::grafana::model as grafana;
 use crate::families::prometheus::model as observability;
 use crate::spec::system::System;
 use crate::spec::{Environment, Role, Tier, Toleration};
+pub use data::{Backups, Database, DatabaseBackup, Redis, VeleroSchedule};
 pub use network::Network;
 pub use services::{Autoscaling, CpuMemory, Pdb, Resources, SecretEnv, Service, Vpa};
-pub use data::{Backups, Database, DatabaseBackup, Redis, VeleroSchedule};
 pub use tenants::Tenant;
 pub use tiers::{BackupLevel, MonitoringLevel};
 
@@ -52,6 +53,8 @@ pub struct Model {
     pub namespaces: Namespaces,
     pub waves: SyncWaves,
     pub system: SystemInfo,
+    /// The names that carry the system's prefix.
+    pub names: names::Names,
     /// The services, in the order of the system file.
     pub services: Vec<Service>,
     /// Where every pod runs and how its images are pulled.
@@ -204,12 +207,16 @@ pub fn resolve_with_peers(
     let spec = &env.spec;
     let d = tiers::defaults(spec.tier);
     let mut problems = Vec::new();
+    let names = names::Names::of(&system.name);
 
     let primary_info = match (spec.role, primary) {
         (Role::Replica, Some(p)) => Some(Primary {
             name: p.name.clone(),
             region: p.spec.region.clone(),
-            db_host: format!("portal-db-rw.{}.db.{}", p.spec.region, p.spec.domain),
+            db_host: format!(
+                "{}-rw.{}.db.{}",
+                names.database, p.spec.region, p.spec.domain
+            ),
         }),
         _ => None,
     };
@@ -224,7 +231,7 @@ pub fn resolve_with_peers(
 
     let name = env.name.clone();
     let shards = spec.gitops.tenant_shards.unwrap_or(DEFAULT_TENANT_SHARDS);
-    let tenants = tenants::resolve(&spec.tenants, shards);
+    let tenants = tenants::resolve(&spec.tenants, shards, names.tenant_namespace_prefix);
     let shard_list: Vec<Shard> = (0..shards)
         .map(|i| {
             let name = tenants::shard_name(i);
@@ -242,13 +249,13 @@ pub fn resolve_with_peers(
     };
     // The opstree operator names the client service of a cluster `<name>-leader`.
     let redis_client = if redis_kind == "RedisCluster" {
-        "portal-redis-leader"
+        names::intern(format!("{}-leader", names.redis))
     } else {
-        "portal-redis"
+        names.redis
     };
-    let redis_host = format!("{redis_client}.{SYSTEM_NAMESPACE}.svc:6379");
+    let redis_host = format!("{redis_client}.{}.svc:6379", names.system_namespace);
 
-    let database = data::database(env, &d, primary_info.as_ref());
+    let database = data::database(env, &d, primary_info.as_ref(), &names);
     let database_secret = format!("{}-app", database.name);
     let services = services::resolve(
         &services::Context {
@@ -258,6 +265,7 @@ pub fn resolve_with_peers(
             primary: primary_info.as_ref(),
             redis_host: &redis_host,
             database_secret: &database_secret,
+            namespace: names.system_namespace,
         },
         &mut problems,
     );
@@ -265,7 +273,7 @@ pub fn resolve_with_peers(
         return Err(problems);
     }
     let namespaces = Namespaces {
-        system: SYSTEM_NAMESPACE,
+        system: names.system_namespace,
         monitoring: MONITORING_NAMESPACE,
         ingress_gateway: "istio-system",
         dns: "kube-system",
@@ -277,7 +285,7 @@ pub fn resolve_with_peers(
             ingress_gateway: namespaces.ingress_gateway,
             monitoring: namespaces.monitoring,
             database: database.name,
-            redis_client: redis_client,
+            redis_client,
         },
         system.is_builtin(),
     );
@@ -297,7 +305,7 @@ pub fn resolve_with_peers(
     };
     let mut labels = BTreeMap::new();
     labels.insert(MANAGED_BY_LABEL, MANAGED_BY_VALUE.to_owned());
-    labels.insert("app.kubernetes.io/part-of", "portal".to_owned());
+    labels.insert("app.kubernetes.io/part-of", system.name.clone());
     labels.insert("portal.dev/environment", name.clone());
 
     let mut model = Model {
@@ -322,13 +330,14 @@ pub fn resolve_with_peers(
             name: system.name.clone(),
             builtin: system.is_builtin(),
         },
+        names,
         services,
         pods,
         network,
         routes,
         database,
         redis: Redis {
-            name: "portal-redis",
+            name: names.redis,
             kind: redis_kind,
             leaders: d.redis_leaders,
             followers: d.redis_followers,
@@ -341,15 +350,18 @@ pub fn resolve_with_peers(
         backups: Backups {
             level: d.backups,
             velero: backups.map(|(ttl, schedule)| VeleroSchedule {
-                name: "portal-daily",
+                name: names.velero_schedule,
                 schedule,
                 ttl,
-                namespaces: vec![SYSTEM_NAMESPACE.to_owned(), TENANT_NAMESPACES.to_owned()],
+                namespaces: vec![
+                    names.system_namespace.to_owned(),
+                    names.tenant_namespaces.to_owned(),
+                ],
             }),
         },
         mesh: Mesh {
-            gateway: "portal-gateway",
-            tls_secret: "portal-tls",
+            gateway: names.gateway,
+            tls_secret: names.gateway_tls,
             tenant_header: "x-portal-tenant",
             fault_injection: (spec.tier != Tier::Prod).then_some(FaultInjection {
                 header: "x-portal-fault-delay",
@@ -364,7 +376,7 @@ pub fn resolve_with_peers(
             },
             class: "istio",
             cluster_issuer: "letsencrypt-dns01",
-            tls_secret: "portal-ingress-tls",
+            tls_secret: names.ingress_tls,
             hosts: vec![spec.domain.clone(), format!("*.{}", spec.domain)],
         },
         monitoring: Monitoring {

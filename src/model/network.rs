@@ -43,10 +43,7 @@ impl Peer {
     pub fn namespace(name: &str) -> Peer {
         Peer {
             selector: "namespaceSelector",
-            labels: BTreeMap::from([(
-                "kubernetes.io/metadata.name".to_owned(),
-                name.to_owned(),
-            )]),
+            labels: BTreeMap::from([("kubernetes.io/metadata.name".to_owned(), name.to_owned())]),
         }
     }
 }

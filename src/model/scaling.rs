@@ -96,7 +96,12 @@ fn pick(o: Option<&crate::spec::ResourcesOverride>, i: usize) -> Option<&String>
 }
 
 impl<'a> Knobs<'a> {
-    pub fn of(env: &'a Environment, system: &'a System, index: usize, s: &ServiceSpec) -> Knobs<'a> {
+    pub fn of(
+        env: &'a Environment,
+        system: &'a System,
+        index: usize,
+        s: &ServiceSpec,
+    ) -> Knobs<'a> {
         let o = &env.spec.overrides;
         let own = o.services.get(&s.name);
         let own_at = format!(
@@ -183,18 +188,15 @@ impl<'a> Knobs<'a> {
 
     /// Where a prod service that may run a single pod is reported, innermost first.
     pub fn min_pods_pointers(&self) -> Vec<String> {
-        [
-            self.min_replicas.as_ref(),
-            self.replicas.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .filter_map(|k| match &k.at {
-            Source::Env(p) => Some(p.clone()),
-            Source::System(_) => None,
-        })
-        .chain(self.autoscaling_at.clone())
-        .collect()
+        [self.min_replicas.as_ref(), self.replicas.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|k| match &k.at {
+                Source::Env(p) => Some(p.clone()),
+                Source::System(_) => None,
+            })
+            .chain(self.autoscaling_at.clone())
+            .collect()
     }
 }
 

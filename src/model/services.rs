@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::scaling::{self, Knobs};
 use super::tiers::TierDefaults;
-use super::{Primary, SYSTEM_NAMESPACE};
+use super::Primary;
 use crate::diagnostic::Diagnostic;
 use crate::spec::system::{ServiceSpec, System, USES_DATABASE, USES_INTERNET, USES_REDIS};
 use crate::spec::{Environment, Role, Tier};
@@ -120,6 +120,8 @@ pub(super) struct Context<'a> {
     pub primary: Option<&'a Primary>,
     pub redis_host: &'a str,
     pub database_secret: &'a str,
+    /// The platform namespace.
+    pub namespace: &'a str,
 }
 
 /// Every service of the system, resolved; problems of the overrides go to `problems`.
@@ -162,7 +164,8 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
         port: m.port,
         path: m.path.clone().unwrap_or_else(|| "/metrics".to_owned()),
     });
-    let probe = |p: Option<&String>, default: &str| p.cloned().unwrap_or_else(|| default.to_owned());
+    let probe =
+        |p: Option<&String>, default: &str| p.cloned().unwrap_or_else(|| default.to_owned());
     let probes = s.probes.clone().unwrap_or_default();
     let liveness = probe(probes.liveness.as_ref(), "/health");
     let mut secret_env = Vec::new();
@@ -180,7 +183,11 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
     }));
     Service {
         name: s.name.clone(),
-        container: if builtin { "portal".into() } else { s.name.clone() },
+        container: if builtin {
+            "portal".into()
+        } else {
+            s.name.clone()
+        },
         folder: if builtin {
             "app".into()
         } else {
@@ -228,7 +235,11 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
         slo: slo(s),
         alert_prefix: alert_prefix(&cx.system.name, &s.name),
         job: s.name.clone(),
-        component: if builtin { "web".into() } else { s.name.clone() },
+        component: if builtin {
+            "web".into()
+        } else {
+            s.name.clone()
+        },
     }
 }
 
@@ -316,7 +327,11 @@ fn config(
     );
     set(format!("{prefix}_DOMAIN"), spec.domain.clone());
     set("PORT".into(), s.port.to_string());
-    let log_level = if spec.tier == Tier::Dev { "debug" } else { "info" };
+    let log_level = if spec.tier == Tier::Dev {
+        "debug"
+    } else {
+        "info"
+    };
     set("LOG_LEVEL".into(), log_level.to_owned());
     if let Some(m) = metrics {
         set("METRICS_PATH".into(), m.path.clone());
@@ -333,7 +348,7 @@ fn config(
     for used in &uses.services {
         set(
             format!("{}_URL", used.to_ascii_uppercase().replace('-', "_")),
-            format!("http://{used}.{SYSTEM_NAMESPACE}.svc:{SERVICE_PORT}"),
+            format!("http://{used}.{}.svc:{SERVICE_PORT}", cx.namespace),
         );
     }
     let o = &spec.overrides;

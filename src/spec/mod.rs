@@ -406,9 +406,12 @@ fn env_names(env: &Environment) -> Vec<Diagnostic> {
     let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
     let o = &env.spec.overrides;
     let maps = std::iter::once(("/spec/overrides/env".to_owned(), &o.env)).chain(
-        o.services
-            .iter()
-            .map(|(n, s)| (format!("/spec/overrides/services/{}/env", escape(n)), &s.env)),
+        o.services.iter().map(|(n, s)| {
+            (
+                format!("/spec/overrides/services/{}/env", escape(n)),
+                &s.env,
+            )
+        }),
     );
     let mut out = Vec::new();
     for (at, map) in maps {
@@ -648,13 +651,13 @@ fn against_system(env: &Environment, system: &system::System) -> Vec<Diagnostic>
             );
         }
     }
-    let env_maps = std::iter::once(("/spec/overrides/env".to_owned(), &env.spec.overrides.env)).chain(
-        env.spec
-            .overrides
-            .services
-            .iter()
-            .map(|(n, o)| (format!("/spec/overrides/services/{}/env", escape(n)), &o.env)),
-    );
+    let env_maps = std::iter::once(("/spec/overrides/env".to_owned(), &env.spec.overrides.env))
+        .chain(env.spec.overrides.services.iter().map(|(n, o)| {
+            (
+                format!("/spec/overrides/services/{}/env", escape(n)),
+                &o.env,
+            )
+        }));
     for (at, map) in env_maps {
         for key in map.keys() {
             if system::is_platform_env(&system.name, key) {

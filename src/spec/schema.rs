@@ -21,8 +21,10 @@ pub struct SpecSchema {
 impl SpecSchema {
     fn load(file: &str) -> SpecSchema {
         let text = assets::schema(file).expect("embedded spec schema");
-        let json: Value = serde_json::from_str(text).expect("an embedded spec schema is valid JSON");
-        let validator = jsonschema::draft202012::new(&json).expect("an embedded spec schema compiles");
+        let json: Value =
+            serde_json::from_str(text).expect("an embedded spec schema is valid JSON");
+        let validator =
+            jsonschema::draft202012::new(&json).expect("an embedded spec schema compiles");
         SpecSchema { json, validator }
     }
 
@@ -130,6 +132,14 @@ fn describe(
         ValidationErrorKind::AnyOf { .. } if pointer == "/spec/image" => {
             vec![at("set 'tag' or 'digest' (a digest wins over a tag)".into())]
         }
+        // A secret is never written into a spec, so it is never shown either.
+        ValidationErrorKind::Type { .. } if pointer.contains("/secretEnv/") => vec![at(
+            "a secretEnv entry is a reference {secret, key} to a Kubernetes Secret, never a value"
+                .into(),
+        )
+        .with_hint(Some(
+            "write {secret: <name of the Secret>, key: <key in it>}; keep the value in the cluster's secret store".into(),
+        ))],
         ValidationErrorKind::Type { .. } => {
             let expected = sub
                 .and_then(|s| s.get("type"))

@@ -210,10 +210,11 @@ impl System {
 
     /// Every name a `uses` entry may give.
     pub fn usable_names(&self) -> impl Iterator<Item = &str> {
-        self.services
-            .iter()
-            .map(|s| s.name.as_str())
-            .chain([USES_DATABASE, USES_REDIS, USES_INTERNET])
+        self.services.iter().map(|s| s.name.as_str()).chain([
+            USES_DATABASE,
+            USES_REDIS,
+            USES_INTERNET,
+        ])
     }
 }
 
@@ -335,7 +336,7 @@ fn check(system: &System) -> Vec<Diagnostic> {
         }
         out.extend(check_service(system, i, s));
     }
-    out.sort_by(|a, b| a.position.cmp(&b.position));
+    out.sort_by_key(|d| d.position);
     out
 }
 
@@ -356,10 +357,7 @@ fn check_service(system: &System, i: usize, s: &ServiceSpec) -> Vec<Diagnostic> 
     for (j, used) in s.uses.iter().enumerate() {
         let pointer = at(&format!("/uses/{j}"));
         if *used == s.name {
-            out.push(system.diagnostic(
-                &pointer,
-                format!("service '{used}' cannot use itself"),
-            ));
+            out.push(system.diagnostic(&pointer, format!("service '{used}' cannot use itself")));
         } else if !system.usable_names().any(|n| n == used) {
             out.push(
                 system
@@ -394,10 +392,9 @@ fn check_service(system: &System, i: usize, s: &ServiceSpec) -> Vec<Diagnostic> 
         if !is_env_name(key) {
             out.push(env_name_problem(system, &pointer, key));
         } else if s.env.contains_key(key) {
-            out.push(system.key_diagnostic(
-                &pointer,
-                format!("'{key}' is in both env and secretEnv"),
-            ));
+            out.push(
+                system.key_diagnostic(&pointer, format!("'{key}' is in both env and secretEnv")),
+            );
         }
     }
     if let Some(m) = &s.metrics {

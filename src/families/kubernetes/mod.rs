@@ -5,7 +5,7 @@ use minijinja::{context, Value};
 
 use super::argocd::model::{GroupKind, IgnoreDifference};
 use super::{Artifact, Destination, Family, Sync};
-use crate::model::{Model, SYSTEM_NAMESPACE, TENANT_NAMESPACES, VELERO_NAMESPACE};
+use crate::model::{Model, Service, VELERO_NAMESPACE};
 use crate::spec::Tier;
 
 pub const FAMILY: Family = Family {
@@ -36,7 +36,7 @@ fn syncs(model: &Model) -> Vec<Sync> {
     let platform = Sync {
         application: "platform".into(),
         wave: "0",
-        namespace: SYSTEM_NAMESPACE,
+        namespace: model.namespaces.system,
         path: "kubernetes/platform".into(),
         // The HPA owns the Deployment's replicas.
         ignore_differences: model
@@ -47,7 +47,7 @@ fn syncs(model: &Model) -> Vec<Sync> {
                 group: "apps",
                 kind: "Deployment",
                 name: s.name.clone(),
-                namespace: SYSTEM_NAMESPACE,
+                namespace: model.namespaces.system,
                 json_pointers: vec!["/spec/replicas"],
             })
             .collect(),
@@ -59,7 +59,7 @@ fn syncs(model: &Model) -> Vec<Sync> {
         .map(|shard| Sync {
             application: format!("tenants-{}", shard.name),
             wave: "1",
-            namespace: SYSTEM_NAMESPACE,
+            namespace: model.namespaces.system,
             path: format!("kubernetes/tenants/{}", shard.name),
             ignore_differences: Vec::new(),
         });
@@ -68,14 +68,48 @@ fn syncs(model: &Model) -> Vec<Sync> {
 
 fn destinations(model: &Model) -> Vec<Destination> {
     let mut out = vec![
-        Destination::Platform(SYSTEM_NAMESPACE),
-        Destination::Tenants(TENANT_NAMESPACES),
+        Destination::Platform(model.namespaces.system),
+        Destination::Tenants(model.names.tenant_namespaces),
     ];
     if model.backups.velero.is_some() {
         // Velero reads Schedules from its own namespace only.
         out.push(Destination::Operator(VELERO_NAMESPACE));
     }
     out
+}
+
+/// The files of one service, in its folder.
+fn plan_service(model: &Model, m: &Value, service: &Service, out: &mut Vec<Artifact>) {
+    let s = Value::from(minijinja::value::Serde(service));
+    let folder = &service.folder;
+    let mut add = |file: &str| {
+        out.push(Artifact {
+            path: format!("kubernetes/platform/{folder}/{file}"),
+            template: SERVICE_TEMPLATES
+                .iter()
+                .find(|t| t.ends_with(&format!("/{file}")))
+                .copied()
+                .expect("every service file has its template"),
+            context: context! { m => m.clone(), s => s.clone() },
+        });
+    };
+    add("service-account.yaml");
+    add("config-map.yaml");
+    add("deployment.yaml");
+    add("service.yaml");
+    if service.autoscaling.is_some() {
+        add("hpa.yaml");
+    }
+    add("vpa.yaml");
+    if service.pdb.is_some() {
+        add("pdb.yaml");
+    }
+    // The built-in app's folder also holds the shared network files, in the order they
+    // always had.
+    if *folder == model.network.folder {
+        add("network-policies.yaml");
+        add("ingress.yaml");
+    }
 }
 
 /// The templates of one service's files.
@@ -92,62 +126,28 @@ const SERVICE_TEMPLATES: &[&str] = &[
 ];
 
 fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
-    let mut add = |path: &str, template: &'static str| {
-        out.push(Artifact {
-            path: path.to_owned(),
-            template,
-            context: context! { m => m.clone() },
-        });
+    let shared = |path: &str, template: &'static str| Artifact {
+        path: path.to_owned(),
+        template,
+        context: context! { m => m.clone() },
     };
-    add(
+    out.push(shared(
         "kubernetes/platform/namespaces.yaml",
         "kubernetes/namespaces.yaml",
-    );
-    add(
+    ));
+    out.push(shared(
         "kubernetes/platform/cluster-role.yaml",
         "kubernetes/cluster-role.yaml",
-    );
-    drop(add);
+    ));
     for service in &model.services {
-        let s = Value::from(minijinja::value::Serde(service));
-        let folder = &service.folder;
-        let mut add_service = |file: &str| {
-            out.push(Artifact {
-                path: format!("kubernetes/platform/{folder}/{file}"),
-                template: SERVICE_TEMPLATES
-                    .iter()
-                    .find(|t| t.ends_with(&format!("/{file}")))
-                    .copied()
-                    .expect("every service file has its template"),
-                context: context! { m => m.clone(), s => s.clone() },
-            });
-        };
-        add_service("service-account.yaml");
-        add_service("config-map.yaml");
-        add_service("deployment.yaml");
-        add_service("service.yaml");
-        if service.autoscaling.is_some() {
-            add_service("hpa.yaml");
-        }
-        add_service("vpa.yaml");
-        if service.pdb.is_some() {
-            add_service("pdb.yaml");
-        }
-        // The built-in app's folder also holds the shared network files, in the order
-        // they always had.
-        if *folder == model.network.folder {
-            add_service("network-policies.yaml");
-            add_service("ingress.yaml");
-        }
+        plan_service(model, m, service, out);
     }
-    let mut add = |path: &str, template: &'static str| {
-        out.push(Artifact {
-            path: path.to_owned(),
-            template,
-            context: context! { m => m.clone() },
-        });
-    };
-    if !model.services.iter().any(|s| s.folder == model.network.folder) {
+    let mut add = |path: &str, template: &'static str| out.push(shared(path, template));
+    if !model
+        .services
+        .iter()
+        .any(|s| s.folder == model.network.folder)
+    {
         let network = &model.network.folder;
         add(
             &format!("kubernetes/platform/{network}/network-policies.yaml"),
