@@ -70,7 +70,7 @@ fn every_service_with_metrics_has_its_slis_burn_rate_alerts_and_dashboard_rows()
         assert_eq!(unique.len(), names.len(), "{env}: a name is given twice");
         let text = rules.to_string();
         assert!(
-            !text.contains("portal-app") && !text.contains("portal:http_"),
+            !text.contains("portal-app") && !text.contains("portal:") && !text.contains("Portal"),
             "{env}"
         );
         let alerts = alerts(&tree);
@@ -151,10 +151,15 @@ fn every_service_with_metrics_has_its_slis_burn_rate_alerts_and_dashboard_rows()
                 assert!(!alerts.contains_key(&format!("{prefix}HighErrorRate")));
             }
         }
-        // The system-wide alerts stay the platform's.
+        // The system-wide rules are named after the system.
         assert!(
-            alerts.contains_key("PortalPostgresDown")
-                && alerts.contains_key("PortalPluginInstallSuccessLow")
+            alerts.contains_key("TasksPostgresDown")
+                && alerts.contains_key("TasksPluginInstallSuccessLow")
+                && names.contains(&("group", "tasks-operational.alerts".to_owned()))
+                && names.contains(&(
+                    "record",
+                    "tasks:plugin_installations:success_ratio_rate30m".to_owned()
+                ))
         );
         for (at, expr) in expressions(&tree) {
             let vars = BTreeMap::from([("tenant".to_owned(), "t".to_owned())]);
@@ -326,9 +331,22 @@ fn a_service_without_metrics_gets_no_slis_but_a_down_alert_and_its_pods() {
     let down = alert_rule(&rules, "ShopWorkerDown").expect("a down alert");
     assert_eq!(
         down["expr"],
-        "absent(kube_deployment_status_replicas_available{namespace=\"portal-system\",deployment=\"worker\"} >= 1)"
+        "absent(kube_deployment_status_replicas_available{namespace=\"shop-system\",deployment=\"worker\"} >= 1)"
     );
     assert!(alert_rule(&rules, "ShopWorkerHPAMaxedOut").is_some());
+    // kube-state-metrics' series of the system's namespaces are kept: the alert can fire.
+    let ksm =
+        std::fs::read_to_string(out.join("prometheus/monitors/kube-state-metrics.yaml")).unwrap();
+    let ksm = parse_yaml_documents(&ksm).unwrap().remove(0).value;
+    let relabel = &ksm["spec"]["endpoints"][0]["metricRelabelings"];
+    assert!(
+        relabel
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["sourceLabels"][0] == "namespace" && r["regex"] == "shop-.+"),
+        "{relabel}"
+    );
     assert!(alert_rule(&rules, "ShopWorkerHighErrorRate").is_none());
     assert!(alert_rule(&rules, "ShopWebHighLatency").unwrap()["expr"]
         .as_str()
@@ -363,7 +381,7 @@ fn a_service_without_metrics_gets_no_slis_but_a_down_alert_and_its_pods() {
     assert_eq!(rows, ["web"]);
 
     let Some(promtool) = promtool() else { return };
-    let ready = "kube_deployment_status_replicas_available{namespace=\"portal-system\",deployment=\"worker\"}";
+    let ready = "kube_deployment_status_replicas_available{namespace=\"shop-system\",deployment=\"worker\"}";
     let fired =
         serde_json::json!([{"exp_labels": down["labels"], "exp_annotations": down["annotations"]}]);
     promtool_test(

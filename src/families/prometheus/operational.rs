@@ -2,20 +2,20 @@
 //! `slo`), the crash loops of the system's pods, the data stores, and the backups.
 
 use super::rules::{alert, service_alert, AlertSpec, Rule, RuleGroup, Severity};
-use super::slo::{num, pct, ServiceSlo, PLUGIN_SUCCESS_MIN, RULE_PLUGIN_SUCCESS};
+use super::slo::{num, pct, ServiceSlo, SystemSlo, PLUGIN_SUCCESS_MIN};
 use crate::model::{Model, MonitoringLevel};
 
 /// Alerts on the services, the data stores, scaling and backups: every service's down
 /// alert, the system-wide ones, every service's HPA alert, then the data stores' and the
 /// backups'. (Over 120 lines: a list of alert literals, each read on its own; splitting it
 /// would only scatter them.)
-pub(super) fn group(m: &Model, services: &[ServiceSlo]) -> RuleGroup {
+pub(super) fn group(m: &Model, names: &SystemSlo, services: &[ServiceSlo]) -> RuleGroup {
     let level = m.monitoring.level;
     let sys = m.namespaces.system;
     let mut ops: Vec<Rule> = services.iter().map(|s| down(m, s)).collect();
     ops.extend([
         alert(m, AlertSpec {
-            name: "PortalPodCrashLooping".into(),
+            name: names.alert("PodCrashLooping"),
             expr: format!("max by (namespace, pod, container) (max_over_time(kube_pod_container_status_waiting_reason{{namespace=\"{sys}\",reason=\"CrashLoopBackOff\"}}[5m])) >= 1"),
             for_: "15m",
             severity: Severity::Warning,
@@ -25,7 +25,7 @@ pub(super) fn group(m: &Model, services: &[ServiceSlo]) -> RuleGroup {
             extra: vec![],
         }),
         alert(m, AlertSpec {
-            name: "PortalPostgresDown".into(),
+            name: names.alert("PostgresDown"),
             expr: format!("cnpg_collector_up{{namespace=\"{sys}\",pod=~\"{}-[0-9]+\"}} == 0", m.database.name),
             for_: "5m",
             severity: Severity::Critical,
@@ -35,7 +35,7 @@ pub(super) fn group(m: &Model, services: &[ServiceSlo]) -> RuleGroup {
             extra: vec![],
         }),
         alert(m, AlertSpec {
-            name: "PortalRedisDown".into(),
+            name: names.alert("RedisDown"),
             expr: format!("redis_up{{namespace=\"{sys}\"}} == 0"),
             for_: "5m",
             severity: Severity::Critical,
@@ -45,8 +45,8 @@ pub(super) fn group(m: &Model, services: &[ServiceSlo]) -> RuleGroup {
             extra: vec![],
         }),
         alert(m, AlertSpec {
-            name: "PortalPluginInstallSuccessLow".into(),
-            expr: format!("{RULE_PLUGIN_SUCCESS} < {} and sum(rate(portal_plugin_installations_total[30m])) > 0", num(PLUGIN_SUCCESS_MIN)),
+            name: names.alert("PluginInstallSuccessLow"),
+            expr: format!("{} < {} and sum(rate(portal_plugin_installations_total[30m])) > 0", names.plugin_success_rule(), num(PLUGIN_SUCCESS_MIN)),
             for_: "15m",
             severity: Severity::Warning,
             component: "plugins",
@@ -60,7 +60,7 @@ pub(super) fn group(m: &Model, services: &[ServiceSlo]) -> RuleGroup {
     ops.extend(services.iter().filter_map(|s| hpa_maxed_out(m, s)));
     if m.database.instances > 1 || m.database.replica_source.is_some() {
         ops.push(alert(m, AlertSpec {
-            name: "PortalPostgresReplicationLag".into(),
+            name: names.alert("PostgresReplicationLag"),
             expr: format!("max by (pod) (cnpg_pg_replication_lag{{namespace=\"{sys}\",pod=~\"{}-[0-9]+\"}}) > 30", m.database.name),
             for_: "5m",
             severity: Severity::Warning,
@@ -73,7 +73,7 @@ pub(super) fn group(m: &Model, services: &[ServiceSlo]) -> RuleGroup {
     if m.database.backup.is_some() {
         let sel = format!("namespace=\"{sys}\",pod=~\"{}-[0-9]+\"", m.database.name);
         ops.push(alert(m, AlertSpec {
-            name: "PortalPostgresWALArchivingFailing".into(),
+            name: names.alert("PostgresWALArchivingFailing"),
             expr: format!("cnpg_pg_stat_archiver_last_failed_time{{{sel}}} - cnpg_pg_stat_archiver_last_archived_time{{{sel}}} > 1"),
             for_: "5m",
             severity: Severity::Critical,
@@ -87,7 +87,7 @@ pub(super) fn group(m: &Model, services: &[ServiceSlo]) -> RuleGroup {
         ops.push(alert(
             m,
             AlertSpec {
-                name: "PortalVeleroBackupFailed".into(),
+                name: names.alert("VeleroBackupFailed"),
                 expr: format!(
                     "increase(velero_backup_failure_total{{schedule=\"{}\"}}[1h]) > 0",
                     v.name
@@ -104,7 +104,7 @@ pub(super) fn group(m: &Model, services: &[ServiceSlo]) -> RuleGroup {
             },
         ));
         ops.push(alert(m, AlertSpec {
-            name: "PortalVeleroBackupTooOld".into(),
+            name: names.alert("VeleroBackupTooOld"),
             // The schedule is daily: 36 hours without a success means one was missed.
             expr: format!("time() - velero_backup_last_successful_timestamp{{schedule=\"{}\"}} > 129600", v.name),
             for_: "15m",
@@ -116,7 +116,7 @@ pub(super) fn group(m: &Model, services: &[ServiceSlo]) -> RuleGroup {
         }));
     }
     RuleGroup {
-        name: "portal-operational.alerts".to_owned(),
+        name: format!("{}-operational.alerts", names.group),
         interval: "30s",
         rules: ops,
     }

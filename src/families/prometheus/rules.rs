@@ -127,16 +127,17 @@ pub fn groups(m: &Model) -> Vec<RuleGroup> {
     let services = slo::services(m);
     let measured: Vec<&ServiceSlo> = services.iter().filter(|s| s.measured()).collect();
     let full = m.monitoring.level >= MonitoringLevel::Full;
+    let system = SystemSlo::of(m);
     let mut groups: Vec<RuleGroup> = measured.iter().map(|s| sli_group(m, s)).collect();
     let plugin = record(
-        RULE_PLUGIN_SUCCESS,
+        system.plugin_success_rule(),
         "sum(rate(portal_plugin_installations_total{status=\"success\"}[30m])) / sum(rate(portal_plugin_installations_total[30m]))".to_owned(),
     );
     // System-wide: it ends the built-in service's SLI group, or is a group of its own.
-    match groups.iter_mut().find(|g| g.name == PLUGIN_GROUP) {
+    match groups.iter_mut().find(|g| g.name == system.sli_group()) {
         Some(g) => g.rules.push(plugin),
         None => groups.push(RuleGroup {
-            name: PLUGIN_GROUP.to_owned(),
+            name: system.sli_group(),
             interval: "30s",
             rules: vec![plugin],
         }),
@@ -144,7 +145,7 @@ pub fn groups(m: &Model) -> Vec<RuleGroup> {
     if full {
         groups.extend(measured.iter().map(|s| error_budget_group(s)));
     }
-    groups.push(operational::group(m, &services));
+    groups.push(operational::group(m, &system, &services));
     if full {
         groups.extend(measured.iter().map(|s| slo_alerts(m, s)));
     }

@@ -9,7 +9,7 @@
 //! the service's alert prefix is (`model::services::alert_prefix`: a service named after
 //! its system, or `<system>-…`, keeps one prefix):
 //!
-//! | | built-in system (`portal-app`) | system `tasks`, service `api-gateway` |
+//! | | built-in system (`portal`, one service `portal-app`) | system `tasks`, service `api-gateway` |
 //! |---|---|---|
 //! | recording rules (`level:metric:operations`) | `portal:http_requests:rate5m` | `tasks_api_gateway:http_requests:rate5m` |
 //! | rule groups | `portal-sli.rules`, `portal-error-budget.rules`, `portal-slo.alerts` | `tasks-api-gateway-sli.rules`, `tasks-api-gateway-error-budget.rules`, `tasks-api-gateway-slo.alerts` |
@@ -17,14 +17,17 @@
 //! | SLO and capacity alerts | `PortalHighErrorRate`, `PortalHPAMaxedOut`, … | `TasksApiGatewayHighErrorRate`, `TasksApiGatewayHPAMaxedOut`, … |
 //! | `service` label on its alerts | none | `service: api-gateway` |
 //!
-//! The built-in system's names predate services and are kept as they were: its SLIs and
-//! SLO alerts speak of the portal as a whole (`portal:…`, `Portal…`), and only its down
-//! alert names the app. What belongs to no service keeps the platform's names in every
-//! system: the plugin-installation rule (`portal:plugin_installations:…`, in the group
-//! `portal-sli.rules`), the group `portal-operational.alerts` (every service's down and
-//! HPA alerts, the data stores', backups') and the data-store and backup alerts
-//! (`PortalPostgresDown`, …). The rendered file's check rejects a name given twice
-//! (`promql::check_document`).
+//! What belongs to no service is named after the system ([`SystemSlo`]): the
+//! plugin-installation rule (`portal:plugin_installations:…`, `tasks:…`) in the group
+//! `<system>-sli.rules`, the group `<system>-operational.alerts` (every service's down and
+//! HPA alerts, the pods', the data stores', the backups'), and the system-wide alerts
+//! (`PortalPostgresDown`, `TasksPostgresDown`, …).
+//!
+//! The built-in system's names predate services and are kept as they were: its one
+//! service takes the system's names (`portal:…`, `portal-sli.rules`, `Portal…`; its SLI
+//! group also holds the plugin rule), and only its down alert names the app. The rendered
+//! file's check rejects a name given twice (`promql::check_document`): e.g. a service
+//! `postgres` would have the data store's `<System>PostgresDown`.
 //!
 //! A service without `metrics` has no SLIs: no recording rules, no SLO alerts, no SLO
 //! dashboard rows. It still gets its down alert, from kube-state-metrics (no available
@@ -40,10 +43,6 @@ pub const ERROR_BUDGET_LOW: f64 = 0.25;
 /// The SLO window.
 pub const SLO_WINDOW: &str = "30d";
 
-/// The plugin-installation success ratio: system-wide.
-pub const RULE_PLUGIN_SUCCESS: &str = "portal:plugin_installations:success_ratio_rate30m";
-/// The rule group that holds it (the built-in service's SLI group).
-pub const PLUGIN_GROUP: &str = "portal-sli.rules";
 /// The metric and operations of a service's SLI recording rules, after its level.
 pub const SLI_REQUEST_RATE: &str = ":http_requests:rate5m";
 pub const SLI_LATENCY_P95: &str = ":http_request_duration_seconds:p95_rate5m";
@@ -79,6 +78,44 @@ impl Objectives {
     /// The latency objective in milliseconds, as descriptions write it.
     pub fn latency_ms(&self) -> f64 {
         (self.latency_p95_seconds * 1000.0).round()
+    }
+}
+
+/// The names of what belongs to the whole system (see the module's table).
+#[derive(Debug, Clone)]
+pub struct SystemSlo {
+    /// Level of its recording rules: `portal`, `tasks`.
+    pub level: String,
+    /// Prefix of its rule groups: `portal`, `tasks`.
+    pub group: String,
+    /// Prefix of its alerts: `Portal`, `Tasks`.
+    pub alerts: String,
+}
+
+impl SystemSlo {
+    pub fn of(m: &Model) -> SystemSlo {
+        let name = &m.system.name;
+        SystemSlo {
+            level: name.replace('-', "_"),
+            group: name.clone(),
+            // A service named after its system takes the system's name alone.
+            alerts: crate::model::services::alert_prefix(name, name),
+        }
+    }
+
+    /// The plugin-installation success ratio (over 30 minutes).
+    pub fn plugin_success_rule(&self) -> String {
+        format!("{}:plugin_installations:success_ratio_rate30m", self.level)
+    }
+
+    /// The rule group of the system's SLIs (the built-in service's SLI group).
+    pub fn sli_group(&self) -> String {
+        format!("{}-sli.rules", self.group)
+    }
+
+    /// The system-wide alert `what`: `PostgresDown` → `PortalPostgresDown`.
+    pub fn alert(&self, what: &str) -> String {
+        format!("{}{what}", self.alerts)
     }
 }
 
@@ -143,6 +180,7 @@ impl ServiceSlo<'_> {
 
 /// Every service of the model, in the system file's order, with its names.
 pub fn services(m: &Model) -> Vec<ServiceSlo<'_>> {
+    let system = SystemSlo::of(m);
     m.services
         .iter()
         .map(|s| {
@@ -150,9 +188,9 @@ pub fn services(m: &Model) -> Vec<ServiceSlo<'_>> {
             if m.system.builtin {
                 return ServiceSlo {
                     service: s,
-                    level: "portal".into(),
-                    group: "portal".into(),
-                    alerts: "Portal".into(),
+                    level: system.level.clone(),
+                    group: system.group.clone(),
+                    alerts: system.alerts.clone(),
                     down: format!("{}Down", s.alert_prefix),
                     of: String::new(),
                     to: String::new(),
