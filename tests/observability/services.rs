@@ -281,11 +281,18 @@ fn a_services_fast_burn_alert_fires_at_its_own_budget() {
     );
 }
 
-/// A system of two services, one without metrics, rendered to staging through the CLI.
-fn system_with_an_unmeasured_service(s: &Scratch) -> std::path::PathBuf {
+/// A system of two services, `web` (with metrics if `measured`) and `worker` (without),
+/// rendered to staging through the CLI.
+fn system_with_an_unmeasured_service(s: &Scratch, measured: bool) -> std::path::PathBuf {
+    let metrics = if measured {
+        "\n      metrics: {port: 3000}"
+    } else {
+        ""
+    };
     std::fs::write(
         s.root().join("portalgen.yaml"),
-        "apiVersion: portalgen.dev/v1alpha1
+        format!(
+            "apiVersion: portalgen.dev/v1alpha1
 kind: System
 metadata:
   name: shop
@@ -293,13 +300,13 @@ spec:
   services:
     - name: web
       port: 3000
-      routes: [\"/\"]
-      metrics: {port: 3000}
-      slo: {latencyP95: 250ms}
+      routes: [\"/\"]{metrics}
+      slo: {{latencyP95: 250ms}}
     - name: worker
       port: 3001
       uses: [database]
-",
+"
+        ),
     )
     .unwrap();
     s.write_env("staging", &common::minimal_spec("staging", "staging", 2));
@@ -315,7 +322,7 @@ spec:
 #[test]
 fn a_service_without_metrics_gets_no_slis_but_a_down_alert_and_its_pods() {
     let s = Scratch::new();
-    let out = system_with_an_unmeasured_service(&s);
+    let out = system_with_an_unmeasured_service(&s, true);
     let text = std::fs::read_to_string(out.join("prometheus/rules.yaml")).unwrap();
     let rules = parse_yaml_documents(&text).unwrap().remove(0).value;
     let names = rule_names(&rules);
@@ -402,4 +409,23 @@ fn a_service_without_metrics_gets_no_slis_but_a_down_alert_and_its_pods() {
         "10m",
         serde_json::json!([]),
     );
+}
+
+#[test]
+fn a_system_without_metrics_has_no_slo_dashboard() {
+    let s = Scratch::new();
+    let out = system_with_an_unmeasured_service(&s, false);
+    let dashboards = out.join("grafana/dashboards");
+    assert!(dashboards.join("portal-overview.json").is_file());
+    assert!(!dashboards.join("portal-slo.json").exists());
+    assert!(!out.join("grafana/configmaps/portal-slo.yaml").exists());
+    let text = std::fs::read_to_string(out.join("prometheus/rules.yaml")).unwrap();
+    let rules = parse_yaml_documents(&text).unwrap().remove(0).value;
+    assert!(
+        alert_rule(&rules, "ShopWebDown").is_some()
+            && alert_rule(&rules, "ShopWorkerDown").is_some()
+    );
+    assert!(!rule_names(&rules)
+        .iter()
+        .any(|(k, n)| *k == "record" && n.ends_with(":http_requests:rate5m")));
 }

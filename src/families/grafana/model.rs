@@ -142,7 +142,7 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
         include_all: true,
     };
     let (o, s, e) = (panels::overview(m), saas(), panels::slo(m));
-    vec![
+    let mut dashboards = vec![
         dashboard(
             "portal-overview",
             "portal-overview",
@@ -175,7 +175,10 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
             vec![datasource],
             e,
         ),
-    ]
+    ];
+    // No service with metrics: no SLIs, so no SLO dashboard.
+    dashboards.retain(|d| !d.panels.is_empty());
+    dashboards
 }
 
 /// SaaS: active tenants, request rate by tenant, plugin installation success rate.
