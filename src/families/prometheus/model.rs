@@ -77,7 +77,7 @@ pub struct ServiceMonitor {
     /// Keep only series whose name matches (for exporters that export far more than used).
     pub keep_metrics: Option<&'static str>,
     /// Keep only series whose `namespace` label matches.
-    pub keep_namespaces: Option<&'static str>,
+    pub keep_namespaces: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -187,7 +187,8 @@ pub fn resolve(m: &Model) -> Observability {
             keep_metrics: Some(
                 "kube_pod_container_status_.+|kube_pod_status_.+|kube_deployment_.+|kube_horizontalpodautoscaler_.+",
             ),
-            keep_namespaces: Some("portal-.+"),
+            // The system's namespaces (`<prefix>-system`, `<prefix>-tenant-…`).
+            keep_namespaces: Some(format!("{}-.+", m.names.prefix)),
             ..ServiceMonitor::default()
         },
     ]);
