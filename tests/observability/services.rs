@@ -184,7 +184,7 @@ fn every_service_with_metrics_has_its_slis_burn_rate_alerts_and_dashboard_rows()
 
     // Dashboards: a row per service, in the system file's order, each querying its own.
     let tree = microservices("prod");
-    for slug in ["portal-overview", "portal-slo"] {
+    for slug in ["tasks-overview", "tasks-slo"] {
         let d: Value =
             serde_json::from_str(text(&tree, &format!("grafana/dashboards/{slug}.json"))).unwrap();
         let mut rows: Vec<(String, Vec<String>)> = Vec::new();
@@ -366,7 +366,7 @@ fn a_service_without_metrics_gets_no_slis_but_a_down_alert_and_its_pods() {
         )
         .unwrap()
     };
-    let overview = dashboard("portal-overview");
+    let overview = dashboard("shop-overview");
     let panels = overview["panels"].as_array().unwrap();
     let worker = panels
         .iter()
@@ -377,7 +377,7 @@ fn a_service_without_metrics_gets_no_slis_but_a_down_alert_and_its_pods() {
         .map(|p| p["title"].as_str().unwrap())
         .collect();
     assert_eq!(titles, ["Ready pods", "Pods"]);
-    let slo = dashboard("portal-slo");
+    let slo = dashboard("shop-slo");
     let rows: Vec<&str> = slo["panels"]
         .as_array()
         .unwrap()
@@ -416,9 +416,9 @@ fn a_system_without_metrics_has_no_slo_dashboard() {
     let s = Scratch::new();
     let out = system_with_an_unmeasured_service(&s, false);
     let dashboards = out.join("grafana/dashboards");
-    assert!(dashboards.join("portal-overview.json").is_file());
-    assert!(!dashboards.join("portal-slo.json").exists());
-    assert!(!out.join("grafana/configmaps/portal-slo.yaml").exists());
+    assert!(dashboards.join("shop-overview.json").is_file());
+    assert!(!dashboards.join("shop-slo.json").exists());
+    assert!(!out.join("grafana/configmaps/shop-slo.yaml").exists());
     let text = std::fs::read_to_string(out.join("prometheus/rules.yaml")).unwrap();
     let rules = parse_yaml_documents(&text).unwrap().remove(0).value;
     assert!(

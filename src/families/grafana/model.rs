@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::layout::{panel, red_below, target, Layout};
 use super::panels;
 use crate::families::prometheus::slo::{num, PLUGIN_SUCCESS_MIN};
+use crate::model::names::intern;
 use crate::model::{Model, MonitoringLevel, MONITORING_NAMESPACE};
 
 /// The Grafana dashboard schema version rendered (Grafana 12).
@@ -122,7 +123,7 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
         title: format!("{title} ({env})"),
         description,
         tags: vec![
-            "portal".to_owned(),
+            m.names.prefix.to_owned(),
             format!("env:{env}"),
             "portalgen".to_owned(),
         ],
@@ -142,11 +143,24 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
         include_all: true,
     };
     let (o, s, e) = (panels::overview(m), saas(), panels::slo(m));
+    let p = m.names.prefix;
+    let named = |suffix: &str| intern(format!("{p}-{suffix}"));
+    // `Portal` for the built-in system: the dashboards' titles start with the system's name.
+    let system_title: String = p
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut dashboards = vec![
         dashboard(
-            "portal-overview",
-            "portal-overview",
-            "Portal overview",
+            named("overview"),
+            named("overview"),
+            &format!("{system_title} overview"),
             if m.system.builtin {
                 "Request rate, latency and errors of the portal app."
             } else {
@@ -156,17 +170,17 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
             o,
         ),
         dashboard(
-            "portal-saas",
-            "portal-saas-tenants",
-            "Portal SaaS tenants",
+            named("saas"),
+            named("saas-tenants"),
+            &format!("{system_title} SaaS tenants"),
             "Tenant activity and plugin installations.",
             vec![datasource.clone(), tenant],
             s,
         ),
         dashboard(
-            "portal-slo",
-            "portal-slo-error-budget",
-            "Portal SLOs and error budget",
+            named("slo"),
+            named("slo-error-budget"),
+            &format!("{system_title} SLOs and error budget"),
             if m.system.builtin {
                 "Availability, latency and 5xx SLOs, the 30-day error budget and its burn rate."
             } else {

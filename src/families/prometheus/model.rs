@@ -24,6 +24,7 @@ use serde::Serialize;
 use super::routing::{self, AlertRouting};
 use super::rules::{self, Rules};
 use super::slo::SLO_WINDOW;
+use crate::model::names::intern;
 use crate::model::{Model, MonitoringLevel, MONITORING_NAMESPACE, VELERO_NAMESPACE};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -97,8 +98,9 @@ pub struct PodMonitor {
     pub interval: &'static str,
 }
 
-/// The selector label of the portal's monitoring objects.
-pub const SELECTOR_LABEL: (&str, &str) = ("portal.dev/monitoring", "portal");
+/// The key of the label by which the Prometheus selects the system's monitoring objects;
+/// its value is the system's prefix (`portal` for the built-in system).
+pub const SELECTOR_LABEL: &str = "portal.dev/monitoring";
 
 /// The observability of a resolved model.
 pub fn resolve(m: &Model) -> Observability {
@@ -109,8 +111,9 @@ pub fn resolve(m: &Model) -> Observability {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect();
-    labels.insert(SELECTOR_LABEL.0.to_owned(), SELECTOR_LABEL.1.to_owned());
-    let selector = BTreeMap::from([SELECTOR_LABEL]);
+    let prefix = m.names.prefix;
+    labels.insert(SELECTOR_LABEL.to_owned(), prefix.to_owned());
+    let selector = BTreeMap::from([(SELECTOR_LABEL, prefix)]);
 
     let (replicas, storage, retention_size, requests, limits) = match level {
         MonitoringLevel::Basic => (1, "20Gi", "18GiB", ("500m", "1Gi"), ("1", "2Gi")),
@@ -118,9 +121,9 @@ pub fn resolve(m: &Model) -> Observability {
         MonitoringLevel::Enterprise => (2, "500Gi", "450GiB", ("2", "4Gi"), ("4", "8Gi")),
     };
     let prometheus = Prometheus {
-        name: "portal",
+        name: prefix,
         namespace: MONITORING_NAMESPACE,
-        service_account: "portal-prometheus",
+        service_account: intern(format!("{prefix}-prometheus")),
         replicas,
         retention: SLO_WINDOW,
         retention_size,
@@ -228,7 +231,7 @@ pub fn resolve(m: &Model) -> Observability {
         service_monitors,
         pod_monitors,
         rules: Rules {
-            name: "portal",
+            name: prefix,
             groups: rules::groups(m),
         },
         alertmanager: routing::resolve(m),

@@ -109,7 +109,10 @@ pub(super) fn service_alert(m: &Model, s: &ServiceSlo, a: AlertSpec) -> Rule {
 
 /// The runbook of an alert: `https://runbooks.<domain>/portal/<AlertName>`.
 pub fn runbook_url(m: &Model, alert: &str) -> String {
-    format!("https://runbooks.{}/portal/{alert}", m.env.domain)
+    format!(
+        "https://runbooks.{}/{}/{alert}",
+        m.env.domain, m.names.prefix
+    )
 }
 
 fn record(name: impl Into<String>, expr: String) -> Rule {
