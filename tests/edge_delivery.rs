@@ -926,3 +926,6 @@ mod properties {
         }
     }
 }
+
+#[path = "edge_delivery/routes.rs"]
+mod routes;

@@ -24,6 +24,7 @@ use serde::Serialize;
 use super::routing::{self, AlertRouting};
 use super::rules::{self, Rules};
 use super::slo::SLO_WINDOW;
+use crate::model::names::intern;
 use crate::model::{Model, MonitoringLevel, MONITORING_NAMESPACE, VELERO_NAMESPACE};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -77,7 +78,7 @@ pub struct ServiceMonitor {
     /// Keep only series whose name matches (for exporters that export far more than used).
     pub keep_metrics: Option<&'static str>,
     /// Keep only series whose `namespace` label matches.
-    pub keep_namespaces: Option<&'static str>,
+    pub keep_namespaces: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -97,8 +98,9 @@ pub struct PodMonitor {
     pub interval: &'static str,
 }
 
-/// The selector label of the portal's monitoring objects.
-pub const SELECTOR_LABEL: (&str, &str) = ("portal.dev/monitoring", "portal");
+/// The key of the label by which the Prometheus selects the system's monitoring objects;
+/// its value is the system's prefix (`portal` for the built-in system).
+pub const SELECTOR_LABEL: &str = "portal.dev/monitoring";
 
 /// The observability of a resolved model.
 pub fn resolve(m: &Model) -> Observability {
@@ -109,8 +111,9 @@ pub fn resolve(m: &Model) -> Observability {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect();
-    labels.insert(SELECTOR_LABEL.0.to_owned(), SELECTOR_LABEL.1.to_owned());
-    let selector = BTreeMap::from([SELECTOR_LABEL]);
+    let prefix = m.names.prefix;
+    labels.insert(SELECTOR_LABEL.to_owned(), prefix.to_owned());
+    let selector = BTreeMap::from([(SELECTOR_LABEL, prefix)]);
 
     let (replicas, storage, retention_size, requests, limits) = match level {
         MonitoringLevel::Basic => (1, "20Gi", "18GiB", ("500m", "1Gi"), ("1", "2Gi")),
@@ -118,9 +121,9 @@ pub fn resolve(m: &Model) -> Observability {
         MonitoringLevel::Enterprise => (2, "500Gi", "450GiB", ("2", "4Gi"), ("4", "8Gi")),
     };
     let prometheus = Prometheus {
-        name: "portal",
+        name: prefix,
         namespace: MONITORING_NAMESPACE,
-        service_account: "portal-prometheus",
+        service_account: intern(format!("{prefix}-prometheus")),
         replicas,
         retention: SLO_WINDOW,
         retention_size,
@@ -187,7 +190,8 @@ pub fn resolve(m: &Model) -> Observability {
             keep_metrics: Some(
                 "kube_pod_container_status_.+|kube_pod_status_.+|kube_deployment_.+|kube_horizontalpodautoscaler_.+",
             ),
-            keep_namespaces: Some("portal-.+"),
+            // The system's namespaces (`<prefix>-system`, `<prefix>-tenant-…`).
+            keep_namespaces: Some(format!("{}-.+", m.names.prefix)),
             ..ServiceMonitor::default()
         },
     ]);
@@ -227,7 +231,7 @@ pub fn resolve(m: &Model) -> Observability {
         service_monitors,
         pod_monitors,
         rules: Rules {
-            name: "portal",
+            name: prefix,
             groups: rules::groups(m),
         },
         alertmanager: routing::resolve(m),

@@ -91,7 +91,7 @@ pub fn resolve(m: &Model) -> AlertRouting {
     });
     let critical_receiver = pagerduty.as_ref().map_or(slack.receiver, |p| p.receiver);
     AlertRouting {
-        name: "portal",
+        name: m.names.prefix,
         namespace: MONITORING_NAMESPACE,
         group_by: vec!["alertname", "environment", "component"],
         group_wait: "30s",
