@@ -394,7 +394,7 @@ fn reports_match_their_schemas_sarif_and_junit() {
     );
 
     let sarif_schema =
-        json(&std::fs::read_to_string(repo().join("tests/data/sarif-schema-2.1.0.json")).unwrap());
+        json(std::fs::read_to_string(repo().join("tests/data/sarif-schema-2.1.0.json")).unwrap());
     let sarif = jsonschema::draft4::new(&sarif_schema).unwrap();
     let (_, text, _) = run(s.cmd().args(["validate", "--all", "--format", "sarif"]));
     let log = json(&text);
@@ -466,7 +466,7 @@ fn reports_match_their_schemas_sarif_and_junit() {
     assert_eq!(code, Some(0));
     assert_eq!(
         json(&text)["$id"],
-        json(&std::fs::read_to_string(repo().join("schemas/reports/list.v1.schema.json")).unwrap())
+        json(std::fs::read_to_string(repo().join("schemas/reports/list.v1.schema.json")).unwrap())
             ["$id"]
     );
 }
