@@ -345,3 +345,5 @@ fn the_pdb_follows_the_fewest_pods_and_says_why_a_single_pod_may_be_evicted() {
 }
 #[path = "cli/adoption.rs"]
 mod adoption;
+#[path = "cli/escape_hatch.rs"]
+mod escape_hatch;
