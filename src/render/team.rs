@@ -26,6 +26,9 @@ pub const EXTRA_DIR: &str = "extra";
 pub const EXTRA_OUT: &str = "kubernetes/platform/extra";
 /// The folder of a team's schemas under the root.
 pub const SCHEMAS_DIR: &str = "schemas/extra";
+/// The folders of the project root this module reads (`diff --base` copies them from the
+/// revision).
+pub const PROJECT_DIRS: [&str; 2] = ["templates/extra", SCHEMAS_DIR];
 
 /// The most files one folder of team files may hold, and the largest template and schema:
 /// far above what a repository needs, low enough that a mistake (a folder of build output)

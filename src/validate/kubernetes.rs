@@ -59,8 +59,11 @@ pub fn check(file: &str, doc: &Document, team: &TeamSchemas) -> Vec<Diagnostic> 
 
 type Problems = Vec<(String, String)>;
 
+/// The check of one object through its k8s-openapi type.
+type TypedCheck = fn(&Value) -> Problems;
+
 /// The core kinds checked through their k8s-openapi types, by apiVersion and kind.
-const TYPED: &[(&str, &str, fn(&Value) -> Problems)] = &[
+const TYPED: &[(&str, &str, TypedCheck)] = &[
     ("v1", "Namespace", typed::<api::core::v1::Namespace>),
     (
         "v1",

@@ -306,3 +306,50 @@ fn team_files_that_would_be_ignored_or_followed_are_refused() {
         .join("out/app/kubernetes/platform/extra/cache.yaml")
         .is_file());
 }
+
+#[test]
+fn diff_base_renders_the_revision_with_its_own_extra_templates() {
+    let s = Scratch::new();
+    s.write_env("app", &minimal_spec("app", "dev", 1));
+    write(&s.root().join("templates/extra/cache.yaml"), PVC);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(s.root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "."]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "base"]);
+    let (code, out, err) = run(&s, &["diff", "--base", "HEAD"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "the same extra template on both sides: {out}{err}"
+    );
+
+    // The change adds a widget (and its schema) and patches the claim.
+    write(&s.root().join("templates/extra/widget.yaml"), WIDGET);
+    write(
+        &s.root().join("schemas/extra/example.com_v1_widget.json"),
+        WIDGET_SCHEMA,
+    );
+    s.write_env(
+        "app",
+        &with_patches("    - target: {kind: PersistentVolumeClaim, name: portal-cache}\n      mergePatch: {spec: {resources: {requests: {storage: 20Gi}}}}\n"),
+    );
+    let (code, out, err) = run(&s, &["diff", "--base", "HEAD", "--stat"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains("Widget portal-system/portal-widget"), "{out}");
+    assert!(
+        out.contains("PersistentVolumeClaim portal-system/portal-cache"),
+        "{out}"
+    );
+}
