@@ -126,7 +126,7 @@ pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
 /// Every file of a model: the families' files, then the team's extra templates.
 pub fn plan(model: &Model, templates: &Templates) -> Vec<families::Artifact> {
     let mut artifacts = families::plan(model);
-    artifacts.extend(templates.extra_artifacts(&families::model_value(model)));
+    artifacts.extend(templates.extra_artifacts(|| families::model_value(model)));
     artifacts
 }
 

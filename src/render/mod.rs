@@ -88,9 +88,13 @@ impl Templates {
         })
     }
 
-    /// The files of the extra templates, each rendered with the model `m` into
-    /// `kubernetes/platform/extra/<path>`.
-    pub fn extra_artifacts(&self, m: &Value) -> Vec<Artifact> {
+    /// The files of the extra templates, each rendered with the model `m` (made only when
+    /// there is one) into `kubernetes/platform/extra/<path>`.
+    pub fn extra_artifacts(&self, m: impl FnOnce() -> Value) -> Vec<Artifact> {
+        if self.extra.is_empty() {
+            return Vec::new();
+        }
+        let m = m();
         self.extra
             .iter()
             .map(|name| Artifact {
