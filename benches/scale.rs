@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo bench --bench scale            # N = 1,000 and 10,000, 5 runs each
 //! BENCH_RUNS=9 BENCH_TENANTS=10000 cargo bench --bench scale
+//! BENCH_SERVICES=0,20 BENCH_TENANTS=10000 cargo bench --bench scale   # + a 20-service system
 //! ```
 //!
 //! It generates, in a temporary root, prod-tier environments with N synthetic tenants, and
@@ -46,6 +47,30 @@ spec:
     autoscaling: {{minReplicas: 6, maxReplicas: {max_replicas}}}
 "
     )
+}
+
+/// A system file of `n` services, each using the next one, the database and Redis.
+fn system(n: usize) -> String {
+    let mut s = String::from(
+        "apiVersion: portalgen.dev/v1alpha1\nkind: System\nmetadata:\n  name: bench\nspec:\n  services:\n",
+    );
+    for i in 0..n {
+        let next = if i + 1 < n {
+            format!("svc-{:02}, ", i + 1)
+        } else {
+            String::new()
+        };
+        let route = if i == 0 {
+            "\"/\"".to_owned()
+        } else {
+            format!("\"/api/s{i}\"")
+        };
+        s.push_str(&format!(
+            "    - name: svc-{i:02}\n      port: {}\n      routes: [{route}]\n      uses: [{next}database, redis]\n      metrics: {{port: 9090}}\n",
+            4000 + i
+        ));
+    }
+    s
 }
 
 struct Run {
@@ -166,9 +191,12 @@ fn measure_command(
     }
 }
 
-fn bench(n: u32, out_base: &Path, runs: usize) -> Vec<(String, Measure)> {
+fn bench(n: u32, services: usize, out_base: &Path, runs: usize) -> Vec<(String, Measure)> {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("environments")).unwrap();
+    if services > 0 {
+        std::fs::write(root.path().join("portalgen.yaml"), system(services)).unwrap();
+    }
     std::fs::write(
         root.path().join("environments/bench.yaml"),
         spec("bench", n, 50),
@@ -258,6 +286,10 @@ fn main() {
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
         .unwrap_or_else(|| vec![1_000, 10_000]);
+    let services: Vec<usize> = std::env::var("BENCH_SERVICES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![0]);
     let disk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
     let mut places = vec![("tmpfs", PathBuf::from("/dev/shm"))];
     if !Path::new("/dev/shm").is_dir() {
@@ -265,26 +297,33 @@ fn main() {
     }
     places.push(("disk", disk));
     println!("portalgen scale benchmark: median of {runs} runs, release build, validation on\n");
-    println!("| output | N | measure | median | peak RSS | |");
-    println!("|---|---|---|---|---|---|");
+    println!("| output | services | N | measure | median | peak RSS | |");
+    println!("|---|---|---|---|---|---|---|");
     for (place, base) in &places {
-        for &n in &sizes {
-            for (note, m) in bench(n, base, runs) {
-                println!(
-                    "| {place} | {n} | {} | {:.3} s | {} | {note}{} |",
-                    m.name,
-                    m.median.as_secs_f64(),
-                    if m.max_rss_kb == 0 {
-                        "–".to_owned()
-                    } else {
-                        format!("{:.0} MB", m.max_rss_kb as f64 / 1024.0)
-                    },
-                    if m.expected_status == 1 {
-                        "exit 1 (differences)"
-                    } else {
-                        ""
-                    }
-                );
+        for &svc in &services {
+            for &n in &sizes {
+                let shown = if svc == 0 {
+                    "built-in".to_owned()
+                } else {
+                    svc.to_string()
+                };
+                for (note, m) in bench(n, svc, base, runs) {
+                    println!(
+                        "| {place} | {shown} | {n} | {} | {:.3} s | {} | {note}{} |",
+                        m.name,
+                        m.median.as_secs_f64(),
+                        if m.max_rss_kb == 0 {
+                            "–".to_owned()
+                        } else {
+                            format!("{:.0} MB", m.max_rss_kb as f64 / 1024.0)
+                        },
+                        if m.expected_status == 1 {
+                            "exit 1 (differences)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
             }
         }
     }

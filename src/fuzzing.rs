@@ -14,10 +14,13 @@ use crate::validate;
 /// [`crate::diagnostic::MAX_QUOTE`] characters; the rest is portalgen's own words).
 const MAX_MESSAGE: usize = 4096;
 
-/// The spec parser on arbitrary bytes: no panic; every error names a position and a field
-/// path, and no message grows with the input or carries a raw control character.
+/// The spec parsers (an environment spec and the system file) on arbitrary bytes: no
+/// panic; every error names a position and a field path, and no message grows with the
+/// input or carries a raw control character.
 pub fn spec_parse(data: &[u8]) {
-    if let Err(diags) = crate::spec::parse_bytes(Path::new("fuzz.yaml"), data) {
+    let environment = crate::spec::parse_bytes(Path::new("fuzz.yaml"), data).err();
+    let system = crate::spec::system::parse_bytes(Path::new("portalgen.yaml"), data).err();
+    for diags in [environment, system].into_iter().flatten() {
         assert!(!diags.is_empty(), "an error without a diagnostic");
         for d in &diags {
             assert!(d.position.is_some(), "no position: {d}");

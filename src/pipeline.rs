@@ -23,7 +23,7 @@ pub fn model_of(loaded: &Loaded, name: &str) -> Result<Model> {
         .as_ref()
         .and_then(|p| loaded.envs.get(p));
     let peers: Vec<_> = loaded.envs.values().collect();
-    model::resolve_with_peers(env, primary, &peers).map_err(Error::Invalid)
+    model::resolve_with_peers(env, primary, &peers, &loaded.system).map_err(Error::Invalid)
 }
 
 /// Renders and checks every file of environment `name`. Nothing is written.

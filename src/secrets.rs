@@ -173,9 +173,14 @@ fn aws_key_id(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
 
 /// An AWS secret access key (judged once per run of base64 characters, at its start, so
 /// the scan stays linear): exactly 40 base64 characters, mixed case with digits and a
-/// `/` or `+` (what tells it from a hash, an id or a word).
+/// `/` or `+` (what tells it from a hash, an id or a word). A run right after a `.` is the
+/// tail of a dotted name, not a key: a URL's `com/portal/WideSvc07AvailabilityBelowSLO`.
 fn aws_secret_key(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
-    if !at_boundary(b, i) || base64_run(b, i) != 40 || b.get(i + 40) == Some(&b'=') {
+    if !at_boundary(b, i)
+        || (i > 0 && b[i - 1] == b'.')
+        || base64_run(b, i) != 40
+        || b.get(i + 40) == Some(&b'=')
+    {
         return None;
     }
     let w = &b[i..i + 40];

@@ -135,6 +135,8 @@ fn negatives() -> Vec<String> {
         "kubernetes.io/service-account-token".into(),
         "a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t".into(),
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn".into(),
+        // An alert's runbook: 40 base64 characters after the host's last dot.
+        "runbook_url: https://runbooks.dev.example.com/portal/WideSvc07AvailabilityBelowSLO".into(),
     ]
 }
 

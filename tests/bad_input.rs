@@ -837,3 +837,303 @@ fn symlinks_in_the_output_are_never_followed() {
 /// Hostile trees and specs (issue 14): forged records, symlinks, secrets, data loss.
 #[path = "hostile/mod.rs"]
 mod hostile;
+
+/// The good system file the system cases start from. Line numbers below refer to it.
+const SYSTEM: &str = "apiVersion: portalgen.dev/v1alpha1
+kind: System
+metadata:
+  name: shop
+spec:
+  services:
+    - name: web
+      port: 3000
+      routes: [\"/\"]
+      uses: [api]
+      metrics: {port: 9090}
+    - name: api
+      port: 3001
+      routes: [\"/api\"]
+      uses: [database, redis]
+      env: {LOG_FORMAT: json}
+      secretEnv: {API_KEY: {secret: api-keys, key: key}}
+";
+
+/// One bad system (or environment-against-system) case: which file holds the problem.
+struct SystemCase {
+    name: &'static str,
+    system: String,
+    /// The environment spec (`None`: BASE).
+    env: Option<String>,
+    /// `portalgen.yaml:<line>:` or `environments/bad.yaml:<line>:`.
+    location: String,
+    field: &'static str,
+    message: &'static str,
+    hint: Option<&'static str>,
+}
+
+fn system_cases() -> Vec<SystemCase> {
+    let sys = |from: &str, to: &str| {
+        assert!(SYSTEM.contains(from), "SYSTEM has no {from:?}");
+        SYSTEM.replacen(from, to, 1)
+    };
+    let at_sys = |line: u64| format!("portalgen.yaml:{line}:");
+    let at_env = |line: u64| format!("environments/bad.yaml:{line}:");
+    let with_overrides = |o: &str| format!("{BASE}  overrides:\n{o}");
+    let c = |name, system: String, location: String, field, message, hint| SystemCase {
+        name,
+        system,
+        env: None,
+        location,
+        field,
+        message,
+        hint,
+    };
+    vec![
+        c(
+            "unknown service in uses",
+            sys("uses: [api]", "uses: [apj]"),
+            at_sys(10),
+            "spec.services[0].uses[0]",
+            "no service 'apj' to use",
+            Some("did you mean 'api'?"),
+        ),
+        c(
+            "a service uses itself",
+            sys("uses: [api]", "uses: [web]"),
+            at_sys(10),
+            "spec.services[0].uses[0]",
+            "cannot use itself",
+            None,
+        ),
+        c(
+            "a service named like a reserved one",
+            sys("- name: api\n", "- name: database\n"),
+            at_sys(12),
+            "spec.services[1].name",
+            "'database' is a reserved name",
+            None,
+        ),
+        c(
+            "a service named like the database cluster",
+            sys("- name: api\n", "- name: shop-db\n"),
+            at_sys(12),
+            "spec.services[1].name",
+            "reserved name",
+            None,
+        ),
+        c(
+            "two services with one name",
+            sys("- name: api\n", "- name: web\n"),
+            at_sys(12),
+            "spec.services[1].name",
+            "two services are named 'web'",
+            None,
+        ),
+        c(
+            "two services on one port",
+            sys("port: 3001", "port: 3000"),
+            at_sys(13),
+            "spec.services[1].port",
+            "port 3000 is already the port of service 'web'",
+            None,
+        ),
+        c(
+            "one route claimed twice",
+            sys("routes: [\"/api\"]", "routes: [\"/\"]"),
+            at_sys(14),
+            "spec.services[1].routes[0]",
+            "route '/' is already claimed by service 'web'",
+            None,
+        ),
+        c(
+            "one route claimed by two services",
+            sys("routes: [\"/\"]", "routes: [\"/\", \"/api\"]"),
+            at_sys(14),
+            "spec.services[1].routes[0]",
+            "route '/api' is already claimed by service 'web' (services[0].routes[1])",
+            None,
+        ),
+        c(
+            "an env key that is not a variable name",
+            sys("env: {LOG_FORMAT: json}", "env: {log-format: json}"),
+            at_sys(16),
+            "spec.services[1].env.log-format",
+            "'log-format' is not a valid environment variable name",
+            None,
+        ),
+        c(
+            "an env key portalgen sets itself",
+            sys("env: {LOG_FORMAT: json}", "env: {SHOP_REGION: mars}"),
+            at_sys(16),
+            "spec.services[1].env.SHOP_REGION",
+            "is set by portalgen on every service",
+            None,
+        ),
+        c(
+            "a secretEnv that holds a literal value",
+            sys(
+                "secretEnv: {API_KEY: {secret: api-keys, key: key}}",
+                "secretEnv: {API_KEY: hunter2hunter2}",
+            ),
+            at_sys(17),
+            "spec.services[1].secretEnv.API_KEY",
+            "a reference {secret, key}",
+            None,
+        ),
+        c(
+            "a system name that is not a DNS label",
+            sys("name: shop\n", "name: Shop_Front\n"),
+            at_sys(4),
+            "metadata.name",
+            "\"Shop_Front\" is not valid here",
+            None,
+        ),
+        c(
+            "a misspelt key of a service",
+            sys("      port: 3001", "      prot: 3001"),
+            at_sys(13),
+            "spec.services[1].prot",
+            "unknown key 'prot'",
+            Some("did you mean 'port'?"),
+        ),
+        c(
+            "a privileged port",
+            sys("port: 3001", "port: 80"),
+            at_sys(13),
+            "spec.services[1].port",
+            "80",
+            None,
+        ),
+        c(
+            "a route that is not a path",
+            sys("routes: [\"/api\"]", "routes: [\"api\"]"),
+            at_sys(14),
+            "spec.services[1].routes[0]",
+            "\"api\" is not valid here",
+            None,
+        ),
+        c(
+            "not YAML",
+            sys("  services:\n", "  services: [\n"),
+            at_sys(7),
+            "spec.services.name",
+            "invalid YAML",
+            None,
+        ),
+        c(
+            "the wrong kind",
+            sys("kind: System", "kind: Environment"),
+            at_sys(2),
+            "kind",
+            "expected \"System\"",
+            None,
+        ),
+        SystemCase {
+            env: Some(with_overrides("    services:\n      apii: {replicas: 2}\n")),
+            ..c(
+                "an override for a service that does not exist",
+                SYSTEM.to_owned(),
+                at_env(23),
+                "spec.overrides.services.apii",
+                "no service 'apii' in the system",
+                Some("did you mean 'api'?"),
+            )
+        },
+        SystemCase {
+            env: Some(with_overrides("    env: {2FA_ENABLED: \"true\"}\n")),
+            ..c(
+                "an environment env key that is not a variable name",
+                SYSTEM.to_owned(),
+                at_env(22),
+                "spec.overrides.env.2FA_ENABLED",
+                "not a valid environment variable name",
+                None,
+            )
+        },
+        SystemCase {
+            env: Some(with_overrides(
+                "    services:\n      api:\n        resources: {requests: {cpu: \"4\"}}\n",
+            )),
+            ..c(
+                "a per-service request above the tier's limit",
+                SYSTEM.to_owned(),
+                at_env(24),
+                "spec.overrides.services.api.resources.requests.cpu",
+                "the CPU request (4) is above the CPU limit (1)",
+                None,
+            )
+        },
+    ]
+}
+
+#[test]
+fn every_bad_system_file_is_refused_with_file_line_and_field() {
+    let all = system_cases();
+    let (s, before) = project();
+    let spec = s.root().join("environments/bad.yaml");
+    let system = s.root().join("portalgen.yaml");
+    let mut failures = Vec::new();
+    for c in &all {
+        std::fs::write(&system, &c.system).unwrap();
+        std::fs::write(&spec, c.env.as_deref().unwrap_or(BASE)).unwrap();
+        for command in ["render", "validate"] {
+            let mut cmd = s.cmd();
+            cmd.arg(command).arg("bad");
+            if command == "render" {
+                cmd.args(["--out", "out"]);
+            }
+            let out = cmd.output().unwrap();
+            let err = format!(
+                "{}{}",
+                stderr_of(&out),
+                String::from_utf8_lossy(&out.stdout)
+            );
+            let field = format!("at: {}\n", c.field);
+            let mut problems = Vec::new();
+            if out.status.code() != Some(2) {
+                problems.push(format!("exit status {:?}, expected 2", out.status.code()));
+            }
+            if !err.contains(&c.location) {
+                problems.push(format!("no {:?}", c.location));
+            }
+            if !format!("{err}\n").contains(&field) {
+                problems.push(format!("no {field:?}"));
+            }
+            if !err.contains(c.message) {
+                problems.push(format!("no {:?}", c.message));
+            }
+            if let Some(h) = c.hint {
+                if !err.contains(h) {
+                    problems.push(format!("no hint {h:?}"));
+                }
+            }
+            if err.contains("hunter2") {
+                problems.push("echoed a secret value".into());
+            }
+            if err.contains("panicked") {
+                problems.push("panicked".into());
+            }
+            if read_tree(&s.root().join("out")) != before {
+                problems.push("the output directory changed".into());
+            }
+            if !problems.is_empty() {
+                failures.push(format!(
+                    "{} ({command}): {}\n{err}",
+                    c.name,
+                    problems.join("; ")
+                ));
+            }
+        }
+    }
+    // The good system file renders.
+    std::fs::write(&system, SYSTEM).unwrap();
+    std::fs::write(&spec, BASE).unwrap();
+    s.cmd().args(["validate", "bad"]).assert().success();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
+}

@@ -347,3 +347,6 @@ fn the_pdb_follows_the_fewest_pods_and_says_why_a_single_pod_may_be_evicted() {
 mod adoption;
 #[path = "cli/escape_hatch.rs"]
 mod escape_hatch;
+
+#[path = "cli/systems.rs"]
+mod systems;

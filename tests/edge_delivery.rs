@@ -919,8 +919,8 @@ mod properties {
             b.sort();
             b.dedup();
             let shard_a: std::collections::BTreeMap<_, _> =
-                resolve(&tenants(&a), shards).into_iter().map(|t| (t.id, t.shard)).collect();
-            for t in resolve(&tenants(&b), shards) {
+                resolve(&tenants(&a), shards, "portal-tenant-").into_iter().map(|t| (t.id, t.shard)).collect();
+            for t in resolve(&tenants(&b), shards, "portal-tenant-") {
                 prop_assert_eq!(&t.shard, &shard_name(shard_index(&t.id, shards)));
                 prop_assert!(shard_index(&t.id, shards) < shards);
                 if let Some(old) = shard_a.get(&t.id) {
@@ -930,3 +930,6 @@ mod properties {
         }
     }
 }
+
+#[path = "edge_delivery/routes.rs"]
+mod routes;

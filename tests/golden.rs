@@ -1,14 +1,20 @@
 //! Every shipped environment renders to exactly the bytes in `golden/<env>/`.
 //!
-//! To regenerate after an intended change, run
-//! `cargo run --release -- render --all --out golden` and review the diff like code.
+//! So does every shipped example: `examples/<example>/golden/<env>/`.
+//!
+//! To regenerate after an intended change, run `scripts/regen-goldens.sh` and review the
+//! diff like code.
 
 mod common;
 
 use common::{portalgen, read_tree, render_all, repo};
 
 fn shipped() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(repo().join("environments"))
+    environments_of(&repo())
+}
+
+fn environments_of(root: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("environments"))
         .unwrap()
         .map(|e| {
             e.unwrap()
@@ -29,12 +35,49 @@ fn every_shipped_environment_matches_its_golden_tree() {
     render_all(&mut portalgen(), out.path());
     let names = shipped();
     assert_eq!(names, ["dev", "prod-eu", "prod-us", "staging"]);
+    compare_with_golden(&repo().join("golden"), out.path(), &names);
+}
+
+#[test]
+fn every_shipped_example_matches_its_golden_tree() {
+    let mut examples: Vec<_> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    examples.sort();
+    let names: Vec<String> = examples
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["microservices", "plugin-portal"]);
+    for example in &examples {
+        assert!(
+            example.join("portalgen.yaml").is_file(),
+            "{} has no system file",
+            example.display()
+        );
+        let out = tempfile::tempdir().unwrap();
+        render_all(portalgen().arg("--root").arg(example), out.path());
+        let envs = environments_of(example);
+        assert!(!envs.is_empty());
+        compare_with_golden(&example.join("golden"), out.path(), &envs);
+    }
+}
+
+/// Each environment's fresh render under `fresh/<env>` equals `golden/<env>`, byte for byte.
+fn compare_with_golden(
+    golden_root: &std::path::Path,
+    fresh_root: &std::path::Path,
+    names: &[String],
+) {
     for name in names {
-        let golden = read_tree(&repo().join("golden").join(&name));
-        let fresh = read_tree(&out.path().join(&name));
+        let golden = read_tree(&golden_root.join(name));
+        let fresh = read_tree(&fresh_root.join(name));
         assert!(
             !golden.is_empty(),
-            "golden/{name} is missing: run cargo run --release -- render --all --out golden"
+            "{}/{name} is missing: run scripts/regen-goldens.sh",
+            golden_root.display()
         );
         let only_golden: Vec<_> = golden.keys().filter(|k| !fresh.contains_key(*k)).collect();
         let only_fresh: Vec<_> = fresh.keys().filter(|k| !golden.contains_key(*k)).collect();
@@ -47,7 +90,7 @@ fn every_shipped_environment_matches_its_golden_tree() {
                     std::str::from_utf8(&fresh[path]).unwrap_or(""),
                 );
                 panic!(
-                    "{name}/{path} differs from its golden (regenerate with `cargo run --release -- render --all --out golden` if intended):\n{}",
+                    "{name}/{path} differs from its golden (regenerate with `scripts/regen-goldens.sh` if intended):\n{}",
                     diff.unified_diff().context_radius(3)
                 );
             }

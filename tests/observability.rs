@@ -82,7 +82,8 @@ fn expressions(tree: &Tree) -> Vec<(String, String)> {
         };
         for d in dashboards {
             for panel in d["panels"].as_array().unwrap() {
-                for t in panel["targets"].as_array().unwrap() {
+                // Row headers have no targets.
+                for t in panel["targets"].as_array().into_iter().flatten() {
                     out.push((path.clone(), t["expr"].as_str().unwrap().to_owned()));
                 }
             }
@@ -635,3 +636,6 @@ fn hpa_maxed_out_fires_after_30_minutes_at_the_maximum_but_never_for_a_pinned_co
         serde_json::json!([]),
     );
 }
+
+#[path = "observability/services.rs"]
+mod services;

@@ -356,6 +356,27 @@ fn edge_cache_rules_must_bypass_credentials_respect_the_origin_and_stay_on_the_p
         "enabled": true,
     });
     assert_eq!(cache_rule_ids(&static_rule), Vec::<String>::new());
+    // An API is not only /api: a routed prefix cached without the bypass, or for a fixed
+    // TTL, is refused like /api would be.
+    let orders =
+        "(http.request.method eq \"GET\") and starts_with(http.request.uri.path, \"/orders\")";
+    assert_eq!(
+        cache_rule_ids(&api_rule(&api(&[HOSTS, orders]), "bypass_by_default")),
+        ["PG-E001"]
+    );
+    assert_eq!(
+        cache_rule_ids(&api_rule(
+            &api(&[HOSTS, orders, NO_AUTH, NO_SESSION]),
+            "override_origin"
+        )),
+        ["PG-E002"]
+    );
+    // A static-asset term next to an API path does not exempt the API.
+    let mixed = "(starts_with(http.request.uri.path, \"/static/\") or starts_with(http.request.uri.path, \"/orders\"))";
+    assert_eq!(
+        cache_rule_ids(&api_rule(&api(&[HOSTS, mixed]), "bypass_by_default")),
+        ["PG-E001"]
+    );
 
     // CloudFlare refuses an expression over 4096 characters (many portals in one zone).
     let many: Vec<String> = (0..200)

@@ -81,7 +81,15 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                 );
                 trees.push((name, tree));
             }
-            Err(Error::Invalid(d)) | Err(Error::Rendered(d)) => problems.extend(d),
+            // A problem shared by several environments (the system file's, a primary's)
+            // is reported once.
+            Err(Error::Invalid(d)) | Err(Error::Rendered(d)) => {
+                for d in d {
+                    if !problems.contains(&d) {
+                        problems.push(d);
+                    }
+                }
+            }
             Err(other) => return Err(other.into()),
         }
     }

@@ -1,5 +1,6 @@
-//! `portalgen schema [--report NAME]`: prints the environment spec's JSON Schema, or the
-//! schema of one of the JSON reports (`schemas/reports/`, embedded).
+//! `portalgen schema [environment|system] [--report NAME]`: prints the environment spec's
+//! JSON Schema, the system file's, or the schema of one of the JSON reports
+//! (`schemas/reports/`, embedded).
 
 use super::{out, ExitStatus};
 use crate::assets;
@@ -7,14 +8,28 @@ use crate::diagnostic::{did_you_mean, Error};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Which spec: `environment` (environments/<name>.yaml, the default) or `system`
+    /// (portalgen.yaml).
+    #[arg(value_enum, default_value_t = Spec::Environment)]
+    pub spec: Spec,
     /// The schema of a JSON report instead: validate, check, diff, diff-base or list.
     #[arg(long, value_name = "NAME")]
     pub report: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Spec {
+    Environment,
+    System,
+}
+
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let Some(name) = &args.report else {
-        out(assets::schema("environment.schema.json").unwrap_or_default())?;
+        let file = match args.spec {
+            Spec::Environment => "environment.schema.json",
+            Spec::System => "system.schema.json",
+        };
+        out(assets::schema(file).unwrap_or_default())?;
         return Ok(ExitStatus::Success);
     };
     let file = format!("{name}.v{}.schema.json", super::report::VERSION);

@@ -208,7 +208,9 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         }
         results.push(EnvResult {
             name: (*name).clone(),
-            ok: count == 0,
+            // Not ok when its spec (or the system file) has errors listed under another
+            // environment: it was not checked.
+            ok: count == 0 && (*stage != Stage::Spec || diags.is_empty()),
             files: *files,
             findings: count,
         });
@@ -308,11 +310,15 @@ fn text_report(ctx: &Context, results: &[EnvResult], findings: &[Finding]) -> St
             }
             continue;
         }
-        let found = format!(
-            "{} finding{}",
-            r.findings,
-            if r.findings == 1 { "" } else { "s" }
-        );
+        let found = if r.findings == 0 {
+            "not checked: its specs have the errors shown above".to_owned()
+        } else {
+            format!(
+                "{} finding{}",
+                r.findings,
+                if r.findings == 1 { "" } else { "s" }
+            )
+        };
         s.push_str(&format!("{}: {}\n", r.name, paint(color, "1;31", &found)));
         for f in findings.iter().filter(|f| f.environment == r.name) {
             let at = match (f.line, f.column) {

@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::model::{TENANT_LABEL, TENANT_NAMESPACE_PREFIX};
+use crate::model::names::tenant_of_namespace;
+use crate::model::TENANT_LABEL;
 use crate::validate::At;
 
 /// What identifies an object across two trees.
@@ -119,7 +120,5 @@ pub fn tenant_of(v: &Value) -> Option<String> {
         ("Namespace", _) => str_at(v, "/metadata/name"),
         (_, ns) => ns,
     };
-    ns.strip_prefix(TENANT_NAMESPACE_PREFIX)
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
+    tenant_of_namespace(ns).map(str::to_owned)
 }

@@ -81,7 +81,12 @@ fn postgres_parameters(d: &TierDefaults) -> BTreeMap<&'static str, String> {
 }
 
 /// The CloudNativePG cluster: the tier's size, overrides, and a replica's source.
-pub(super) fn database(env: &Environment, d: &TierDefaults, primary: Option<&Primary>) -> Database {
+pub(super) fn database(
+    env: &Environment,
+    d: &TierDefaults,
+    primary: Option<&Primary>,
+    names: &super::names::Names,
+) -> Database {
     let spec = &env.spec;
     let o = &spec.overrides;
     let name = env.name.clone();
@@ -98,18 +103,18 @@ pub(super) fn database(env: &Environment, d: &TierDefaults, primary: Option<&Pri
         .and_then(|x| x.storage.clone())
         .unwrap_or_else(|| d.db_storage.to_owned());
     Database {
-        name: "portal-db",
+        name: names.database,
         instances: db_instances,
         storage: db_storage,
         image: "ghcr.io/cloudnative-pg/postgresql:16.6",
-        database: "portal",
-        owner: "portal_user",
+        database: names.sql_database,
+        owner: names.sql_owner,
         parameters,
         replica_source: primary_info.as_ref().map(|p| p.name.clone()),
         backup: (d.backups == BackupLevel::Continuous).then(|| DatabaseBackup {
-            destination: format!("s3://portal-backups-{name}/postgresql"),
+            destination: format!("s3://{}-backups-{name}/postgresql", names.prefix),
             retention: "30d",
-            credentials_secret: "portal-backup-credentials",
+            credentials_secret: names.backup_credentials,
             schedule: "0 0 3 * * *",
         }),
     }

@@ -24,24 +24,23 @@ pub struct Pdb {
 /// The fewest pods a prod environment may run with.
 pub const PROD_MIN_REPLICAS: u32 = 2;
 
-/// The budget for the tier default `default`, when the app runs at least `min_pods` pods.
+/// The budget for the tier default `default`, when a service runs at least `min_pods` pods
+/// (`set_at`: where the spec sets them, innermost first).
 /// A single-pod prod environment is a spec error, pushed to `problems`.
 pub fn budget(
     env: &Environment,
     default: Option<PdbDefault>,
     min_pods: u32,
+    set_at: &[String],
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Pdb> {
     if env.spec.tier == Tier::Prod && min_pods < PROD_MIN_REPLICAS {
-        let at = [
-            "/spec/overrides/autoscaling/minReplicas",
-            "/spec/overrides/replicas",
-            "/spec/overrides/autoscaling",
-            "/spec/overrides",
-        ]
-        .into_iter()
-        .find(|p| env.has(p))
-        .unwrap_or("/spec/tier");
+        // The override that asks for so few pods, innermost first.
+        let at = set_at
+            .first()
+            .map(String::as_str)
+            .or(Some("/spec/overrides").filter(|p| env.has(p)))
+            .unwrap_or("/spec/tier");
         problems.push(
             env.diagnostic(
                 at,

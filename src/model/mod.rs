@@ -1,10 +1,13 @@
 //! The resolved model of one environment (DESIGN §3): tier defaults with the spec's
 //! overrides applied, every name and number decided. Templates only lay these values out.
 
-pub mod app;
 pub mod data;
 mod disruption;
+pub mod names;
+pub mod network;
 pub mod quantity;
+mod scaling;
+pub mod services;
 pub mod tenants;
 pub mod tiers;
 
@@ -17,9 +20,11 @@ use crate::families::argocd::model as delivery;
 use crate::families::cloudflare::model as edge;
 use crate::families::grafana::model as grafana;
 use crate::families::prometheus::model as observability;
-use crate::spec::{Environment, Role, Tier};
-pub use app::{App, Autoscaling, CpuMemory, Pdb, Resources, SecretEnv, Vpa};
+use crate::spec::system::System;
+use crate::spec::{Environment, Role, Tier, Toleration};
 pub use data::{Backups, Database, DatabaseBackup, Redis, VeleroSchedule};
+pub use network::Network;
+pub use services::{Autoscaling, CpuMemory, Pdb, Resources, SecretEnv, Service, Vpa};
 pub use tenants::Tenant;
 pub use tiers::{BackupLevel, MonitoringLevel};
 
@@ -47,7 +52,16 @@ pub struct Model {
     pub labels: BTreeMap<&'static str, String>,
     pub namespaces: Namespaces,
     pub waves: SyncWaves,
-    pub app: App,
+    pub system: SystemInfo,
+    /// The names that carry the system's prefix.
+    pub names: names::Names,
+    /// The services, in the order of the system file.
+    pub services: Vec<Service>,
+    /// Where every pod runs and how its images are pulled.
+    pub pods: Placement,
+    pub network: Network,
+    /// Public routes, the longest prefix first.
+    pub routes: Vec<network::Route>,
     pub database: Database,
     pub redis: Redis,
     pub backups: Backups,
@@ -72,6 +86,23 @@ pub struct Model {
     /// `crate::patch`). Not part of the template context.
     #[serde(skip_serializing)]
     pub patches: Vec<crate::patch::Patch>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemInfo {
+    /// `metadata.name` of the system file (`portal` for the built-in system).
+    pub name: String,
+    /// No `portalgen.yaml`: the single portal app.
+    pub builtin: bool,
+}
+
+/// Scheduling settings of every pod of the environment (`spec.overrides`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Placement {
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+    pub image_pull_secrets: Vec<String>,
+    pub priority_class_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -131,6 +162,8 @@ pub struct FaultInjection {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Ingress {
+    /// The Ingress and the VirtualService: the built-in app's name, else the system's.
+    pub name: String,
     pub class: &'static str,
     pub cluster_issuer: &'static str,
     pub tls_secret: &'static str,
@@ -164,7 +197,7 @@ pub struct Shard {
 /// Resolves an environment (and, for a replica, its primary) into the model, as if no
 /// other environment shared its CloudFlare zone or domain.
 pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model, Vec<Diagnostic>> {
-    resolve_with_peers(env, primary, &[])
+    resolve_with_peers(env, primary, &[], &System::builtin())
 }
 
 /// Resolves an environment into the model, knowing the other environments of the
@@ -173,25 +206,21 @@ pub fn resolve_with_peers(
     env: &Environment,
     primary: Option<&Environment>,
     peers: &[&Environment],
+    system: &System,
 ) -> Result<Model, Vec<Diagnostic>> {
     let spec = &env.spec;
     let d = tiers::defaults(spec.tier);
     let mut problems = Vec::new();
-
-    let (autoscaling, replicas) = app::scaling(env, &d, &mut problems);
-    let pdb = disruption::budget(
-        env,
-        d.pdb,
-        autoscaling.map_or(replicas, |(min, _)| min),
-        &mut problems,
-    );
-    let resources = app::resources(env, &d, &mut problems);
+    let names = names::Names::of(&system.name);
 
     let primary_info = match (spec.role, primary) {
         (Role::Replica, Some(p)) => Some(Primary {
             name: p.name.clone(),
             region: p.spec.region.clone(),
-            db_host: format!("portal-db-rw.{}.db.{}", p.spec.region, p.spec.domain),
+            db_host: format!(
+                "{}-rw.{}.db.{}",
+                names.database, p.spec.region, p.spec.domain
+            ),
         }),
         _ => None,
     };
@@ -206,7 +235,7 @@ pub fn resolve_with_peers(
 
     let name = env.name.clone();
     let shards = spec.gitops.tenant_shards.unwrap_or(DEFAULT_TENANT_SHARDS);
-    let tenants = tenants::resolve(&spec.tenants, shards);
+    let tenants = tenants::resolve(&spec.tenants, shards, names.tenant_namespace_prefix);
     let shard_list: Vec<Shard> = (0..shards)
         .map(|i| {
             let name = tenants::shard_name(i);
@@ -224,18 +253,53 @@ pub fn resolve_with_peers(
     };
     // The opstree operator names the client service of a cluster `<name>-leader`.
     let redis_client = if redis_kind == "RedisCluster" {
-        "portal-redis-leader"
+        names::intern(format!("{}-leader", names.redis))
     } else {
-        "portal-redis"
+        names.redis
     };
-    let redis_host = format!("{redis_client}.{SYSTEM_NAMESPACE}.svc:6379");
+    let redis_host = format!("{redis_client}.{}.svc:6379", names.system_namespace);
 
-    let config = app::app_config(env, primary_info.as_ref(), &redis_host);
-
-    let image = match (&spec.image.digest, &spec.image.tag) {
-        (Some(digest), _) => format!("{}@{digest}", spec.image.repository),
-        (None, Some(tag)) => format!("{}:{tag}", spec.image.repository),
-        (None, None) => spec.image.repository.clone(),
+    let database = data::database(env, &d, primary_info.as_ref(), &names);
+    let database_secret = format!("{}-app", database.name);
+    let services = services::resolve(
+        &services::Context {
+            env,
+            system,
+            defaults: &d,
+            primary: primary_info.as_ref(),
+            redis_host: &redis_host,
+            database_secret: &database_secret,
+            namespace: names.system_namespace,
+        },
+        &mut problems,
+    );
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let namespaces = Namespaces {
+        system: names.system_namespace,
+        monitoring: MONITORING_NAMESPACE,
+        ingress_gateway: "istio-system",
+        dns: "kube-system",
+        cnpg_operator: "cnpg-system",
+    };
+    let network = network::resolve(
+        &services,
+        &network::Ends {
+            ingress_gateway: namespaces.ingress_gateway,
+            monitoring: namespaces.monitoring,
+            database: database.name,
+            redis_client,
+        },
+        system.is_builtin(),
+    );
+    let routes = network::routes(&services, system.is_builtin());
+    let o = &spec.overrides;
+    let pods = Placement {
+        node_selector: o.node_selector.clone(),
+        tolerations: o.tolerations.clone(),
+        image_pull_secrets: o.image_pull_secrets.clone(),
+        priority_class_name: o.priority_class_name.clone(),
     };
 
     let backups = match d.backups {
@@ -245,7 +309,7 @@ pub fn resolve_with_peers(
     };
     let mut labels = BTreeMap::new();
     labels.insert(MANAGED_BY_LABEL, MANAGED_BY_VALUE.to_owned());
-    labels.insert("app.kubernetes.io/part-of", "portal".to_owned());
+    labels.insert("app.kubernetes.io/part-of", system.name.clone());
     labels.insert("portal.dev/environment", name.clone());
 
     let mut model = Model {
@@ -258,13 +322,7 @@ pub fn resolve_with_peers(
             primary: primary_info.clone(),
         },
         labels,
-        namespaces: Namespaces {
-            system: SYSTEM_NAMESPACE,
-            monitoring: MONITORING_NAMESPACE,
-            ingress_gateway: "istio-system",
-            dns: "kube-system",
-            cnpg_operator: "cnpg-system",
-        },
+        namespaces,
         waves: SyncWaves {
             cluster: "-1",
             data: "0",
@@ -272,10 +330,18 @@ pub fn resolve_with_peers(
             tenant_namespace: "-1",
             tenant_objects: "0",
         },
-        app: app::app(spec, (autoscaling, replicas), pdb, resources, image, config),
-        database: data::database(env, &d, primary_info.as_ref()),
+        system: SystemInfo {
+            name: system.name.clone(),
+            builtin: system.is_builtin(),
+        },
+        names,
+        services,
+        pods,
+        network,
+        routes,
+        database,
         redis: Redis {
-            name: "portal-redis",
+            name: names.redis,
             kind: redis_kind,
             leaders: d.redis_leaders,
             followers: d.redis_followers,
@@ -288,15 +354,18 @@ pub fn resolve_with_peers(
         backups: Backups {
             level: d.backups,
             velero: backups.map(|(ttl, schedule)| VeleroSchedule {
-                name: "portal-daily",
+                name: names.velero_schedule,
                 schedule,
                 ttl,
-                namespaces: vec![SYSTEM_NAMESPACE.to_owned(), TENANT_NAMESPACES.to_owned()],
+                namespaces: vec![
+                    names.system_namespace.to_owned(),
+                    names.tenant_namespaces.to_owned(),
+                ],
             }),
         },
         mesh: Mesh {
-            gateway: "portal-gateway",
-            tls_secret: "portal-tls",
+            gateway: names.gateway,
+            tls_secret: names.gateway_tls,
             tenant_header: "x-portal-tenant",
             fault_injection: (spec.tier != Tier::Prod).then_some(FaultInjection {
                 header: "x-portal-fault-delay",
@@ -304,9 +373,14 @@ pub fn resolve_with_peers(
             }),
         },
         ingress: Ingress {
+            name: if system.is_builtin() {
+                "portal-app".to_owned()
+            } else {
+                system.name.clone()
+            },
             class: "istio",
             cluster_issuer: "letsencrypt-dns01",
-            tls_secret: "portal-ingress-tls",
+            tls_secret: names.ingress_tls,
             hosts: vec![spec.domain.clone(), format!("*.{}", spec.domain)],
         },
         monitoring: Monitoring {

@@ -74,9 +74,9 @@ pub fn shard_name(index: u32) -> String {
 }
 
 /// The tenants of a spec, in spec order (synthetic ones by number).
-pub fn resolve(tenants: &Tenants, shards: u32) -> Vec<Tenant> {
+pub fn resolve(tenants: &Tenants, shards: u32, namespace_prefix: &str) -> Vec<Tenant> {
     let make = |id: String, plan: Plan| Tenant {
-        namespace: format!("portal-tenant-{id}"),
+        namespace: format!("{namespace_prefix}{id}"),
         admin_group: format!("tenant:{id}:admins"),
         shard: shard_name(shard_index(&id, shards)),
         quota: quota(plan),
@@ -114,6 +114,7 @@ mod tests {
                 list: None,
             },
             8,
+            "portal-tenant-",
         );
         let b = resolve(
             &Tenants {
@@ -121,6 +122,7 @@ mod tests {
                 list: None,
             },
             8,
+            "portal-tenant-",
         );
         assert_eq!(a, b);
         assert!(a

@@ -4,6 +4,7 @@
 pub mod edit;
 pub mod node;
 pub mod schema;
+pub mod system;
 mod text;
 pub mod types;
 
@@ -71,7 +72,7 @@ pub fn parse_file_beneath(root: &Path, rel: &Path, shown: &Path) -> Result<Envir
 /// never opened, so nothing of it can be echoed), and anything but a regular file (a FIFO
 /// or a device would block or never end); reads at most one byte more than
 /// [`MAX_SPEC_BYTES`], so that a huge file is refused without being loaded into memory.
-fn read_limited(root: &Path, rel: &Path, shown: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_limited(root: &Path, rel: &Path, shown: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
     let whole = |msg: String| {
         Error::invalid(
@@ -101,6 +102,36 @@ fn read_limited(root: &Path, rel: &Path, shown: &Path) -> Result<Vec<u8>> {
 /// Parses and checks a spec given as bytes; `path` names it in diagnostics and gives the
 /// expected `metadata.name` (its file stem).
 pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnostic>> {
+    let (value, spans) = parse_document(
+        path,
+        bytes,
+        schema::environment(),
+        "an Environment (apiVersion, kind, metadata, spec)",
+    )?;
+    let file: EnvironmentFile = typed(path, value, &spans)?;
+    let env = Environment {
+        name: file.metadata.name,
+        file: path.to_path_buf(),
+        spec: file.spec,
+        spans,
+    };
+    let problems = check_alone(&env);
+    if problems.is_empty() {
+        Ok(env)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The first half of reading any spec file (an environment, the system file): size, UTF-8,
+/// YAML with positions, the value checks of [`text`] and the JSON Schema. `expected` says
+/// what an empty file should have held.
+pub(crate) fn parse_document(
+    path: &Path,
+    bytes: &[u8],
+    schema: &schema::SpecSchema,
+    expected: &str,
+) -> Result<(serde_json::Value, SpanIndex), Vec<Diagnostic>> {
     let start = Some(Position { line: 1, column: 1 });
     let whole = |msg: String| vec![Diagnostic::new(path, msg).at(start).with_path("(document)")];
     if bytes.len() > MAX_SPEC_BYTES {
@@ -133,9 +164,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
     {
-        return Err(whole(
-            "the file is empty; expected an Environment (apiVersion, kind, metadata, spec)".into(),
-        ));
+        return Err(whole(format!("the file is empty; expected {expected}")));
     }
     let root = parse_yaml(path, text)?;
     let (value, spans) = root.into_json();
@@ -144,12 +173,21 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
     if !problems.is_empty() {
         return Err(problems);
     }
-    let problems = schema::check(path, &value, &spans);
+    let problems = schema::check_against(schema, path, &value, &spans);
     if !problems.is_empty() {
         return Err(problems);
     }
-    let file: EnvironmentFile = serde_path_to_error::deserialize(value).map_err(|e| {
-        // Name the field (`count: 5.0`), not the whole document.
+    Ok((value, spans))
+}
+
+/// A schema-checked document as its typed values (a value the types cannot hold, such as
+/// `count: 5.0`, is named by its field).
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    value: serde_json::Value,
+    spans: &SpanIndex,
+) -> Result<T, Vec<Diagnostic>> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let mut pointer = String::new();
         for seg in e.path().iter() {
             match seg {
@@ -165,27 +203,16 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Environment, Vec<Diagnos
         }
         vec![
             Diagnostic::new(path, format!("the value does not fit: {}", e.inner()))
-                .at(spans.value(&pointer).or(start))
+                .at(spans
+                    .value(&pointer)
+                    .or(Some(Position { line: 1, column: 1 })))
                 .with_path(if pointer.is_empty() {
                     "(document)".to_owned()
                 } else {
                     node::field_path(&pointer)
                 }),
         ]
-    })?;
-
-    let env = Environment {
-        name: file.metadata.name,
-        file: path.to_path_buf(),
-        spec: file.spec,
-        spans,
-    };
-    let problems = check_alone(&env);
-    if problems.is_empty() {
-        Ok(env)
-    } else {
-        Err(problems)
-    }
+    })
 }
 
 fn parse_yaml(path: &Path, text: &str) -> Result<Node, Vec<Diagnostic>> {
@@ -353,6 +380,7 @@ fn check_alone(env: &Environment) -> Vec<Diagnostic> {
         )),
         _ => {}
     }
+    out.extend(env_names(env));
     if let Some(list) = &env.spec.tenants.list {
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, t) in list.iter().enumerate() {
@@ -368,6 +396,41 @@ fn check_alone(env: &Environment) -> Vec<Diagnostic> {
                 ));
                 seen.insert(t.id.as_str(), first);
             }
+        }
+    }
+    out
+}
+
+/// Every key of an `env` override that is not an environment variable name.
+fn env_names(env: &Environment) -> Vec<Diagnostic> {
+    let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    let o = &env.spec.overrides;
+    let maps = std::iter::once(("/spec/overrides/env".to_owned(), &o.env)).chain(
+        o.services.iter().map(|(n, s)| {
+            (
+                format!("/spec/overrides/services/{}/env", escape(n)),
+                &s.env,
+            )
+        }),
+    );
+    let mut out = Vec::new();
+    for (at, map) in maps {
+        for key in map.keys().filter(|k| !system::is_env_name(k)) {
+            let pointer = format!("{at}/{}", escape(key));
+            out.push(
+                Diagnostic::new(
+                    &env.file,
+                    format!(
+                        "'{}' is not a valid environment variable name",
+                        crate::diagnostic::quote(key)
+                    ),
+                )
+                .at(env.spans.key(&pointer))
+                .with_path(node::field_path(&pointer))
+                .with_hint(Some(
+                    "letters, digits and '_', not starting with a digit: LOG_LEVEL".into(),
+                )),
+            );
         }
     }
     out
@@ -436,9 +499,14 @@ impl Workspace {
             .map(Path::to_path_buf)
     }
 
-    /// Parses every spec; the ones that fail are returned as diagnostics by name.
+    /// Parses the system file and every spec; the ones that fail are returned as
+    /// diagnostics (by name, for the specs).
     pub fn load_all(&self) -> Loaded {
         let mut loaded = Loaded::default();
+        match system::load(&self.root) {
+            Ok(s) => loaded.system = s,
+            Err(e) => loaded.system_error = Some(e),
+        }
         for (name, path) in &self.files {
             let rel = path.strip_prefix(&self.root).unwrap_or(path);
             match parse_file_beneath(&self.root, rel, path) {
@@ -459,6 +527,10 @@ impl Workspace {
 pub struct Loaded {
     pub envs: BTreeMap<String, Environment>,
     pub errors: BTreeMap<String, Error>,
+    /// The system file's services (the built-in system without one).
+    pub system: system::System,
+    /// Why the system file could not be read: every environment fails with it.
+    pub system_error: Option<Error>,
 }
 
 impl Loaded {
@@ -498,11 +570,14 @@ impl Loaded {
     /// The environment `name`, after the rules that involve other environments (its
     /// primary, for a replica). Fails with every diagnostic of the specs involved.
     pub fn checked(&self, name: &str) -> Result<&Environment> {
+        if let Some(e) = self.system_error.as_ref() {
+            return Err(clone_error(e));
+        }
         if let Some(e) = self.errors.get(name) {
             return Err(clone_error(e));
         }
         let env = &self.envs[name];
-        let mut problems = Vec::new();
+        let mut problems = against_system(env, &self.system);
         if let (Role::Replica, Some(primary)) = (env.spec.role, &env.spec.replica_of) {
             match self.envs.get(primary) {
                 None if self.errors.contains_key(primary) => {
@@ -540,6 +615,65 @@ impl Loaded {
             Err(Error::Invalid(problems))
         }
     }
+}
+
+/// The rules between an environment and the system file: an override names a service of
+/// the system, and sets no variable portalgen sets itself.
+fn against_system(env: &Environment, system: &system::System) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    for name in env.spec.overrides.services.keys() {
+        if system.service(name).is_none() {
+            let pointer = format!("/spec/overrides/services/{}", escape(name));
+            let names = system.services.iter().map(|s| s.name.as_str());
+            let known = system
+                .services
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push(
+                Diagnostic::new(
+                    &env.file,
+                    format!(
+                        "no service '{}' in the system{}",
+                        crate::diagnostic::quote(name),
+                        if system.is_builtin() {
+                            " (there is no portalgen.yaml: the built-in system has one service, portal-app)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+                .at(env.spans.key(&pointer))
+                .with_path(node::field_path(&pointer))
+                .with_hint(did_you_mean(name, names).or(Some(format!("services: {known}")))),
+            );
+        }
+    }
+    let env_maps = std::iter::once(("/spec/overrides/env".to_owned(), &env.spec.overrides.env))
+        .chain(env.spec.overrides.services.iter().map(|(n, o)| {
+            (
+                format!("/spec/overrides/services/{}/env", escape(n)),
+                &o.env,
+            )
+        }));
+    for (at, map) in env_maps {
+        for key in map.keys() {
+            if system::is_platform_env(&system.name, key) {
+                let pointer = format!("{at}/{}", escape(key));
+                out.push(
+                    Diagnostic::new(
+                        &env.file,
+                        format!("'{key}' is set by portalgen on every service"),
+                    )
+                    .at(env.spans.key(&pointer))
+                    .with_path(node::field_path(&pointer)),
+                );
+            }
+        }
+    }
+    out
 }
 
 fn clone_error(e: &Error) -> Error {

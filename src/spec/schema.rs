@@ -12,28 +12,61 @@ use super::node::{field_path, SpanIndex};
 use crate::assets;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 
+/// One embedded schema of a spec file, compiled once.
+pub struct SpecSchema {
+    json: Value,
+    validator: Validator,
+}
+
+impl SpecSchema {
+    fn load(file: &str) -> SpecSchema {
+        let text = assets::schema(file).expect("embedded spec schema");
+        let json: Value =
+            serde_json::from_str(text).expect("an embedded spec schema is valid JSON");
+        let validator =
+            jsonschema::draft202012::new(&json).expect("an embedded spec schema compiles");
+        SpecSchema { json, validator }
+    }
+
+    /// The schema as JSON.
+    pub fn json(&self) -> &Value {
+        &self.json
+    }
+}
+
+/// `schemas/environment.schema.json`: an environment spec.
+pub fn environment() -> &'static SpecSchema {
+    static SCHEMA: OnceLock<SpecSchema> = OnceLock::new();
+    SCHEMA.get_or_init(|| SpecSchema::load("environment.schema.json"))
+}
+
+/// `schemas/system.schema.json`: the system file, `portalgen.yaml`.
+pub fn system() -> &'static SpecSchema {
+    static SCHEMA: OnceLock<SpecSchema> = OnceLock::new();
+    SCHEMA.get_or_init(|| SpecSchema::load("system.schema.json"))
+}
+
 /// The environment schema as JSON.
 pub fn schema_json() -> &'static Value {
-    static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        let text = assets::schema("environment.schema.json").expect("embedded environment schema");
-        serde_json::from_str(text).expect("the embedded environment schema is valid JSON")
-    })
+    environment().json()
 }
 
-fn validator() -> &'static Validator {
-    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        jsonschema::draft202012::new(schema_json())
-            .expect("the embedded environment schema compiles")
-    })
-}
-
-/// Every schema violation of `instance`, as diagnostics sorted by position.
+/// Every violation of the environment schema by `instance`, as diagnostics sorted by position.
 pub fn check(file: &Path, instance: &Value, spans: &SpanIndex) -> Vec<Diagnostic> {
-    let mut out: Vec<Diagnostic> = validator()
+    check_against(environment(), file, instance, spans)
+}
+
+/// Every violation of `schema` by `instance`, as diagnostics sorted by position.
+pub fn check_against(
+    schema: &SpecSchema,
+    file: &Path,
+    instance: &Value,
+    spans: &SpanIndex,
+) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = schema
+        .validator
         .iter_errors(instance)
-        .flat_map(|e| describe(file, &e, spans))
+        .flat_map(|e| describe(&schema.json, file, &e, spans))
         .collect();
     out.sort_by(|a, b| a.position.cmp(&b.position).then(a.message.cmp(&b.message)));
     out.dedup();
@@ -41,13 +74,14 @@ pub fn check(file: &Path, instance: &Value, spans: &SpanIndex) -> Vec<Diagnostic
 }
 
 fn describe(
+    root: &Value,
     file: &Path,
     e: &jsonschema::ValidationError<'_>,
     spans: &SpanIndex,
 ) -> Vec<Diagnostic> {
     let pointer = e.instance_path().as_str().to_owned();
     let path = field_path(&pointer);
-    let sub = subschema(&pointer);
+    let sub = subschema(root, &pointer);
     let at = |msg: String| {
         Diagnostic::new(file, msg)
             .at(spans.value(&pointer))
@@ -114,11 +148,19 @@ fn describe(
                 "'{}' is not allowed here",
                 crate::diagnostic::quote(key)
             ))
-            .with_hint(sub_description(&pointer).map(str::to_owned))]
+            .with_hint(sub_description(root, &pointer).map(str::to_owned))]
         }
         ValidationErrorKind::AnyOf { .. } if pointer == "/spec/image" => {
             vec![at("set 'tag' or 'digest' (a digest wins over a tag)".into())]
         }
+        // A secret is never written into a spec, so it is never shown either.
+        ValidationErrorKind::Type { .. } if pointer.contains("/secretEnv/") => vec![at(
+            "a secretEnv entry is a reference {secret, key} to a Kubernetes Secret, never a value"
+                .into(),
+        )
+        .with_hint(Some(
+            "write {secret: <name of the Secret>, key: <key in it>}; keep the value in the cluster's secret store".into(),
+        ))],
         ValidationErrorKind::Type { .. } => {
             let expected = sub
                 .and_then(|s| s.get("type"))
@@ -215,9 +257,9 @@ fn or_list(keys: &[String]) -> String {
 }
 
 /// The description of the schema of the mapping that holds the value at `pointer`.
-fn sub_description(pointer: &str) -> Option<&'static str> {
+fn sub_description<'a>(root: &'a Value, pointer: &str) -> Option<&'a str> {
     let parent = &pointer[..pointer.rfind('/')?];
-    subschema(parent)?.get("description")?.as_str()
+    subschema(root, parent)?.get("description")?.as_str()
 }
 
 fn display_path(path: &str) -> String {
@@ -266,14 +308,15 @@ fn short(v: &Value) -> String {
 
 /// The subschema that applies at an instance pointer, following `properties`, `items` and
 /// local `$ref`s.
-fn subschema(pointer: &str) -> Option<&'static Value> {
-    let root = schema_json();
+fn subschema<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
     let mut cur = resolve(root, root);
     for seg in pointer.split('/').skip(1) {
         let next = if seg.bytes().all(|b| b.is_ascii_digit()) && cur.get("items").is_some() {
             cur.get("items")
         } else {
-            cur.get("properties").and_then(|p| p.get(seg))
+            cur.get("properties")
+                .and_then(|p| p.get(seg))
+                .or_else(|| cur.get("additionalProperties").filter(|a| a.is_object()))
         }?;
         cur = resolve(root, next);
     }

@@ -1,7 +1,11 @@
 //! The environment spec as typed values (DESIGN §2). These types only ever see input that
 //! `schemas/environment.schema.json` has accepted, so they carry no validation of their own.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+pub use super::system::EnvValue;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -156,10 +160,54 @@ pub struct Alerting {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Overrides {
+    /// For every service (the one of the built-in system included); a service's own
+    /// override in `services` wins.
     pub replicas: Option<u32>,
     pub autoscaling: Option<AutoscalingOverride>,
     pub resources: Option<ResourcesOverride>,
     pub database: Option<DatabaseOverride>,
+    /// Environment variables of every service, over the system file's.
+    #[serde(default)]
+    pub env: BTreeMap<String, EnvValue>,
+    /// Per service of the system, by name.
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceOverride>,
+    /// Where every pod of the environment runs (a node pool, spot nodes), and how images
+    /// are pulled.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tolerations: Vec<Toleration>,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<String>,
+    pub priority_class_name: Option<String>,
+}
+
+/// What an environment changes of one service.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceOverride {
+    pub replicas: Option<u32>,
+    pub autoscaling: Option<AutoscalingOverride>,
+    pub resources: Option<ResourcesOverride>,
+    #[serde(default)]
+    pub env: BTreeMap<String, EnvValue>,
+}
+
+/// A pod toleration, as Kubernetes spells it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Toleration {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toleration_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -84,7 +84,7 @@ pub struct Retry {
 pub struct IgnoreDifference {
     pub group: &'static str,
     pub kind: &'static str,
-    pub name: &'static str,
+    pub name: String,
     pub namespace: &'static str,
     pub json_pointers: Vec<&'static str>,
 }
@@ -101,7 +101,7 @@ pub fn resolve(m: &Model) -> Delivery {
         factor: 2,
         max_duration: "3m",
     };
-    let project_name = format!("portal-{env}");
+    let project_name = format!("{}-{env}", m.names.prefix);
 
     // The families' synced folders, grouped by Application in registry order.
     let mut grouped: Vec<(String, Vec<Sync>)> = Vec::new();
@@ -127,7 +127,7 @@ pub fn resolve(m: &Model) -> Delivery {
                 sync_options.push("RespectIgnoreDifferences=true");
             }
             Application {
-                name: format!("portal-{env}-{name}"),
+                name: format!("{}-{env}-{name}", m.names.prefix),
                 file: format!("applications/{name}.yaml"),
                 project: project_name.clone(),
                 wave: syncs[0].wave,
@@ -155,9 +155,9 @@ pub fn resolve(m: &Model) -> Delivery {
         Destination::Operator(_) => 2,
     });
     destinations.dedup();
-    let bootstrap_name = format!("portal-{env}-bootstrap");
+    let bootstrap_name = format!("{}-{env}-bootstrap", m.names.prefix);
     let root = Application {
-        name: format!("portal-{env}-root"),
+        name: format!("{}-{env}-root", m.names.prefix),
         file: "bootstrap.yaml".into(),
         project: bootstrap_name.clone(),
         wave: "0",

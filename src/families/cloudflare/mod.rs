@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 
 use self::model::{self as edge, CacheTtl, Edge};
 use super::{no_destinations, no_syncs, Artifact, Family};
+use crate::model::network::Route;
 use crate::model::Model;
 
 pub const FAMILY: Family = Family {
@@ -33,7 +34,7 @@ pub const FAMILY: Family = Family {
 const TEMPLATE: &str = "cloudflare/terraform.tf.json";
 
 fn plan(model: &Model, _: &minijinja::Value, out: &mut Vec<Artifact>) {
-    for (path, doc) in documents(&model.edge, &model.env.name) {
+    for (path, doc) in documents(&model.edge, &model.routes, &model.env.name) {
         let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
         text.push('\n');
         out.push(Artifact {
@@ -49,8 +50,9 @@ fn r(expr: &str) -> Value {
     Value::String(format!("${{{expr}}}"))
 }
 
-/// Every file of the environment's edge, by name, in a stable order.
-pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
+/// Every file of the environment's edge, by name, in a stable order; the rulesets follow the
+/// system's `routes` (see `model::rules`).
+pub fn documents(e: &Edge, routes: &[Route], env: &str) -> Vec<(&'static str, Value)> {
     let mut out = Vec::new();
     let mut variables = Map::new();
     variables.insert(
@@ -106,7 +108,7 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
         ));
     }
 
-    if let Some(z) = &e.zone {
+    if let Some(z) = &e.zone_config(routes) {
         let mut settings = Map::new();
         for (id, value) in &z.settings {
             settings.insert(
@@ -147,16 +149,18 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
                 })
             })
             .collect();
-        out.push((
-            "cache-rules.tf.json",
-            ruleset(
-                "cache_rules",
-                e,
-                "portal cache rules",
-                "http_request_cache_settings",
-                cache_rules,
-            ),
-        ));
+        if !cache_rules.is_empty() {
+            out.push((
+                "cache-rules.tf.json",
+                ruleset(
+                    "cache_rules",
+                    e,
+                    "portal cache rules",
+                    "http_request_cache_settings",
+                    cache_rules,
+                ),
+            ));
+        }
 
         let mut headers = Map::new();
         for (name, value) in &z.headers {
@@ -183,29 +187,30 @@ pub fn documents(e: &Edge, env: &str) -> Vec<(&'static str, Value)> {
             ),
         ));
 
-        let rl = &z.rate_limit;
-        out.push((
-            "rate-limiting.tf.json",
-            ruleset(
-                "rate_limiting",
-                e,
-                "portal rate limiting",
-                "http_ratelimit",
-                vec![json!({
-                    "ref": rl.r#ref,
-                    "description": rl.description,
-                    "expression": rl.expression,
-                    "action": "block",
-                    "ratelimit": {
-                        "characteristics": rl.characteristics,
-                        "period": rl.period,
-                        "requests_per_period": rl.requests_per_period,
-                        "mitigation_timeout": rl.mitigation_timeout,
-                    },
-                    "enabled": true,
-                })],
-            ),
-        ));
+        if let Some(rl) = &z.rate_limit {
+            out.push((
+                "rate-limiting.tf.json",
+                ruleset(
+                    "rate_limiting",
+                    e,
+                    "portal rate limiting",
+                    "http_ratelimit",
+                    vec![json!({
+                        "ref": rl.r#ref,
+                        "description": rl.description,
+                        "expression": rl.expression,
+                        "action": "block",
+                        "ratelimit": {
+                            "characteristics": rl.characteristics,
+                            "period": rl.period,
+                            "requests_per_period": rl.requests_per_period,
+                            "mitigation_timeout": rl.mitigation_timeout,
+                        },
+                        "enabled": true,
+                    })],
+                ),
+            ));
+        }
     }
 
     if let Some(lb) = &e.load_balancing {

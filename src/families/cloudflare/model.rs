@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::diagnostic::Diagnostic;
+use crate::model::network::Route;
 use crate::spec::{Environment, Role, Tier};
 
 pub mod rules;
@@ -54,10 +55,23 @@ pub struct Edge {
     pub variables: Variables,
     /// Proxied DNS records, when this environment owns its domain's records.
     pub dns_records: Vec<DnsRecord>,
-    /// Zone settings and rulesets, when this environment owns the zone.
-    pub zone: Option<ZoneConfig>,
+    /// When this environment owns the zone (its settings and rulesets): whose hosts and
+    /// session cookies the zone's rules serve. The rules also follow the system's routes, so
+    /// they are built with those: [`Edge::zone_config`].
+    pub zone: Option<rules::Scope>,
     /// Pool, monitor and maybe the load balancers, when the domain is served by several regions.
     pub load_balancing: Option<LoadBalancing>,
+}
+
+impl Edge {
+    /// The zone settings and rulesets, when this environment owns the zone, for the system's
+    /// `routes` (`Model::routes`). The edge is resolved before the services, which is why
+    /// the routes come in here.
+    pub fn zone_config(&self, routes: &[Route]) -> Option<ZoneConfig> {
+        self.zone
+            .as_ref()
+            .map(|scope| rules::zone_config(scope, &rules::Paths::of(routes)))
+    }
 }
 
 /// Terraform variables: secrets and account facts the spec does not hold.
@@ -90,13 +104,14 @@ pub struct ZoneConfig {
     pub headers_expression: String,
     /// `(header, value)`, set on every response of the portal's hosts.
     pub headers: Vec<(&'static str, &'static str)>,
-    pub rate_limit: RateLimit,
+    /// On the API paths; none when the system has no routes.
+    pub rate_limit: Option<RateLimit>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheRule {
     pub r#ref: &'static str,
-    pub description: &'static str,
+    pub description: String,
     pub expression: String,
     pub ttl: CacheTtl,
 }
@@ -116,7 +131,7 @@ pub enum CacheTtl {
 #[derive(Debug, Clone, Serialize)]
 pub struct RateLimit {
     pub r#ref: &'static str,
-    pub description: &'static str,
+    pub description: String,
     pub expression: String,
     pub characteristics: Vec<&'static str>,
     pub period: u32,
@@ -383,7 +398,7 @@ pub fn resolve(
         Vec::new()
     };
 
-    let zone = (zone_owner == env.name).then(|| rules::zone_config(&zone_scope(&all, env)));
+    let zone = (zone_owner == env.name).then(|| zone_scope(&all, env));
 
     let load_balancing = multi_region.then(|| {
         let check_region = cloudflare_region(&spec.region);

@@ -6,6 +6,10 @@
 //! matches. Anything else (a top-level `or`, `xor`, `||`) cannot be proven by looking at its
 //! terms and is reported, whatever it means. This is deliberately stricter than CloudFlare's
 //! grammar: portalgen renders only conjunctions, and a template that does not is refused.
+//!
+//! A caching rule is held to the API's rules (PG-E001, PG-E002) unless one of its terms only
+//! matches static assets (`/static/` or file extensions): a system routes its APIs under any
+//! prefix, so "an API cache rule" cannot mean "an expression that names `/api`".
 
 use serde_json::Value;
 
@@ -47,7 +51,7 @@ pub fn check(file: &str, doc: &Value) -> Vec<Diagnostic> {
                     )
                     .with_path(at.clone())
                     .with_hint(Some(
-                        "fewer portal domains in one zone, or give some environments a zone of their own".into(),
+                        "fewer portal domains in one zone (or a zone of their own for some environments), or fewer or shorter routed prefixes in the system file".into(),
                     )),
                 );
             }
@@ -74,7 +78,12 @@ pub fn check(file: &str, doc: &Value) -> Vec<Diagnostic> {
                     .and_then(|p| p.get("cache"))
                     .and_then(Value::as_bool)
                     == Some(true);
-            if !(cache_phase && caches && expression.contains("/api")) {
+            // Every caching rule is held to the API's rules unless it only matches static
+            // assets: an API is not only `/api` (a system routes its services anywhere).
+            let static_only = terms
+                .as_ref()
+                .is_some_and(|t| t.iter().any(|t| is_static_only(t)));
+            if !(cache_phase && caches) || static_only {
                 continue;
             }
             let has = |term: &str| terms.as_ref().is_some_and(|t| t.contains(&term));
@@ -139,6 +148,20 @@ pub fn is_host_scope(term: &str) -> bool {
             && !p.contains(" and ")
             && !p.contains(" or ")
     };
+    split_top(t, Joiner::Or).is_some_and(|parts| parts.into_iter().all(tests))
+}
+
+/// Whether a term only matches static assets: `starts_with(http.request.uri.path,
+/// "/static/")`, a test of `http.request.uri.path.extension`, or a disjunction of such tests.
+pub fn is_static_only(term: &str) -> bool {
+    let t = unwrap(term.trim()).unwrap_or(term.trim());
+    let tests = |p: &str| {
+        let p = p.trim();
+        p == "starts_with(http.request.uri.path, \"/static/\")"
+            || p.starts_with("http.request.uri.path.extension in {")
+            || p.starts_with("http.request.uri.path.extension eq \"")
+    };
+    // Split at the top level only, so no part holds an `and` or an `or` of its own.
     split_top(t, Joiner::Or).is_some_and(|parts| parts.into_iter().all(tests))
 }
 
@@ -262,7 +285,7 @@ fn balanced(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{conjuncts, is_host_scope};
+    use super::{conjuncts, is_host_scope, is_static_only};
 
     #[test]
     fn conjunctions_split_at_the_top_level_only() {
@@ -284,6 +307,19 @@ mod tests {
         assert!(!is_host_scope("(http.host eq \"a\" or true)"));
         assert!(!is_host_scope("not (http.host eq \"a\")"));
         assert!(!is_host_scope("(http.host eq \"a\" and x) or y"));
+        assert!(is_static_only(
+            "(starts_with(http.request.uri.path, \"/static/\") or http.request.uri.path.extension in {\"css\" \"js\"})"
+        ));
+        assert!(is_static_only("http.request.uri.path.extension eq \"png\""));
+        assert!(!is_static_only(
+            "(starts_with(http.request.uri.path, \"/static/\") or starts_with(http.request.uri.path, \"/orders\"))"
+        ));
+        assert!(!is_static_only(
+            "starts_with(http.request.uri.path, \"/static\")"
+        ));
+        assert!(!is_static_only(
+            "http.request.uri.path.extension in {\"css\"} or true"
+        ));
         assert_eq!(
             conjuncts("ends_with(http.host, \".x\") and band"),
             Some(vec!["ends_with(http.host, \".x\")", "band"])

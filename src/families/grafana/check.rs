@@ -4,6 +4,10 @@
 //! ids, a `gridPos` on every panel, a unit on every panel's axis, thresholds that match the
 //! SLOs on panels that show an SLI, and every query parsed as PromQL (variables
 //! substituted first).
+//!
+//! Services have SLOs of their own (DESIGN §2a), so a panel that shows an SLI marks the SLO
+//! its description states (`SLO: below 300 ms.`, `SLO: 99.95%.`), or DESIGN §3's when it
+//! states none.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,10 +18,7 @@ use crate::validate::At;
 use super::model::DATASOURCE_VARIABLE;
 use crate::diagnostic::{Diagnostic, FieldPath, ObjectRef};
 use crate::families::prometheus::promql;
-use crate::families::prometheus::slo::{
-    RULE_ERROR_RATIO_PREFIX, RULE_LATENCY_P95, SLO_AVAILABILITY, SLO_ERROR_RATIO,
-    SLO_LATENCY_P95_SECONDS,
-};
+use crate::families::prometheus::slo::{Objectives, SLI_ERROR_RATIO, SLI_LATENCY_P95};
 use crate::validate::Document;
 
 /// Oldest dashboard schema accepted: Grafana 11.0.
@@ -163,6 +164,13 @@ pub fn check_dashboard(
     if panels.is_empty() {
         problem(here("panels"), "the dashboard has no panels".into(), None);
     }
+    for (first, second) in overlaps(d) {
+        problem(
+            base.clone().key(format!("panel '{second}'")),
+            format!("the panel overlaps panel '{first}' on the grid"),
+            None,
+        );
+    }
     let mut ids: HashMap<u64, String> = HashMap::new();
     for (i, p) in panels.iter().enumerate() {
         let title = p.get("title").and_then(Value::as_str).unwrap_or_default();
@@ -254,7 +262,9 @@ pub fn check_dashboard(
             }
             exprs.push(expr);
         }
-        if let Some((what, slo)) = sli_of(unit, &exprs) {
+        if let Some((what, product)) = sli_of(unit, &exprs) {
+            let description = p.get("description").and_then(Value::as_str);
+            let slo = description.and_then(stated_slo).unwrap_or(product);
             let steps = p
                 .at("/fieldConfig/defaults/thresholds/steps")
                 .and_then(Value::as_array);
@@ -277,6 +287,34 @@ pub fn check_dashboard(
     out
 }
 
+/// Pairs of top-level panels whose `gridPos` rectangles overlap (titles, in reading order).
+fn overlaps(d: &Value) -> Vec<(String, String)> {
+    let placed: Vec<(String, [u64; 4])> = d
+        .get("panels")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let g = ["x", "y", "w", "h"]
+                .map(|k| p.at(&format!("/gridPos/{k}")).and_then(Value::as_u64));
+            let [Some(x), Some(y), Some(w), Some(h)] = g else {
+                return None;
+            };
+            let title = p.get("title").and_then(Value::as_str).unwrap_or_default();
+            Some((title.to_owned(), [x, y, w, h]))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (i, (a, [ax, ay, aw, ah])) in placed.iter().enumerate() {
+        for (b, [bx, by, bw, bh]) in &placed[i + 1..] {
+            if ax < &(bx + bw) && bx < &(ax + aw) && ay < &(by + bh) && by < &(ay + ah) {
+                out.push((a.clone(), b.clone()));
+            }
+        }
+    }
+    out
+}
+
 fn uses_datasource_variable(ds: Option<&Value>) -> bool {
     let uid = match ds {
         Some(Value::String(s)) => s.as_str(),
@@ -286,34 +324,62 @@ fn uses_datasource_variable(ds: Option<&Value>) -> bool {
     uid == format!("${{{DATASOURCE_VARIABLE}}}") || uid == format!("${DATASOURCE_VARIABLE}")
 }
 
-/// The SLI a panel shows, from its unit and queries, with the SLO its thresholds must mark.
+/// The SLI a panel shows, from its unit and queries, with DESIGN §3's SLO for it.
 fn sli_of(unit: &str, exprs: &[&str]) -> Option<(&'static str, f64)> {
+    let product = Objectives::product();
     let any = |f: &dyn Fn(&str) -> bool| exprs.iter().any(|e| f(e));
     let error_ratio = |e: &str| {
-        e.contains(RULE_ERROR_RATIO_PREFIX)
-            || (e.contains("status=~\"5..\"") && e.contains(") / sum("))
+        e.contains(SLI_ERROR_RATIO) || (e.contains("status=~\"5..\"") && e.contains(") / sum("))
     };
-    let budget_scaled = |e: &str| e.contains(&format!("/ {SLO_ERROR_RATIO}"));
+    // Divided by a number: the error budget's share or burn rate, not the ratio itself.
+    let budget_scaled = |e: &str| {
+        e.rsplit_once(" / ")
+            .is_some_and(|(_, d)| d.trim().parse::<f64>().is_ok())
+    };
     match unit {
         "s" if any(&|e| {
-            e.contains(RULE_LATENCY_P95)
+            e.contains(SLI_LATENCY_P95)
                 || (e.contains("http_request_duration_seconds") && e.contains("0.95"))
         }) =>
         {
-            Some(("p95 latency", SLO_LATENCY_P95_SECONDS))
+            Some(("p95 latency", product.latency_p95_seconds))
         }
         "percentunit"
             if any(&|e| {
                 error_ratio(e) && !budget_scaled(e) && e.trim_start().starts_with("1 -")
             }) =>
         {
-            Some(("availability", SLO_AVAILABILITY))
+            Some(("availability", product.availability))
         }
         "percentunit" if any(&|e| error_ratio(e) && !budget_scaled(e)) => {
-            Some(("5xx error ratio", SLO_ERROR_RATIO))
+            Some(("5xx error ratio", product.error_rate))
         }
         _ => None,
     }
+}
+
+/// The objective a description states after `SLO:`: its first number, with its unit
+/// (`500 ms`, `0.1%`, `1 s`), as a fraction or in seconds.
+fn stated_slo(description: &str) -> Option<f64> {
+    let (_, rest) = description.split_once("SLO:")?;
+    let mut words = rest.split_whitespace();
+    while let Some(word) = words.next() {
+        if !word.starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let word = word.trim_end_matches(['.', ',', ';', ')']);
+        if let Some(p) = word.strip_suffix('%') {
+            return p.parse::<f64>().ok().map(|v| v / 100.0);
+        }
+        let v = word.parse::<f64>().ok()?;
+        let unit = words.next().unwrap_or_default();
+        return match unit.trim_end_matches(['.', ',', ';', ')']) {
+            "ms" => Some(v / 1000.0),
+            "s" => Some(v),
+            _ => None,
+        };
+    }
+    None
 }
 
 #[cfg(test)]
@@ -401,5 +467,47 @@ mod tests {
         assert!(messages(&d)
             .join("\n")
             .contains("no Prometheus datasource variable"));
+    }
+
+    #[test]
+    fn overlapping_panels_are_reported() {
+        let mut d = dashboard();
+        d["panels"][1]["gridPos"]["x"] = json!(6);
+        let m = messages(&d).join("\n");
+        assert!(
+            m.contains("panel 'by tenant'")
+                && m.contains("the panel overlaps panel 'p95' on the grid"),
+            "{m}"
+        );
+        // Below it instead: no overlap.
+        d["panels"][1]["gridPos"]["y"] = json!(4);
+        assert_eq!(messages(&d), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_sli_panel_marks_the_slo_its_description_states() {
+        let mut d = dashboard();
+        d["panels"][0]["description"] = json!("p95 of auth-service; SLO: p95 below 300 ms.");
+        let m = messages(&d).join("\n");
+        assert!(m.contains("no threshold at its SLO (0.3)"), "{m}");
+        d["panels"][0]["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] = json!(0.3);
+        assert_eq!(messages(&d), Vec::<String>::new());
+    }
+
+    #[test]
+    fn stated_slos_are_read_with_their_unit() {
+        let close = |s: &str, v: f64| {
+            let got = stated_slo(s).unwrap_or_else(|| panic!("{s}: none"));
+            assert!((got - v).abs() < 1e-12, "{s}: {got}");
+        };
+        close("SLO: below 500 ms.", 0.5);
+        close("Non-5xx share of requests over 30d; SLO: 99.95%.", 0.9995);
+        close("5xx responses over all responses; SLO: below 0.1%.", 0.001);
+        close("SLO: p95 below 1 s.", 1.0);
+        assert_eq!(
+            stated_slo("Share of the 30d error budget (0.1%) not yet spent."),
+            None
+        );
+        assert_eq!(stated_slo("SLO: 12 parsecs"), None);
     }
 }

@@ -30,6 +30,21 @@ impl Layout {
         debug_assert!(x <= 24);
         self.y += h;
     }
+
+    /// A row header across the grid: what follows belongs to `title`.
+    pub fn header(&mut self, title: &str) {
+        self.row(
+            1,
+            vec![(
+                24,
+                Panel {
+                    kind: "row",
+                    title: title.to_owned(),
+                    ..Panel::default()
+                },
+            )],
+        );
+    }
 }
 
 pub fn target(expr: impl Into<String>, legend: &'static str) -> Target {
@@ -72,15 +87,10 @@ pub fn red_below(v: f64) -> Vec<Step> {
     ]
 }
 
-pub fn panel(
-    kind: &'static str,
-    title: &'static str,
-    unit: &'static str,
-    targets: Vec<Target>,
-) -> Panel {
+pub fn panel(kind: &'static str, title: &str, unit: &'static str, targets: Vec<Target>) -> Panel {
     Panel {
         kind,
-        title,
+        title: title.to_owned(),
         unit,
         targets,
         thresholds: vec![green()],

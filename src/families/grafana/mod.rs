@@ -13,6 +13,7 @@
 pub mod check;
 pub mod layout;
 pub mod model;
+pub mod panels;
 
 use minijinja::{context, Value};
 use serde_json::{json, Map, Value as Json};
@@ -138,6 +139,16 @@ fn variable_json(v: &Variable) -> Json {
 }
 
 fn panel_json(p: &Panel) -> Json {
+    if p.kind == "row" {
+        return json!({
+            "id": p.id,
+            "type": "row",
+            "title": p.title,
+            "collapsed": false,
+            "gridPos": { "x": p.grid.x, "y": p.grid.y, "w": p.grid.w, "h": p.grid.h },
+            "panels": []
+        });
+    }
     let mut defaults = Map::new();
     defaults.insert("unit".into(), json!(p.unit));
     if let Some(d) = p.decimals {

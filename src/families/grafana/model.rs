@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use super::layout::{green, panel, red_above, red_below, target, Layout};
-use crate::families::prometheus::slo::*;
+use super::layout::{panel, red_below, target, Layout};
+use super::panels;
+use crate::families::prometheus::slo::{num, PLUGIN_SUCCESS_MIN};
 use crate::model::{Model, MonitoringLevel, MONITORING_NAMESPACE};
 
 /// The Grafana dashboard schema version rendered (Grafana 12).
@@ -52,9 +53,9 @@ pub struct Variable {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Panel {
     pub id: u32,
-    /// `stat` or `timeseries`.
+    /// `stat`, `timeseries`, or `row` (a header: title and position only).
     pub kind: &'static str,
-    pub title: &'static str,
+    pub title: String,
     pub description: String,
     pub unit: &'static str,
     pub decimals: Option<u32>,
@@ -140,13 +141,17 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
         multi: true,
         include_all: true,
     };
-    let (o, s, e) = (overview(m), saas(), slo(m));
-    vec![
+    let (o, s, e) = (panels::overview(m), saas(), panels::slo(m));
+    let mut dashboards = vec![
         dashboard(
             "portal-overview",
             "portal-overview",
             "Portal overview",
-            "Request rate, latency and errors of the portal app.",
+            if m.system.builtin {
+                "Request rate, latency and errors of the portal app."
+            } else {
+                "Request rate, latency, errors and pods of each service, a row each."
+            },
             vec![datasource.clone()],
             o,
         ),
@@ -162,99 +167,18 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
             "portal-slo",
             "portal-slo-error-budget",
             "Portal SLOs and error budget",
-            "Availability, latency and 5xx SLOs, the 30-day error budget and its burn rate.",
+            if m.system.builtin {
+                "Availability, latency and 5xx SLOs, the 30-day error budget and its burn rate."
+            } else {
+                "Availability, latency and 5xx SLOs, the 30-day error budget and its burn rate of each service with metrics, a row each."
+            },
             vec![datasource],
             e,
         ),
-    ]
-}
-
-/// Portal overview: request rate, p95 latency, error rate.
-fn overview(m: &Model) -> Layout {
-    let sys = m.namespaces.system;
-    let pct = |v: f64| format!("{}%", num(v * 100.0));
-    let ms = (SLO_LATENCY_P95_SECONDS * 1000.0).round();
-    let rate = |sel: &str| format!("rate({sel}[$__rate_interval])");
-    let errors = requests(",status=~\"5..\"");
-    let all = requests("");
-    let bucket = "http_request_duration_seconds_bucket{job=\"portal-app\"}";
-    // Portal overview: request rate, p95 latency, error rate.
-    let mut o = Layout::new();
-    o.row(4, vec![
-        (6, panel("stat", "Request rate", "reqps", vec![target(format!("sum({})", rate(&all)), "requests/s")])),
-        (6, Panel {
-            thresholds: red_above(SLO_LATENCY_P95_SECONDS),
-            description: format!("SLO: p95 below {ms} ms."),
-            ..panel("stat", "p95 latency", "s", vec![target(format!("histogram_quantile(0.95, sum by (le) ({}))", rate(bucket)), "p95")])
-        }),
-        (6, Panel {
-            thresholds: red_above(SLO_ERROR_RATIO),
-            description: format!("SLO: below {}.", pct(SLO_ERROR_RATIO)),
-            decimals: Some(3),
-            ..panel("stat", "5xx error ratio", "percentunit", vec![target(format!("sum({}) / sum({})", rate(&errors), rate(&all)), "5xx ratio")])
-        }),
-        (6, panel("stat", "Ready pods", "short", vec![target(format!("sum(kube_deployment_status_replicas_available{{namespace=\"{sys}\",deployment=\"{}\"}})", m.app.name), "ready")])),
-    ]);
-    o.row(
-        8,
-        vec![
-            (
-                12,
-                panel(
-                    "timeseries",
-                    "Request rate by status",
-                    "reqps",
-                    vec![target(
-                        format!("sum by (status) ({})", rate(&all)),
-                        "{{status}}",
-                    )],
-                ),
-            ),
-            (
-                12,
-                Panel {
-                    thresholds: red_above(SLO_LATENCY_P95_SECONDS),
-                    description: format!(
-                        "p50, p95 and p99 request latency; SLO: p95 below {ms} ms."
-                    ),
-                    min: Some(0.0),
-                    ..panel(
-                        "timeseries",
-                        "Latency",
-                        "s",
-                        vec![
-                            target(
-                                format!("histogram_quantile(0.5, sum by (le) ({}))", rate(bucket)),
-                                "p50",
-                            ),
-                            target(
-                                format!("histogram_quantile(0.95, sum by (le) ({}))", rate(bucket)),
-                                "p95",
-                            ),
-                            target(
-                                format!("histogram_quantile(0.99, sum by (le) ({}))", rate(bucket)),
-                                "p99",
-                            ),
-                        ],
-                    )
-                },
-            ),
-        ],
-    );
-    o.row(8, vec![
-        (12, Panel {
-            thresholds: red_above(SLO_ERROR_RATIO),
-            description: format!("5xx responses over all responses; SLO: below {}.", pct(SLO_ERROR_RATIO)),
-            min: Some(0.0),
-            ..panel("timeseries", "5xx error ratio", "percentunit", vec![target(format!("sum({}) / sum({})", rate(&errors), rate(&all)), "5xx ratio")])
-        }),
-        (12, panel("timeseries", "Pods", "short", vec![
-            target(format!("sum(kube_deployment_status_replicas_available{{namespace=\"{sys}\",deployment=\"{}\"}})", m.app.name), "available"),
-            target(format!("sum(kube_deployment_spec_replicas{{namespace=\"{sys}\",deployment=\"{}\"}})", m.app.name), "desired"),
-        ])),
-    ]);
-
-    o
+    ];
+    // No service with metrics: no SLIs, so no SLO dashboard.
+    dashboards.retain(|d| !d.panels.is_empty());
+    dashboards
 }
 
 /// SaaS: active tenants, request rate by tenant, plugin installation success rate.
@@ -324,196 +248,6 @@ fn saas() -> Layout {
     ]);
 
     s
-}
-
-/// SLO and error budget.
-fn slo(m: &Model) -> Layout {
-    let level = m.monitoring.level;
-    let pct = |v: f64| format!("{}%", num(v * 100.0));
-    let ms = (SLO_LATENCY_P95_SECONDS * 1000.0).round();
-    // SLO and error budget.
-    let budget = error_ratio_rule(SLO_WINDOW);
-    let mut e = Layout::new();
-    e.row(
-        4,
-        vec![
-            (
-                6,
-                Panel {
-                    thresholds: red_below(SLO_AVAILABILITY),
-                    description: format!(
-                        "Non-5xx share of requests over {SLO_WINDOW}; SLO: {}.",
-                        pct(SLO_AVAILABILITY)
-                    ),
-                    decimals: Some(3),
-                    ..panel(
-                        "stat",
-                        "Availability (30d)",
-                        "percentunit",
-                        vec![target(format!("1 - {budget}"), "availability")],
-                    )
-                },
-            ),
-            (
-                6,
-                Panel {
-                    thresholds: vec![
-                        Step {
-                            color: "red",
-                            value: None,
-                        },
-                        Step {
-                            color: "orange",
-                            value: Some(0.0),
-                        },
-                        Step {
-                            color: "green",
-                            value: Some(ERROR_BUDGET_LOW),
-                        },
-                    ],
-                    description: format!(
-                        "Share of the {SLO_WINDOW} error budget ({}) not yet spent.",
-                        pct(SLO_ERROR_RATIO)
-                    ),
-                    decimals: Some(1),
-                    ..panel(
-                        "stat",
-                        "Error budget remaining (30d)",
-                        "percentunit",
-                        vec![target(
-                            format!("1 - {budget} / {}", num(SLO_ERROR_RATIO)),
-                            "remaining",
-                        )],
-                    )
-                },
-            ),
-            (
-                6,
-                Panel {
-                    thresholds: red_above(SLO_LATENCY_P95_SECONDS),
-                    description: format!("SLO: below {ms} ms."),
-                    ..panel(
-                        "stat",
-                        "p95 latency (5m)",
-                        "s",
-                        vec![target(RULE_LATENCY_P95, "p95")],
-                    )
-                },
-            ),
-            (
-                6,
-                Panel {
-                    thresholds: red_above(SLO_ERROR_RATIO),
-                    description: format!("SLO: below {}.", pct(SLO_ERROR_RATIO)),
-                    decimals: Some(3),
-                    ..panel(
-                        "stat",
-                        "5xx error ratio (1h)",
-                        "percentunit",
-                        vec![target(error_ratio_rule("1h"), "5xx ratio")],
-                    )
-                },
-            ),
-        ],
-    );
-    e.row(8, vec![(24, burn_rate_panel(level))]);
-    e.row(
-        8,
-        vec![
-            (
-                12,
-                Panel {
-                    thresholds: red_above(SLO_LATENCY_P95_SECONDS),
-                    description: format!("SLO: below {ms} ms."),
-                    min: Some(0.0),
-                    ..panel(
-                        "timeseries",
-                        "p95 latency vs SLO",
-                        "s",
-                        vec![target(RULE_LATENCY_P95, "p95")],
-                    )
-                },
-            ),
-            (
-                12,
-                Panel {
-                    thresholds: red_above(SLO_ERROR_RATIO),
-                    description: format!("SLO: below {}.", pct(SLO_ERROR_RATIO)),
-                    min: Some(0.0),
-                    ..panel(
-                        "timeseries",
-                        "5xx error ratio vs SLO",
-                        "percentunit",
-                        vec![target(error_ratio_rule("5m"), "5xx ratio")],
-                    )
-                },
-            ),
-        ],
-    );
-
-    e
-}
-
-/// Burn rate over the windows this tier records: 1 spends the budget exactly in 30 days.
-fn burn_rate_panel(level: MonitoringLevel) -> Panel {
-    let burn_windows: Vec<&str> = error_ratio_windows(level)
-        .iter()
-        .copied()
-        .filter(|w| *w != "5m")
-        .collect();
-    let mut burn_steps = red_above(1.0);
-    if level == MonitoringLevel::Enterprise {
-        burn_steps = vec![
-            green(),
-            Step {
-                color: "yellow",
-                value: Some(SLOW_BURN[1].2),
-            },
-            Step {
-                color: "orange",
-                value: Some(SLOW_BURN[0].2),
-            },
-            Step {
-                color: "red",
-                value: Some(FAST_BURN[0].2),
-            },
-        ];
-    }
-    let legends: &[&'static str] = &[
-        "burn rate 30m",
-        "burn rate 1h",
-        "burn rate 2h",
-        "burn rate 6h",
-        "burn rate 1d",
-        "burn rate 3d",
-    ];
-    let burn_targets = burn_windows
-        .iter()
-        .map(|w| {
-            let legend = legends
-                .iter()
-                .find(|l| l.ends_with(&format!(" {w}")))
-                .copied()
-                .unwrap_or("burn rate");
-            target(
-                format!("{} / {}", error_ratio_rule(w), num(SLO_ERROR_RATIO)),
-                legend,
-            )
-        })
-        .collect();
-    Panel {
-        thresholds: burn_steps,
-        description:
-            "Error ratio divided by the error budget: at 1 the budget lasts exactly the SLO window."
-                .to_owned(),
-        min: Some(0.0),
-        ..panel(
-            "timeseries",
-            "Error budget burn rate",
-            "short",
-            burn_targets,
-        )
-    }
 }
 
 /// Dashboards come with the "full" monitoring level (DESIGN §3): staging and prod.

@@ -5,7 +5,7 @@ use minijinja::{context, Value};
 
 use super::argocd::model::{GroupKind, IgnoreDifference};
 use super::{Artifact, Destination, Family, Sync};
-use crate::model::{Model, SYSTEM_NAMESPACE, TENANT_NAMESPACES, VELERO_NAMESPACE};
+use crate::model::{Model, Service, VELERO_NAMESPACE};
 use crate::spec::Tier;
 
 pub const FAMILY: Family = Family {
@@ -36,20 +36,21 @@ fn syncs(model: &Model) -> Vec<Sync> {
     let platform = Sync {
         application: "platform".into(),
         wave: "0",
-        namespace: SYSTEM_NAMESPACE,
+        namespace: model.namespaces.system,
         path: "kubernetes/platform".into(),
-        ignore_differences: if model.app.autoscaling.is_some() {
-            // The HPA owns the Deployment's replicas.
-            vec![IgnoreDifference {
+        // The HPA owns the Deployment's replicas.
+        ignore_differences: model
+            .services
+            .iter()
+            .filter(|s| s.autoscaling.is_some())
+            .map(|s| IgnoreDifference {
                 group: "apps",
                 kind: "Deployment",
-                name: model.app.name,
-                namespace: SYSTEM_NAMESPACE,
+                name: s.name.clone(),
+                namespace: model.namespaces.system,
                 json_pointers: vec!["/spec/replicas"],
-            }]
-        } else {
-            Vec::new()
-        },
+            })
+            .collect(),
     };
     let tenants = model
         .shards
@@ -58,7 +59,7 @@ fn syncs(model: &Model) -> Vec<Sync> {
         .map(|shard| Sync {
             application: format!("tenants-{}", shard.name),
             wave: "1",
-            namespace: SYSTEM_NAMESPACE,
+            namespace: model.namespaces.system,
             path: format!("kubernetes/tenants/{}", shard.name),
             ignore_differences: Vec::new(),
         });
@@ -67,8 +68,8 @@ fn syncs(model: &Model) -> Vec<Sync> {
 
 fn destinations(model: &Model) -> Vec<Destination> {
     let mut out = vec![
-        Destination::Platform(SYSTEM_NAMESPACE),
-        Destination::Tenants(TENANT_NAMESPACES),
+        Destination::Platform(model.namespaces.system),
+        Destination::Tenants(model.names.tenant_namespaces),
     ];
     if model.backups.velero.is_some() {
         // Velero reads Schedules from its own namespace only.
@@ -77,62 +78,86 @@ fn destinations(model: &Model) -> Vec<Destination> {
     out
 }
 
-fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
-    let mut add = |path: &str, template: &'static str| {
+/// The files of one service, in its folder.
+fn plan_service(model: &Model, m: &Value, service: &Service, out: &mut Vec<Artifact>) {
+    let s = Value::from(minijinja::value::Serde(service));
+    let folder = &service.folder;
+    let mut add = |file: &str| {
         out.push(Artifact {
-            path: path.to_owned(),
-            template,
-            context: context! { m => m.clone() },
+            path: format!("kubernetes/platform/{folder}/{file}"),
+            template: SERVICE_TEMPLATES
+                .iter()
+                .find(|t| t.ends_with(&format!("/{file}")))
+                .copied()
+                .expect("every service file has its template"),
+            context: context! { m => m.clone(), s => s.clone() },
         });
     };
-    add(
+    add("service-account.yaml");
+    add("config-map.yaml");
+    add("deployment.yaml");
+    add("service.yaml");
+    if service.autoscaling.is_some() {
+        add("hpa.yaml");
+    }
+    add("vpa.yaml");
+    if service.pdb.is_some() {
+        add("pdb.yaml");
+    }
+    // The built-in app's folder also holds the shared network files, in the order they
+    // always had.
+    if *folder == model.network.folder {
+        add("network-policies.yaml");
+        add("ingress.yaml");
+    }
+}
+
+/// The templates of one service's files.
+const SERVICE_TEMPLATES: &[&str] = &[
+    "kubernetes/app/service-account.yaml",
+    "kubernetes/app/config-map.yaml",
+    "kubernetes/app/deployment.yaml",
+    "kubernetes/app/service.yaml",
+    "kubernetes/app/hpa.yaml",
+    "kubernetes/app/vpa.yaml",
+    "kubernetes/app/pdb.yaml",
+    "kubernetes/app/network-policies.yaml",
+    "kubernetes/app/ingress.yaml",
+];
+
+fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
+    let shared = |path: &str, template: &'static str| Artifact {
+        path: path.to_owned(),
+        template,
+        context: context! { m => m.clone() },
+    };
+    out.push(shared(
         "kubernetes/platform/namespaces.yaml",
         "kubernetes/namespaces.yaml",
-    );
-    add(
+    ));
+    out.push(shared(
         "kubernetes/platform/cluster-role.yaml",
         "kubernetes/cluster-role.yaml",
-    );
-    add(
-        "kubernetes/platform/app/service-account.yaml",
-        "kubernetes/app/service-account.yaml",
-    );
-    add(
-        "kubernetes/platform/app/config-map.yaml",
-        "kubernetes/app/config-map.yaml",
-    );
-    add(
-        "kubernetes/platform/app/deployment.yaml",
-        "kubernetes/app/deployment.yaml",
-    );
-    add(
-        "kubernetes/platform/app/service.yaml",
-        "kubernetes/app/service.yaml",
-    );
-    if model.app.autoscaling.is_some() {
+    ));
+    for service in &model.services {
+        plan_service(model, m, service, out);
+    }
+    let mut add = |path: &str, template: &'static str| out.push(shared(path, template));
+    if !model
+        .services
+        .iter()
+        .any(|s| s.folder == model.network.folder)
+    {
+        let network = &model.network.folder;
         add(
-            "kubernetes/platform/app/hpa.yaml",
-            "kubernetes/app/hpa.yaml",
+            &format!("kubernetes/platform/{network}/network-policies.yaml"),
+            "kubernetes/app/network-policies.yaml",
+        );
+        add(
+            &format!("kubernetes/platform/{network}/ingress.yaml"),
+            "kubernetes/app/ingress.yaml",
         );
     }
-    add(
-        "kubernetes/platform/app/vpa.yaml",
-        "kubernetes/app/vpa.yaml",
-    );
-    if model.app.pdb.is_some() {
-        add(
-            "kubernetes/platform/app/pdb.yaml",
-            "kubernetes/app/pdb.yaml",
-        );
-    }
-    add(
-        "kubernetes/platform/app/network-policies.yaml",
-        "kubernetes/app/network-policies.yaml",
-    );
-    add(
-        "kubernetes/platform/app/ingress.yaml",
-        "kubernetes/app/ingress.yaml",
-    );
     add(
         "kubernetes/platform/data/postgres.yaml",
         "kubernetes/data/postgres.yaml",

@@ -3,6 +3,7 @@
 //! `rules`, their routing in `routing`; this only names files.
 
 pub mod model;
+pub mod operational;
 pub mod promql;
 pub mod routing;
 pub mod rules;

@@ -64,20 +64,20 @@ pub struct Prometheus {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ServiceMonitor {
     /// Object name, and the file name under `prometheus/monitors/`.
-    pub name: &'static str,
+    pub name: String,
     /// Where the scraped Services live.
     pub target_namespace: String,
-    pub match_labels: BTreeMap<&'static str, &'static str>,
+    pub match_labels: BTreeMap<&'static str, String>,
     /// `app In [...]` style selection, when one label value is not enough.
     pub match_expressions: Vec<MatchExpression>,
-    pub port: &'static str,
-    pub path: &'static str,
+    pub port: String,
+    pub path: String,
     pub interval: &'static str,
     pub honor_labels: bool,
     /// Keep only series whose name matches (for exporters that export far more than used).
     pub keep_metrics: Option<&'static str>,
     /// Keep only series whose `namespace` label matches.
-    pub keep_namespaces: Option<&'static str>,
+    pub keep_namespaces: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -139,18 +139,26 @@ pub fn resolve(m: &Model) -> Observability {
 
     let velero = m.backups.velero.as_ref();
     let mut scrape_namespaces = vec![system.to_owned(), MONITORING_NAMESPACE.to_owned()];
-    let mut service_monitors = vec![
+    // One per service that exports metrics, named after it.
+    let mut service_monitors: Vec<ServiceMonitor> = m
+        .services
+        .iter()
+        .filter_map(|s| {
+            let metrics = s.metrics.as_ref()?;
+            Some(ServiceMonitor {
+                name: s.name.clone(),
+                target_namespace: system.to_owned(),
+                match_labels: BTreeMap::from([("app.kubernetes.io/name", s.name.clone())]),
+                port: metrics.port_name.clone(),
+                path: metrics.path.clone(),
+                interval: "30s",
+                ..ServiceMonitor::default()
+            })
+        })
+        .collect();
+    service_monitors.extend([
         ServiceMonitor {
-            name: m.app.name,
-            target_namespace: system.to_owned(),
-            match_labels: BTreeMap::from([("app.kubernetes.io/name", m.app.name)]),
-            port: "http",
-            path: "/metrics",
-            interval: "30s",
-            ..ServiceMonitor::default()
-        },
-        ServiceMonitor {
-            name: m.redis.name,
+            name: m.redis.name.to_owned(),
             target_namespace: system.to_owned(),
             // The opstree operator labels each Service `app: <name>[-leader|-follower]`
             // and adds the exporter port only to the main (not the headless) Service.
@@ -163,34 +171,35 @@ pub fn resolve(m: &Model) -> Observability {
                     vec![m.redis.name.to_owned()]
                 },
             }],
-            port: "redis-exporter",
-            path: "/metrics",
+            port: "redis-exporter".into(),
+            path: "/metrics".into(),
             interval: "30s",
             ..ServiceMonitor::default()
         },
         ServiceMonitor {
-            name: "kube-state-metrics",
+            name: "kube-state-metrics".into(),
             target_namespace: MONITORING_NAMESPACE.to_owned(),
-            match_labels: BTreeMap::from([("app.kubernetes.io/name", "kube-state-metrics")]),
-            port: "http",
-            path: "/metrics",
+            match_labels: BTreeMap::from([("app.kubernetes.io/name", "kube-state-metrics".to_owned())]),
+            port: "http".into(),
+            path: "/metrics".into(),
             interval: "30s",
             honor_labels: true,
             keep_metrics: Some(
                 "kube_pod_container_status_.+|kube_pod_status_.+|kube_deployment_.+|kube_horizontalpodautoscaler_.+",
             ),
-            keep_namespaces: Some("portal-.+"),
+            // The system's namespaces (`<prefix>-system`, `<prefix>-tenant-…`).
+            keep_namespaces: Some(format!("{}-.+", m.names.prefix)),
             ..ServiceMonitor::default()
         },
-    ];
+    ]);
     if velero.is_some() {
         scrape_namespaces.push(VELERO_NAMESPACE.to_owned());
         service_monitors.push(ServiceMonitor {
-            name: "velero",
+            name: "velero".into(),
             target_namespace: VELERO_NAMESPACE.to_owned(),
-            match_labels: BTreeMap::from([("app.kubernetes.io/name", "velero")]),
-            port: "http-monitoring",
-            path: "/metrics",
+            match_labels: BTreeMap::from([("app.kubernetes.io/name", "velero".to_owned())]),
+            port: "http-monitoring".into(),
+            path: "/metrics".into(),
             interval: "60s",
             keep_metrics: Some("velero_backup_.+"),
             ..ServiceMonitor::default()

@@ -1,8 +1,10 @@
 //! PromQL: every expression of a PrometheusRule, and every query of a Grafana dashboard
 //! (after its variables are substituted), is parsed with the `promql-parser` crate; alerting
-//! rules must carry a severity label and summary, description and runbook_url annotations.
+//! rules must carry a severity label and summary, description and runbook_url annotations;
+//! no group, alert or recording rule is named twice in one PrometheusRule (services' names
+//! are derived from theirs, see `slo`, and two derivations could meet).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -27,12 +29,21 @@ pub fn check_document(file: &str, doc: &Document) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let mut out = Vec::new();
+    // Where each group and rule name was first seen.
+    let mut seen: HashMap<(&str, &str), &str> = HashMap::new();
     let groups = doc.value.at("/spec/groups").and_then(Value::as_array);
     for group in groups.into_iter().flatten() {
         let gname = group
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        if seen.insert(("group", gname), gname).is_some() {
+            out.push(
+                Diagnostic::new(file, format!("two rule groups are named '{gname}'"))
+                    .object(doc.object_ref())
+                    .with_path(FieldPath::root().key(format!("group '{gname}'"))),
+            );
+        }
         let rules = group.get("rules").and_then(Value::as_array);
         for rule in rules.into_iter().flatten() {
             let (kind, name) = match (rule.get("record"), rule.get("alert")) {
@@ -49,6 +60,14 @@ pub fn check_document(file: &str, doc: &Document) -> Vec<Diagnostic> {
                         .with_hint(hint),
                 );
             };
+            if kind != "rule" {
+                if let Some(first) = seen.insert((kind, name), gname) {
+                    problem(
+                        format!("{kind} '{name}' is already defined in group '{first}'"),
+                        Some("rule and alert names must be unique in the file".into()),
+                    );
+                }
+            }
             match rule.get("expr") {
                 Some(Value::String(expr)) => {
                     if let Err(e) = parse(expr) {
@@ -225,6 +244,12 @@ spec:
           annotations: {summary: s, description: d}
         - record: 'bad name'
           expr: sum(up
+    - name: g
+      rules:
+        - alert: NoRunbook
+          expr: up == 0
+          labels: {severity: critical}
+          annotations: {summary: s, description: d, runbook_url: 'https://r/x'}
 ";
         let docs = crate::validate::parse_yaml_documents(text).unwrap();
         let problems = check_document("f.yaml", &docs[0]);
@@ -249,6 +274,18 @@ spec:
             messages
                 .iter()
                 .any(|m| m.contains("not a valid metric name")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("two rule groups are named 'g'")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("alert 'NoRunbook' is already defined in group 'g'")),
             "{messages:?}"
         );
     }

@@ -1,14 +1,41 @@
-//! The SLOs (DESIGN §3) and the recording rules that measure them: shared by the alerts
-//! (`rules`) and the dashboards (`families::grafana`), so both speak of the same series.
+//! The SLOs (DESIGN §3, or a service's own from the system file, §2a) and the recording
+//! rules that measure them: shared by the alerts (`rules`) and the dashboards
+//! (`families::grafana`), so both speak of the same series.
+//!
+//! # Names
+//!
+//! Every service with `metrics` has its own SLIs, error budget and SLO alerts, named after
+//! the service; the names are derived from the system's and the service's names the way
+//! the service's alert prefix is (`model::services::alert_prefix`: a service named after
+//! its system, or `<system>-…`, keeps one prefix):
+//!
+//! | | built-in system (`portal`, one service `portal-app`) | system `tasks`, service `api-gateway` |
+//! |---|---|---|
+//! | recording rules (`level:metric:operations`) | `portal:http_requests:rate5m` | `tasks_api_gateway:http_requests:rate5m` |
+//! | rule groups | `portal-sli.rules`, `portal-error-budget.rules`, `portal-slo.alerts` | `tasks-api-gateway-sli.rules`, `tasks-api-gateway-error-budget.rules`, `tasks-api-gateway-slo.alerts` |
+//! | down alert | `PortalAppDown` | `TasksApiGatewayDown` |
+//! | SLO and capacity alerts | `PortalHighErrorRate`, `PortalHPAMaxedOut`, … | `TasksApiGatewayHighErrorRate`, `TasksApiGatewayHPAMaxedOut`, … |
+//! | `service` label on its alerts | none | `service: api-gateway` |
+//!
+//! What belongs to no service is named after the system ([`SystemSlo`]): the
+//! plugin-installation rule (`portal:plugin_installations:…`, `tasks:…`) in the group
+//! `<system>-sli.rules`, the group `<system>-operational.alerts` (every service's down and
+//! HPA alerts, the pods', the data stores', the backups'), and the system-wide alerts
+//! (`PortalPostgresDown`, `TasksPostgresDown`, …).
+//!
+//! The built-in system's names predate services and are kept as they were: its one
+//! service takes the system's names (`portal:…`, `portal-sli.rules`, `Portal…`; its SLI
+//! group also holds the plugin rule), and only its down alert names the app. The rendered
+//! file's check rejects a name given twice (`promql::check_document`): e.g. a service
+//! `postgres` would have the data store's `<System>PostgresDown`.
+//!
+//! A service without `metrics` has no SLIs: no recording rules, no SLO alerts, no SLO
+//! dashboard rows. It still gets its down alert, from kube-state-metrics (no available
+//! replica of its Deployment), its HPA alert, and its pods on the overview dashboard.
 
-use crate::model::MonitoringLevel;
+use crate::model::services::{Service, Slo};
+use crate::model::{Model, MonitoringLevel};
 
-/// The SLOs of DESIGN §3.
-pub const SLO_AVAILABILITY: f64 = 0.999;
-/// p95 latency objective, in seconds.
-pub const SLO_LATENCY_P95_SECONDS: f64 = 0.5;
-/// 5xx error ratio objective (and the availability error budget: 1 - 99.9%).
-pub const SLO_ERROR_RATIO: f64 = 0.001;
 /// Below this plugin-installation success ratio, a warning fires (and dashboards turn red).
 pub const PLUGIN_SUCCESS_MIN: f64 = 0.95;
 /// Below this share of the 30-day error budget left, an info alert fires.
@@ -16,15 +43,180 @@ pub const ERROR_BUDGET_LOW: f64 = 0.25;
 /// The SLO window.
 pub const SLO_WINDOW: &str = "30d";
 
-/// Recording rule names (`level:metric:operations`).
-pub const RULE_REQUEST_RATE: &str = "portal:http_requests:rate5m";
-pub const RULE_LATENCY_P95: &str = "portal:http_request_duration_seconds:p95_rate5m";
-pub const RULE_PLUGIN_SUCCESS: &str = "portal:plugin_installations:success_ratio_rate30m";
-pub const RULE_ERROR_RATIO_PREFIX: &str = "portal:http_request_errors:ratio_rate";
+/// The metric and operations of a service's SLI recording rules, after its level.
+pub const SLI_REQUEST_RATE: &str = ":http_requests:rate5m";
+pub const SLI_LATENCY_P95: &str = ":http_request_duration_seconds:p95_rate5m";
+pub const SLI_ERROR_RATIO: &str = ":http_request_errors:ratio_rate";
 
-/// The recording rule of the 5xx ratio over `window`.
-pub fn error_ratio_rule(window: &str) -> String {
-    format!("{RULE_ERROR_RATIO_PREFIX}{window}")
+/// A service's objectives, rounded to nine decimals (so that `99.9` % prints as 0.999).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Objectives {
+    pub availability: f64,
+    /// The error budget: 1 - availability.
+    pub budget: f64,
+    pub latency_p95_seconds: f64,
+    /// Highest 5xx ratio.
+    pub error_rate: f64,
+}
+
+impl Objectives {
+    pub fn of(slo: &Slo) -> Objectives {
+        let r = |v: f64| (v * 1e9).round() / 1e9;
+        Objectives {
+            availability: r(slo.availability),
+            budget: r(1.0 - slo.availability),
+            latency_p95_seconds: r(slo.latency_p95_seconds),
+            error_rate: r(slo.error_rate),
+        }
+    }
+
+    /// DESIGN §3's.
+    pub fn product() -> Objectives {
+        Objectives::of(&Slo::default())
+    }
+
+    /// The latency objective in milliseconds, as descriptions write it.
+    pub fn latency_ms(&self) -> f64 {
+        (self.latency_p95_seconds * 1000.0).round()
+    }
+}
+
+/// The names of what belongs to the whole system (see the module's table).
+#[derive(Debug, Clone)]
+pub struct SystemSlo {
+    /// Level of its recording rules: `portal`, `tasks`.
+    pub level: String,
+    /// Prefix of its rule groups: `portal`, `tasks`.
+    pub group: String,
+    /// Prefix of its alerts: `Portal`, `Tasks`.
+    pub alerts: String,
+}
+
+impl SystemSlo {
+    pub fn of(m: &Model) -> SystemSlo {
+        let name = &m.system.name;
+        SystemSlo {
+            level: name.replace('-', "_"),
+            group: name.clone(),
+            // A service named after its system takes the system's name alone.
+            alerts: crate::model::services::alert_prefix(name, name),
+        }
+    }
+
+    /// The plugin-installation success ratio (over 30 minutes).
+    pub fn plugin_success_rule(&self) -> String {
+        format!("{}:plugin_installations:success_ratio_rate30m", self.level)
+    }
+
+    /// The rule group of the system's SLIs (the built-in service's SLI group).
+    pub fn sli_group(&self) -> String {
+        format!("{}-sli.rules", self.group)
+    }
+
+    /// The system-wide alert `what`: `PostgresDown` → `PortalPostgresDown`.
+    pub fn alert(&self, what: &str) -> String {
+        format!("{}{what}", self.alerts)
+    }
+}
+
+/// One service's names and objectives (see the module's table).
+#[derive(Debug, Clone)]
+pub struct ServiceSlo<'a> {
+    pub service: &'a Service,
+    /// Level of its recording rules: `portal`, `tasks_api_gateway`.
+    pub level: String,
+    /// Prefix of its rule groups: `portal`, `tasks-api-gateway`.
+    pub group: String,
+    /// Prefix of its SLO and capacity alerts: `Portal`, `TasksApiGateway`.
+    pub alerts: String,
+    /// Its down alert: `PortalAppDown`, `TasksApiGatewayDown`.
+    pub down: String,
+    /// ` of api-gateway`, for summaries and descriptions; empty for the built-in.
+    pub of: String,
+    /// ` to api-gateway`, after "requests"; empty for the built-in.
+    pub to: String,
+    /// Its `service` label on alerts; none for the built-in.
+    pub label: Option<String>,
+    pub objectives: Objectives,
+}
+
+impl ServiceSlo<'_> {
+    /// Whether it exports metrics (and so has SLIs).
+    pub fn measured(&self) -> bool {
+        self.service.metrics.is_some()
+    }
+
+    /// Its request counter, selected by its job (and `extra` matchers: `,status=~"5.."`).
+    pub fn requests(&self, extra: &str) -> String {
+        format!("http_requests_total{{job=\"{}\"{extra}}}", self.service.job)
+    }
+
+    /// Its latency histogram's buckets.
+    pub fn buckets(&self) -> String {
+        format!(
+            "http_request_duration_seconds_bucket{{job=\"{}\"}}",
+            self.service.job
+        )
+    }
+
+    pub fn request_rate_rule(&self) -> String {
+        format!("{}{SLI_REQUEST_RATE}", self.level)
+    }
+
+    pub fn latency_p95_rule(&self) -> String {
+        format!("{}{SLI_LATENCY_P95}", self.level)
+    }
+
+    /// The recording rule of its 5xx ratio over `window`.
+    pub fn error_ratio_rule(&self, window: &str) -> String {
+        format!("{}{SLI_ERROR_RATIO}{window}", self.level)
+    }
+
+    /// The name of its SLO or capacity alert `what`: `HighErrorRate` → `PortalHighErrorRate`.
+    pub fn alert(&self, what: &str) -> String {
+        format!("{}{what}", self.alerts)
+    }
+}
+
+/// Every service of the model, in the system file's order, with its names.
+pub fn services(m: &Model) -> Vec<ServiceSlo<'_>> {
+    let system = SystemSlo::of(m);
+    m.services
+        .iter()
+        .map(|s| {
+            let objectives = Objectives::of(&s.slo);
+            if m.system.builtin {
+                return ServiceSlo {
+                    service: s,
+                    level: system.level.clone(),
+                    group: system.group.clone(),
+                    alerts: system.alerts.clone(),
+                    down: format!("{}Down", s.alert_prefix),
+                    of: String::new(),
+                    to: String::new(),
+                    label: None,
+                    objectives,
+                };
+            }
+            let system = &m.system.name;
+            let kebab = if s.name == *system || s.name.starts_with(&format!("{system}-")) {
+                s.name.clone()
+            } else {
+                format!("{system}-{}", s.name)
+            };
+            ServiceSlo {
+                service: s,
+                level: kebab.replace('-', "_"),
+                group: kebab,
+                alerts: s.alert_prefix.clone(),
+                down: format!("{}Down", s.alert_prefix),
+                of: format!(" of {}", s.name),
+                to: format!(" to {}", s.name),
+                label: Some(s.name.clone()),
+                objectives,
+            }
+        })
+        .collect()
 }
 
 /// Error-ratio windows the alerts (and dashboards) of a level need; the 30-day window is
@@ -48,9 +240,9 @@ pub fn num(v: f64) -> String {
     format!("{rounded}")
 }
 
-/// The app's request counter selector.
-pub fn requests(extra: &str) -> String {
-    format!("http_requests_total{{job=\"portal-app\"{extra}}}")
+/// A fraction as a percentage: 0.001 → `0.1%`.
+pub fn pct(v: f64) -> String {
+    format!("{}%", num(v * 100.0))
 }
 
 #[cfg(test)]
@@ -77,12 +269,24 @@ mod tests {
     }
 
     #[test]
-    fn slo_constants_agree() {
-        assert!((1.0 - SLO_AVAILABILITY - SLO_ERROR_RATIO).abs() < 1e-12);
-        assert_eq!(num(SLO_ERROR_RATIO), "0.001");
+    fn objectives_print_as_written() {
+        let p = Objectives::product();
+        assert_eq!(num(p.budget), "0.001");
+        assert_eq!(num(p.error_rate), "0.001");
+        assert_eq!(pct(p.availability), "99.9%");
+        assert_eq!(p.latency_ms(), 500.0);
         assert_eq!(num(14.4), "14.4");
         assert_eq!(num(6.0), "6");
-        assert_eq!(num(SLO_ERROR_RATIO * 100.0), "0.1");
-        assert_eq!(num(SLO_AVAILABILITY * 100.0), "99.9");
+        assert_eq!(pct(p.error_rate), "0.1%");
+        // As the system file's percentages arrive: 99.95 / 100.
+        let o = Objectives::of(&Slo {
+            availability: 99.95 / 100.0,
+            latency_p95_seconds: 0.3,
+            error_rate: 0.1 / 100.0,
+        });
+        assert_eq!(o.availability.to_string(), "0.9995");
+        assert_eq!(o.budget.to_string(), "0.0005");
+        assert_eq!(o.error_rate.to_string(), "0.001");
+        assert_eq!(o.latency_ms(), 300.0);
     }
 }

@@ -7,7 +7,7 @@ use crate::families::cloudflare::policy;
 
 pub const E001: Rule = Rule {
     id: "PG-E001",
-    title: "an edge cache rule for /api never matches a request with a session cookie or an Authorization header",
+    title: "an edge cache rule that is not limited to static assets (an API: /api or any routed prefix) never matches a request with a session cookie or an Authorization header",
     rationale: "a cached response to a signed-in request is one user's data; served from the cache, it reaches the next user of the same URL",
     kinds: Kinds::Only(&["cloudflare_ruleset"]),
     checks: &[Check::Json(policy::check)],
@@ -15,7 +15,7 @@ pub const E001: Rule = Rule {
 
 pub const E002: Rule = Rule {
     id: "PG-E002",
-    title: "an edge cache rule for /api respects the origin's Cache-Control (no override_origin TTL, origin_cache_control not off)",
+    title: "an edge cache rule that is not limited to static assets respects the origin's Cache-Control (no override_origin TTL, origin_cache_control not off)",
     rationale: "the origin marks personal responses private or no-store; a TTL that overrides the origin caches them anyway",
     kinds: Kinds::Only(&["cloudflare_ruleset"]),
     // Checked with PG-E001, in the same pass.

@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::super::{finding, Check, Kinds, Rule};
 use crate::diagnostic::Diagnostic;
-use crate::model::{TENANT_LABEL, TENANT_NAMESPACE_PREFIX};
+use crate::model::names::tenant_of_namespace;
+use crate::model::TENANT_LABEL;
 use crate::validate::{At, Document};
 
 pub const N001: Rule = Rule {
@@ -50,7 +51,7 @@ fn is_tenant_namespace(doc: &Document) -> bool {
     doc.value
         .at_keys(&["metadata", "labels", TENANT_LABEL])
         .is_some()
-        || doc.name().starts_with(TENANT_NAMESPACE_PREFIX)
+        || tenant_of_namespace(doc.name()).is_some()
 }
 
 /// A NetworkPolicy that selects every pod and denies all ingress and egress.

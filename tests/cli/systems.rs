@@ -1,0 +1,510 @@
+//! Systems of several services (`portalgen.yaml`): the flows their NetworkPolicies allow,
+//! their routes, and the environment's overrides, read from the rendered tree.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::common::{minimal_spec, Scratch};
+use serde_json::Value;
+
+/// A system of `n` services where service `i` uses services `i+1` and `i+3` (when they
+/// exist), every fourth the database, every fifth Redis, every seventh the internet.
+fn wide_system(n: usize) -> (String, BTreeMap<String, BTreeSet<String>>) {
+    let mut uses = BTreeMap::new();
+    let mut text = String::from(
+        "apiVersion: portalgen.dev/v1alpha1\nkind: System\nmetadata:\n  name: wide\nspec:\n  services:\n",
+    );
+    for i in 0..n {
+        let name = format!("svc-{i:02}");
+        let mut u: Vec<String> = [i + 1, i + 3]
+            .into_iter()
+            .filter(|j| *j < n)
+            .map(|j| format!("svc-{j:02}"))
+            .collect();
+        if i % 4 == 0 {
+            u.push("database".into());
+        }
+        if i % 5 == 0 {
+            u.push("redis".into());
+        }
+        if i % 7 == 0 {
+            u.push("internet".into());
+        }
+        let routes = if i == 0 {
+            "[\"/\"]".to_owned()
+        } else if i % 3 == 0 {
+            format!("[\"/api/s{i}\"]")
+        } else {
+            "[]".to_owned()
+        };
+        text.push_str(&format!(
+            "    - name: {name}\n      port: {}\n      routes: {routes}\n      uses: [{}]\n      metrics: {{port: 9090}}\n",
+            4000 + i,
+            u.join(", ")
+        ));
+        uses.insert(name, u.into_iter().collect());
+    }
+    (text, uses)
+}
+
+/// Every document of a multi-document YAML stream.
+fn documents(stream: &str) -> Vec<Value> {
+    stream
+        .split("\n---\n")
+        .flat_map(|d| d.split("---\n"))
+        .filter(|d| {
+            d.lines()
+                .any(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        })
+        .map(|d| serde_saphyr::from_str::<Value>(d).unwrap())
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+/// A pod as NetworkPolicies see it.
+struct Pod {
+    namespace: String,
+    labels: BTreeMap<String, String>,
+}
+
+fn matches(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
+    let want = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let exprs_ok = selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .map(|exprs| {
+            exprs.iter().all(|e| {
+                let key = e["key"].as_str().unwrap();
+                match e["operator"].as_str().unwrap() {
+                    "Exists" => labels.contains_key(key),
+                    "In" => labels
+                        .get(key)
+                        .is_some_and(|v| e["values"].as_array().unwrap().iter().any(|x| x == v)),
+                    other => panic!("operator {other}"),
+                }
+            })
+        })
+        .unwrap_or(true);
+    exprs_ok
+        && want
+            .iter()
+            .all(|(k, v)| labels.get(k).map(String::as_str) == v.as_str())
+}
+
+/// Whether `peer` (an entry of `from`/`to`) of a policy in `policy_ns` selects `pod`.
+fn peer_selects(peer: &Value, policy_ns: &str, pod: &Pod) -> bool {
+    let ns_labels = BTreeMap::from([(
+        "kubernetes.io/metadata.name".to_owned(),
+        pod.namespace.clone(),
+    )]);
+    match (peer.get("namespaceSelector"), peer.get("podSelector")) {
+        (Some(ns), Some(p)) => matches(ns, &ns_labels) && matches(p, &pod.labels),
+        (Some(ns), None) => matches(ns, &ns_labels),
+        (None, Some(p)) => pod.namespace == policy_ns && matches(p, &pod.labels),
+        (None, None) => panic!("a peer without selector"),
+    }
+}
+
+fn port_ok(rule: &Value, port: u16) -> bool {
+    match rule.get("ports").and_then(Value::as_array) {
+        None => true,
+        Some(ports) => ports
+            .iter()
+            .any(|p| p["port"].as_u64() == Some(u64::from(port)) && p["protocol"] == "TCP"),
+    }
+}
+
+/// Whether the policies allow a TCP connection from `src` to `dst:port`, as Kubernetes
+/// decides it: each end that some policy isolates in that direction must be let through by
+/// one of those policies; an end no policy selects is not isolated.
+fn allowed(policies: &[Value], src: &Pod, dst: &Pod, port: u16) -> bool {
+    let isolating = |pod: &Pod, kind: &str| {
+        policies.iter().any(|p| {
+            p["metadata"]["namespace"].as_str() == Some(pod.namespace.as_str())
+                && matches(&p["spec"]["podSelector"], &pod.labels)
+                && p["spec"]["policyTypes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t == kind)
+        })
+    };
+    let direction = |pod: &Pod, kind: &str, list: &str, other: &Pod| {
+        !isolating(pod, kind)
+            || policies.iter().any(|p| {
+                let ns = p["metadata"]["namespace"].as_str().unwrap();
+                ns == pod.namespace
+                    && matches(&p["spec"]["podSelector"], &pod.labels)
+                    && p["spec"]["policyTypes"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|t| t == kind)
+                    && p["spec"]
+                        .get(list)
+                        .and_then(Value::as_array)
+                        .is_some_and(|rules| {
+                            rules.iter().any(|r| {
+                                let peers = r.get(if list == "egress" { "to" } else { "from" });
+                                let peer_ok = match peers.and_then(Value::as_array) {
+                                    None => true,
+                                    Some(ps) => ps.iter().any(|peer| peer_selects(peer, ns, other)),
+                                };
+                                peer_ok && port_ok(r, port)
+                            })
+                        })
+            })
+    };
+    direction(src, "Egress", "egress", dst) && direction(dst, "Ingress", "ingress", src)
+}
+
+/// The platform namespace of the `wide` system.
+const WIDE_NS: &str = "wide-system";
+
+fn service_pod(name: &str) -> Pod {
+    Pod {
+        namespace: WIDE_NS.into(),
+        labels: BTreeMap::from([("app.kubernetes.io/name".to_owned(), name.to_owned())]),
+    }
+}
+
+#[test]
+fn twenty_services_reach_exactly_what_they_use_in_every_environment() {
+    let (system, uses) = wide_system(20);
+    let s = Scratch::new();
+    std::fs::write(s.root().join("portalgen.yaml"), &system).unwrap();
+    for tier in ["dev", "staging", "prod"] {
+        s.write_env(tier, &minimal_spec(tier, tier, 2));
+    }
+    let out = s
+        .cmd()
+        .args(["render", "--all", "--stdout", "--kind", "NetworkPolicy"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stream = String::from_utf8(out.stdout).unwrap();
+    let all = documents(&stream);
+    let names: Vec<String> = uses.keys().cloned().collect();
+    let port = |name: &str| 4000 + name[4..].parse::<u16>().unwrap();
+    let db = Pod {
+        namespace: WIDE_NS.into(),
+        labels: BTreeMap::from([("cnpg.io/cluster".to_owned(), "wide-db".to_owned())]),
+    };
+    let environments: BTreeSet<&str> = all
+        .iter()
+        .filter_map(|d| d["metadata"]["labels"]["portal.dev/environment"].as_str())
+        .collect();
+    assert_eq!(environments, BTreeSet::from(["dev", "prod", "staging"]));
+    for env in environments {
+        let policies: Vec<Value> = all
+            .iter()
+            .filter(|d| d["metadata"]["labels"]["portal.dev/environment"] == env)
+            .filter(|d| d["metadata"]["namespace"] == WIDE_NS)
+            .cloned()
+            .collect();
+        // One policy per service, plus default-deny, allow-dns, the database's and Redis'.
+        assert_eq!(policies.len(), 20 + 4, "{env}");
+        let mut edges = 0;
+        for a in &names {
+            for b in &names {
+                if a == b {
+                    continue;
+                }
+                let declared = uses[a].contains(b);
+                let got = allowed(&policies, &service_pod(a), &service_pod(b), port(b));
+                assert_eq!(
+                    got, declared,
+                    "{env}: {a} -> {b}: allowed {got}, declared {declared}"
+                );
+                edges += usize::from(got);
+                // Nothing else of the callee is reachable: another port is denied.
+                assert!(!allowed(
+                    &policies,
+                    &service_pod(a),
+                    &service_pod(b),
+                    port(b) + 100
+                ));
+            }
+            let uses_db = uses[a].contains("database");
+            assert_eq!(
+                allowed(&policies, &service_pod(a), &db, 5432),
+                uses_db,
+                "{env}: {a} -> database"
+            );
+            // DNS for everyone.
+            let dns = Pod {
+                namespace: "kube-system".into(),
+                labels: BTreeMap::new(),
+            };
+            assert!(
+                allowed(&policies, &service_pod(a), &dns, 53),
+                "{env}: {a} -> DNS"
+            );
+            // Prometheus scrapes every metrics port, and nothing else.
+            let prometheus = Pod {
+                namespace: "monitoring".into(),
+                labels: BTreeMap::new(),
+            };
+            let to_prometheus = |pod: &Pod, p: u16| {
+                // Prometheus' own egress is not in portal-system: only the ingress side.
+                policies.iter().any(|pol| {
+                    matches(&pol["spec"]["podSelector"], &pod.labels)
+                        && pol["spec"]["ingress"].as_array().is_some_and(|rules| {
+                            rules.iter().any(|r| {
+                                r["from"].as_array().is_some_and(|ps| {
+                                    ps.iter().any(|peer| {
+                                        peer_selects(peer, "portal-system", &prometheus)
+                                    })
+                                }) && port_ok(r, p)
+                            })
+                        })
+                })
+            };
+            assert!(to_prometheus(&service_pod(a), 9090), "{env}: scrape {a}");
+            assert!(
+                !to_prometheus(&service_pod(a), port(a) + 1000),
+                "{env}: {a}"
+            );
+        }
+        let declared: usize = uses
+            .values()
+            .map(|u| u.iter().filter(|x| x.starts_with("svc-")).count())
+            .sum();
+        assert_eq!(edges, declared);
+        assert!(edges > 30, "the graph has {edges} edges");
+    }
+}
+
+#[test]
+fn routes_are_matched_longest_prefix_first_in_the_mesh_and_the_ingress() {
+    let s = Scratch::new();
+    std::fs::write(
+        s.root().join("portalgen.yaml"),
+        "apiVersion: portalgen.dev/v1alpha1
+kind: System
+metadata:
+  name: shop
+spec:
+  services:
+    - {name: web, port: 3000, routes: [\"/\"]}
+    - {name: api, port: 3001, routes: [\"/api\"]}
+    - {name: auth, port: 3002, routes: [\"/api/auth\", \"/login\"]}
+",
+    )
+    .unwrap();
+    s.write_env("prod", &minimal_spec("prod", "prod", 1));
+    let out = s
+        .cmd()
+        .args([
+            "render",
+            "prod",
+            "--stdout",
+            "--kind",
+            "VirtualService,Ingress",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs = documents(&String::from_utf8(out.stdout).unwrap());
+    let vs = docs.iter().find(|d| d["kind"] == "VirtualService").unwrap();
+    let routes: Vec<(String, String)> = vs["spec"]["http"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["name"].as_str().unwrap().ends_with("default"))
+        .map(|r| {
+            (
+                r["match"][0]["uri"]["prefix"]
+                    .as_str()
+                    .unwrap_or("/")
+                    .to_owned(),
+                r["route"][0]["destination"]["host"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            (
+                "/api/auth".to_owned(),
+                "auth.shop-system.svc.cluster.local".to_owned()
+            ),
+            (
+                "/login".to_owned(),
+                "auth.shop-system.svc.cluster.local".to_owned()
+            ),
+            (
+                "/api".to_owned(),
+                "api.shop-system.svc.cluster.local".to_owned()
+            ),
+            (
+                "/".to_owned(),
+                "web.shop-system.svc.cluster.local".to_owned()
+            ),
+        ]
+    );
+    let ingress = docs.iter().find(|d| d["kind"] == "Ingress").unwrap();
+    for rule in ingress["spec"]["rules"].as_array().unwrap() {
+        let paths: Vec<(&str, &str)> = rule["http"]["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["path"].as_str().unwrap(),
+                    p["backend"]["service"]["name"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("/api/auth", "auth"),
+                ("/login", "auth"),
+                ("/api", "api"),
+                ("/", "web")
+            ]
+        );
+    }
+}
+
+#[test]
+fn environment_overrides_reach_each_service() {
+    let root = super::common::repo().join("examples/microservices");
+    let out = super::common::portalgen()
+        .args(["--root"])
+        .arg(&root)
+        .args([
+            "render",
+            "prod",
+            "--stdout",
+            "--kind",
+            "ConfigMap,Deployment",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs = documents(&String::from_utf8(out.stdout).unwrap());
+    let config = |name: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == format!("{name}-config"))
+            .unwrap_or_else(|| panic!("no ConfigMap {name}-config"))["data"]
+            .clone()
+    };
+    let deployment = |name: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no Deployment {name}"))
+            .clone()
+    };
+    // spec.overrides.env reaches every service, over the system file's values.
+    for svc in [
+        "api-gateway",
+        "auth-service",
+        "user-service",
+        "task-service",
+        "notification-service",
+    ] {
+        let c = config(svc);
+        assert_eq!(c["LOG_LEVEL"], "warn", "{svc}");
+        assert_eq!(c["FEATURE_NEW_BOARD"], "false", "{svc}");
+        assert_eq!(c["TASKS_ENVIRONMENT"], "prod", "{svc}");
+        let d = deployment(svc);
+        let pod = &d["spec"]["template"]["spec"];
+        assert_eq!(pod["nodeSelector"]["node-pool"], "general", "{svc}");
+        assert_eq!(pod["tolerations"][0]["key"], "spot", "{svc}");
+        assert_eq!(
+            pod["imagePullSecrets"][0]["name"], "registry-credentials",
+            "{svc}"
+        );
+        assert_eq!(pod["priorityClassName"], "tasks-critical", "{svc}");
+        // The service's own image, with the environment's tag.
+        assert_eq!(
+            pod["containers"][0]["image"],
+            format!("registry.example.com/tasks/{svc}:1.8.2"),
+        );
+    }
+    // What a service uses is injected; what it does not use is not.
+    let gw = config("api-gateway");
+    assert_eq!(
+        gw["AUTH_SERVICE_URL"],
+        "http://auth-service.tasks-system.svc:80"
+    );
+    assert!(gw.get("DATABASE_READ_ONLY").is_none());
+    assert_eq!(config("notification-service")["SMTP_PORT"], "587");
+    // Per-service overrides: the gateway's resources and autoscaling.
+    let gw = deployment("api-gateway");
+    assert_eq!(
+        gw["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"],
+        "2Gi"
+    );
+    assert_eq!(gw["spec"]["replicas"], 6);
+    let auth = deployment("auth-service");
+    let secrets: Vec<&str> = auth["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["valueFrom"]["secretKeyRef"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(secrets, ["tasks-db-app", "auth-keys"]);
+}
+
+/// The text between `cat > <file> <<'YAML'` and `YAML` in the README's walk-through.
+fn readme_file(readme: &str, file: &str) -> String {
+    let start = format!("cat > {file} <<'YAML'\n");
+    let from = readme
+        .find(&start)
+        .unwrap_or_else(|| panic!("README has no {file}"))
+        + start.len();
+    let len = readme[from..].find("\nYAML\n").unwrap();
+    format!("{}\n", &readme[from..from + len])
+}
+
+#[test]
+fn the_readme_walk_through_renders_two_services() {
+    let readme = std::fs::read_to_string(super::common::repo().join("README.md")).unwrap();
+    let s = Scratch::new();
+    std::fs::write(
+        s.root().join("portalgen.yaml"),
+        readme_file(&readme, "portalgen.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        s.root().join("environments/staging.yaml"),
+        readme_file(&readme, "environments/staging.yaml"),
+    )
+    .unwrap();
+    s.cmd()
+        .args(["render", "staging", "--quiet"])
+        .assert()
+        .success();
+    let services = s
+        .root()
+        .join("rendered/staging/kubernetes/platform/services");
+    let mut names: Vec<String> = std::fs::read_dir(&services)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["api", "web"]);
+    let hpa = std::fs::read_to_string(services.join("api/hpa.yaml")).unwrap();
+    assert!(hpa.contains("maxReplicas: 12"), "{hpa}");
+}
