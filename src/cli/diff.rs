@@ -50,8 +50,8 @@ pub struct Args {
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
-    let templates = templates(args.templates.as_deref())?;
-    let subset = args.subset.subset()?;
+    let templates = templates(&ws.root, args.templates.as_deref())?;
+    let subset = args.subset.subset(&templates)?;
     if let Some(base) = &args.base {
         return super::diff_base::run(ctx, args, base, &templates, &subset);
     }

@@ -113,8 +113,10 @@ pub struct SubsetArgs {
 }
 
 impl SubsetArgs {
-    pub fn subset(&self) -> Result<Subset> {
-        Subset::new(&self.family, &self.kind, &self.name)
+    /// The subset asked for; `templates` tells the kinds of the team's own schemas.
+    pub fn subset(&self, templates: &Templates) -> Result<Subset> {
+        let team_kinds = templates.team_schemas().kinds();
+        Subset::with_kinds(&self.family, &self.kind, &self.name, &team_kinds)
     }
 }
 
@@ -347,11 +349,10 @@ pub fn select(ws: &Workspace, loaded: &Loaded, names: &[String], all: bool) -> R
     Ok(out)
 }
 
-pub fn templates(dir: Option<&Path>) -> Result<Templates> {
-    match dir {
-        Some(d) => Templates::with_overrides(d),
-        None => Templates::embedded(),
-    }
+/// The templates of a run in the project at `root`: the embedded ones, the team's
+/// `templates/extra/` and `schemas/extra/`, and `--templates DIR`.
+pub fn templates(root: &Path, dir: Option<&Path>) -> Result<Templates> {
+    Templates::load(Some(root), dir)
 }
 
 /// Writes to stdout; a closed pipe ends the program quietly (see [`main`]).

@@ -90,7 +90,7 @@ fn image(ctx: &Context, args: &ImageArgs) -> anyhow::Result<ExitStatus> {
             .filter(|(_, e)| e.spec.replica_of.as_deref() == Some(name.as_str()))
             .map(|(n, _)| n.clone()),
     );
-    let templates = templates(args.templates.as_deref())?;
+    let templates = templates(&ws.root, args.templates.as_deref())?;
     let mut trees = Vec::new();
     let mut problems = Vec::new();
     for n in &names {
