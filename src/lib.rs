@@ -19,6 +19,7 @@ pub mod fsafe;
 pub mod fuzzing;
 pub mod model;
 pub mod output;
+pub mod patch;
 pub mod pipeline;
 pub mod render;
 pub mod revision;

@@ -1,5 +1,5 @@
 //! One environment through the whole pipeline, in memory:
-//! spec → model → families (what to render) → render → validate → [`Tree`].
+//! spec → model → families (what to render) → render → patch → validate → [`Tree`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -9,6 +9,7 @@ use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::families;
 use crate::model::{self, Model};
 use crate::output::Tree;
+use crate::patch::{self, Patch};
 use crate::render::Templates;
 use crate::spec::Loaded;
 use crate::validate::{self, Parsed};
@@ -52,14 +53,16 @@ pub fn render_env_inspected<D: Send>(
 pub struct Rendered<'t> {
     templates: &'t Templates,
     artifacts: Vec<families::Artifact>,
+    patches: Vec<Patch>,
     by_path: HashMap<String, usize>,
 }
 
 impl Rendered<'_> {
-    /// The text of the file at `path` (rendered again: the same bytes that were checked).
+    /// The text of the file at `path` (rendered and patched again: the same bytes that were
+    /// checked).
     pub fn text(&self, path: &str) -> Option<String> {
         let a = &self.artifacts[*self.by_path.get(path)?];
-        self.templates.render(a.template, &a.context).ok()
+        produce(a, self.templates, &self.patches).0.ok()
     }
 }
 
@@ -84,6 +87,7 @@ pub fn render_env_streamed<'t, D: Send>(
     let rendered = Rendered {
         templates,
         artifacts,
+        patches: model.patches,
         by_path,
     };
     Ok((rendered, inspected.into_iter().collect()))
@@ -97,9 +101,13 @@ struct Output<D> {
     artifacts: Vec<families::Artifact>,
 }
 
-/// One file rendered and checked: its path, its text if kept, what `inspect` saw; or its
-/// problems.
-type FileResult<D> = std::result::Result<(String, Option<String>, D), Vec<Diagnostic>>;
+/// One file rendered, patched and checked: its path, its text if kept and what `inspect`
+/// saw, or its problems; and what the patches did in it.
+type FileResult<D> = (
+    String,
+    std::result::Result<(Option<String>, D), Vec<Diagnostic>>,
+    patch::Applied,
+);
 
 /// Which rendered texts a render keeps.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -115,6 +123,26 @@ pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
     render_model_inspected(model, templates, |_, _, _| (), Keep::All).map(|o| o.tree)
 }
 
+/// Every file of a model: the families' files, then the team's extra templates.
+pub fn plan(model: &Model, templates: &Templates) -> Vec<families::Artifact> {
+    let mut artifacts = families::plan(model);
+    artifacts.extend(templates.extra_artifacts(|| families::model_value(model)));
+    artifacts
+}
+
+/// Renders one file and applies the patches that target its objects: the text the checks
+/// see (and that is written), and what the patches did in it.
+fn produce(
+    a: &families::Artifact,
+    templates: &Templates,
+    patches: &[Patch],
+) -> (std::result::Result<String, Vec<Diagnostic>>, patch::Applied) {
+    match templates.render(a.template, &a.context) {
+        Ok(text) => patch::apply_file(patches, &a.path, text),
+        Err(d) => (Err(vec![d]), patch::Applied::default()),
+    }
+}
+
 /// Renders and checks every file; `inspect` sees each file as it was parsed by the checks.
 /// Every file is checked on every run: nothing read from disk can vouch for rendered bytes
 /// (see SECURITY.md, "No trust in the tree").
@@ -124,15 +152,23 @@ fn render_model_inspected<D: Send>(
     inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
     keep: Keep,
 ) -> Result<Output<D>> {
-    let artifacts = families::plan(model);
+    let artifacts = plan(model, templates);
     let results: Vec<FileResult<D>> = artifacts
         .par_iter()
         .map(|a| {
-            let text = templates
-                .render(a.template, &a.context)
-                .map_err(|d| vec![d])?;
-            let (problems, parsed) = validate::check_file_parsed(&a.path, a.template, &text);
-            if problems.is_empty() {
+            let (text, applied) = produce(a, templates, &model.patches);
+            let checked = text.and_then(|text| {
+                let (problems, parsed) = validate::check_file_parsed(
+                    &a.path,
+                    a.template,
+                    &text,
+                    templates.team_schemas(),
+                );
+                if !problems.is_empty() {
+                    let mut problems = problems;
+                    patch::explain(&model.patches, &applied, &mut problems);
+                    return Err(problems);
+                }
                 let seen = inspect(&a.path, text.as_bytes(), &parsed);
                 let kept = match keep {
                     Keep::All => Some(text),
@@ -144,19 +180,22 @@ fn render_model_inspected<D: Send>(
                         needed.then_some(text)
                     }
                 };
-                Ok((a.path.clone(), kept, seen))
-            } else {
-                Err(problems)
-            }
+                Ok((kept, seen))
+            });
+            (a.path.clone(), checked, applied)
         })
         .collect();
     let mut tree = Tree::default();
     let mut inspected = Vec::new();
     let mut seen_paths = HashSet::new();
     let mut problems = Vec::new();
-    for r in results {
-        match r {
-            Ok((path, text, seen)) => {
+    let mut applied = Vec::new();
+    for (path, checked, patched) in results {
+        if !patched.hits.is_empty() || !patched.seen.is_empty() {
+            applied.push(patched);
+        }
+        match checked {
+            Ok((text, seen)) => {
                 if !seen_paths.insert(path.clone()) {
                     problems.push(Diagnostic::new(path, "two artifacts render the same path"));
                     continue;
@@ -169,6 +208,7 @@ fn render_model_inspected<D: Send>(
             Err(d) => problems.extend(d),
         }
     }
+    problems.extend(patch::unmatched(&model.patches, &applied));
     // The policy rules that relate objects of different files (per-file rules ran above).
     problems.extend(validate::policy::check_tree(&tree.files, model.env.tier));
     if problems.is_empty() {
@@ -185,14 +225,29 @@ fn render_model_inspected<D: Send>(
 /// Every problem of every file of a resolved model, without stopping at the first failing
 /// file (`validate` reports them all). Empty when every file passes its checks.
 pub fn check_all(model: &Model, templates: &Templates) -> Vec<Diagnostic> {
-    families::plan(model)
+    let results: Vec<(Vec<Diagnostic>, patch::Applied)> = plan(model, templates)
         .par_iter()
-        .map(|a| match templates.render(a.template, &a.context) {
-            Ok(text) => validate::check_file(&a.path, a.template, &text),
-            Err(d) => vec![d],
+        .map(|a| {
+            let (text, applied) = produce(a, templates, &model.patches);
+            let problems = match text {
+                Ok(text) => {
+                    let team = templates.team_schemas();
+                    let mut problems =
+                        validate::check_file_parsed(&a.path, a.template, &text, team).0;
+                    patch::explain(&model.patches, &applied, &mut problems);
+                    problems
+                }
+                Err(d) => d,
+            };
+            (problems, applied)
         })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .flatten()
-        .collect()
+        .collect();
+    let mut out = Vec::new();
+    let mut applied = Vec::new();
+    for (problems, patched) in results {
+        out.extend(problems);
+        applied.push(patched);
+    }
+    out.extend(patch::unmatched(&model.patches, &applied));
+    out
 }

@@ -25,9 +25,9 @@ impl Drop for AtRevision {
     }
 }
 
-/// Reads `<project>/environments/*.yaml` at `rev` of the git repository `project` is in.
-/// A revision without an `environments/` folder gives an empty one (every environment is
-/// then new).
+/// Reads `<project>/environments/*.yaml` at `rev` of the git repository `project` is in,
+/// and the team's `templates/extra/` and `schemas/extra/`. A revision without an
+/// `environments/` folder gives an empty one (every environment is then new).
 pub fn specs_at(project: &Path, rev: &str) -> Result<AtRevision> {
     if rev.starts_with('-') || rev.is_empty() {
         return Err(Error::Other(format!(
@@ -113,7 +113,87 @@ pub fn specs_at(project: &Path, rev: &str) -> Result<AtRevision> {
         let dest = envs.join(name);
         std::fs::write(&dest, bytes).map_err(|e| Error::io(&dest, e))?;
     }
+    // What the team adds (docs/escape-hatch.md), as it was at the revision: its extra
+    // templates and their schemas are part of what a change renders.
+    for dir in crate::render::team::PROJECT_DIRS {
+        copy_folder(&git, &commit, &prefix, dir, &at.root, rev)?;
+    }
     Ok(at)
+}
+
+/// The most files copied from one folder at a revision (the loader refuses more anyway).
+const MAX_COPIED: usize = 10_000;
+
+/// Copies every file under `<prefix><dir>/` at `commit` to `root/<dir>/`. A symlink there
+/// is refused (the work tree's would be too); the loader checks names and sizes as it
+/// does in the work tree.
+fn copy_folder(
+    git: &dyn Fn(&[&str]) -> Result<Vec<u8>>,
+    commit: &str,
+    prefix: &str,
+    dir: &str,
+    root: &Path,
+    rev: &str,
+) -> Result<()> {
+    let from = format!("{prefix}{dir}/");
+    let listing = git(&[
+        "ls-tree",
+        "-r",
+        "-z",
+        "-l",
+        "--full-tree",
+        commit,
+        "--",
+        &from,
+    ])?;
+    let entries: Vec<&[u8]> = listing
+        .split(|b| *b == 0)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if entries.len() > MAX_COPIED {
+        return Err(Error::Other(format!(
+            "--base {}: {from} holds more than {MAX_COPIED} files",
+            shown(rev)
+        )));
+    }
+    for entry in entries {
+        let entry = String::from_utf8_lossy(entry);
+        let Some((meta, path)) = entry.split_once('\t') else {
+            continue;
+        };
+        let fields: Vec<&str> = meta.split_whitespace().collect();
+        let [mode, kind, object, size] = fields[..] else {
+            continue;
+        };
+        let Some(rel) = path.strip_prefix(&from) else {
+            continue;
+        };
+        if kind != "blob" || !mode.starts_with("100") {
+            return Err(Error::Other(format!(
+                "--base {}: {path} is not a regular file at that revision (portalgen does not follow symlinks)",
+                shown(rev)
+            )));
+        }
+        if rel
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            continue;
+        }
+        if size.parse::<usize>().map_or(true, |s| s > MAX_SPEC_BYTES) {
+            return Err(Error::Other(format!(
+                "--base {}: {path} is larger than {MAX_SPEC_BYTES} bytes",
+                shown(rev)
+            )));
+        }
+        let bytes = git(&["cat-file", "blob", object])?;
+        let dest = root.join(dir).join(rel);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        std::fs::write(&dest, bytes).map_err(|e| Error::io(&dest, e))?;
+    }
+    Ok(())
 }
 
 /// A new, empty folder under the system's temporary folder.

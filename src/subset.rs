@@ -18,50 +18,19 @@ pub const FAMILIES: [&str; 5] = [
     "prometheus",
 ];
 
-/// The core Kubernetes kinds the checks type-check (`validate::kubernetes`).
-const CORE_KINDS: &[&str] = &[
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ConfigMap",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "Ingress",
-    "LimitRange",
-    "Namespace",
-    "NetworkPolicy",
-    "PodDisruptionBudget",
-    "ResourceQuota",
-    "Role",
-    "RoleBinding",
-    "Secret",
-    "Service",
-    "ServiceAccount",
-];
-
-/// Every kind portalgen can render: the core kinds and the kinds of the embedded CRD
-/// schemas (`schemas/crds/index.json`, keyed `group/version/Kind`), sorted. A test checks
-/// that every kind in the goldens is among them.
+/// Every kind portalgen can render and check: the core kinds it type-checks and the kinds
+/// of the embedded CRD schemas, sorted. A test checks that every kind in the goldens is
+/// among them.
 pub fn kinds() -> &'static [&'static str] {
-    static KINDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    KINDS.get_or_init(|| {
-        let index = crate::assets::schema("crds/index.json").unwrap_or_default();
-        // Slices of the embedded text, so they live as long as the program.
-        let crds = index
-            .lines()
-            .filter_map(|l| l.trim_start().strip_prefix('"')?.split('"').next())
-            .filter_map(|key| key.rsplit('/').next());
-        let mut all: Vec<&'static str> = CORE_KINDS.iter().copied().chain(crds).collect();
-        all.sort_unstable();
-        all.dedup();
-        all
-    })
+    crate::validate::kubernetes::known_kinds()
 }
 
 /// The families, kinds and names asked for (empty: all of them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subset {
     families: Vec<&'static str>,
-    kinds: Vec<&'static str>,
+    /// In lowercase: kinds are matched without regard to case.
+    kinds: Vec<String>,
     names: Vec<String>,
 }
 
@@ -69,13 +38,29 @@ impl Subset {
     /// Checks the families and kinds asked for: an unknown one is an error with a
     /// did-you-mean. Kinds are matched without regard to case (`--kind deployment`).
     pub fn new(families: &[String], kinds: &[String], names: &[String]) -> Result<Subset> {
+        Subset::with_kinds(families, kinds, names, &[])
+    }
+
+    /// Like [`Subset::new`], also knowing `team_kinds` (the kinds of a team's schemas,
+    /// `schemas/extra/`).
+    pub fn with_kinds(
+        families: &[String],
+        kinds: &[String],
+        names: &[String],
+        team_kinds: &[String],
+    ) -> Result<Subset> {
         let families = families
             .iter()
             .map(|f| known("family", f, &FAMILIES))
             .collect::<Result<_>>()?;
         let kinds = kinds
             .iter()
-            .map(|k| known("kind", k, crate::subset::kinds()))
+            .map(|k| {
+                if team_kinds.iter().any(|t| t.eq_ignore_ascii_case(k)) {
+                    return Ok(k.to_ascii_lowercase());
+                }
+                known("kind", k, crate::subset::kinds()).map(str::to_ascii_lowercase)
+            })
             .collect::<Result<_>>()?;
         Ok(Subset {
             families,
@@ -101,7 +86,8 @@ impl Subset {
 
     /// A document of this kind and name (`None`: not a Kubernetes object) is kept.
     pub fn keeps_object(&self, kind: Option<&str>, name: Option<&str>) -> bool {
-        let kind_ok = self.kinds.is_empty() || kind.is_some_and(|k| self.kinds.contains(&k));
+        let kind_ok = self.kinds.is_empty()
+            || kind.is_some_and(|k| self.kinds.iter().any(|x| x.eq_ignore_ascii_case(k)));
         let name_ok =
             self.names.is_empty() || name.is_some_and(|n| self.names.iter().any(|x| x == n));
         kind_ok && name_ok

@@ -344,6 +344,8 @@ fn the_pdb_follows_the_fewest_pods_and_says_why_a_single_pod_may_be_evicted() {
 }
 #[path = "cli/adoption.rs"]
 mod adoption;
+#[path = "cli/escape_hatch.rs"]
+mod escape_hatch;
 
 #[path = "cli/systems.rs"]
 mod systems;

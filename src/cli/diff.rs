@@ -49,8 +49,8 @@ pub struct Args {
 pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
-    let templates = args.templates.load()?;
-    let subset = args.subset.subset()?;
+    let templates = args.templates.load(&ws.root)?;
+    let subset = args.subset.subset(&templates)?;
     if let Some(base) = &args.base {
         return super::diff_base::run(ctx, args, base, &templates, &subset);
     }

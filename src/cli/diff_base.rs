@@ -47,6 +47,11 @@ pub fn run(
     let at = revision::specs_at(&ws.root, base)?;
     let base_ws = Workspace::open(&at.root)?;
     let base_loaded = base_ws.load_all();
+    // The base side renders with the team's extra templates and schemas of the revision.
+    let base_templates = args
+        .templates
+        .load(&at.root)
+        .map_err(|e| at_revision(e, &at, base))?;
     let names = names(&ws, &loaded, &base_ws, &args.envs)?;
 
     let progress = super::progress::Progress::start(
@@ -55,8 +60,8 @@ pub fn run(
     );
     let mut environments = Vec::new();
     for name in &names {
-        let old =
-            side(&base_ws, &base_loaded, name, templates).map_err(|e| at_revision(e, &at, base))?;
+        let old = side(&base_ws, &base_loaded, name, &base_templates)
+            .map_err(|e| at_revision(e, &at, base))?;
         let new = side(&ws, &loaded, name, templates)?;
         let empty = Digests::new();
         let (old_label, new_label) = (format!("{name} at {base}"), format!("{name} (work tree)"));

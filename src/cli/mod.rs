@@ -16,7 +16,7 @@ mod set;
 mod validate;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -113,8 +113,10 @@ pub struct SubsetArgs {
 }
 
 impl SubsetArgs {
-    pub fn subset(&self) -> Result<Subset> {
-        Subset::new(&self.family, &self.kind, &self.name)
+    /// The subset asked for; `templates` tells the kinds of the team's own schemas.
+    pub fn subset(&self, templates: &Templates) -> Result<Subset> {
+        let team_kinds = templates.team_schemas().kinds();
+        Subset::with_kinds(&self.family, &self.kind, &self.name, &team_kinds)
     }
 }
 
@@ -127,12 +129,10 @@ pub struct TemplatesArgs {
 }
 
 impl TemplatesArgs {
-    /// The embedded templates, each replaced by the one of the same path in `--templates`.
-    pub fn load(&self) -> Result<Templates> {
-        match self.templates.as_deref() {
-            Some(d) => Templates::with_overrides(d),
-            None => Templates::embedded(),
-        }
+    /// The templates of a run in the project at `root`: the embedded ones, the team's
+    /// `templates/extra/` and `schemas/extra/`, and `--templates DIR`.
+    pub fn load(&self, root: &Path) -> Result<Templates> {
+        Templates::load(Some(root), self.templates.as_deref())
     }
 }
 

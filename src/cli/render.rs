@@ -50,8 +50,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
     let names = select(&ws, &loaded, &args.envs, args.all)?;
-    let templates = args.templates.load()?;
-    let subset = args.subset.subset()?;
+    let templates = args.templates.load(&ws.root)?;
+    let subset = args.subset.subset(&templates)?;
     let to_stdout = args.stdout || args.out.as_deref() == Some(Path::new("-"));
     if to_stdout && args.check {
         return Err(Error::Other("--out - (stdout) and --check exclude each other".into()).into());

@@ -89,7 +89,7 @@ fn image(ctx: &Context, args: &ImageArgs) -> anyhow::Result<ExitStatus> {
             .filter(|(_, e)| e.spec.replica_of.as_deref() == Some(name.as_str()))
             .map(|(n, _)| n.clone()),
     );
-    let templates = args.templates.load()?;
+    let templates = args.templates.load(&ws.root)?;
     let mut trees = Vec::new();
     let mut problems = Vec::new();
     for n in &names {

@@ -135,8 +135,8 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let ws = ctx.workspace()?;
     let loaded = ws.load_all();
     let names = select(&ws, &loaded, &args.envs, args.all)?;
-    let templates = args.templates.load()?;
-    let subset = args.subset.subset()?;
+    let templates = args.templates.load(&ws.root)?;
+    let subset = args.subset.subset(&templates)?;
 
     let mut checked: Vec<(&String, Stage, Vec<Diagnostic>, usize)> = Vec::new();
     let progress = super::progress::Progress::start(ctx, format!("checking {}", names.join(", ")));
@@ -148,7 +148,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                 // The render may stop at the first failing files; collect every file's.
                 let mut files = 0;
                 if let Ok(model) = pipeline::model_of(&loaded, name) {
-                    files = crate::families::plan(&model).len();
+                    files = pipeline::plan(&model, &templates).len();
                     let mut have: HashSet<Key> = d.iter().map(key).collect();
                     for extra in pipeline::check_all(&model, &templates) {
                         if have.insert(key(&extra)) {
@@ -184,14 +184,22 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     for (name, stage, diags, files) in &checked {
         let mut count = 0;
         for d in diags {
-            if *stage == Stage::Spec {
+            // Rendered files are named by their path in the tree; a finding in a file of
+            // the project (a patch of the spec whose target or path does not exist) is a
+            // finding in the input.
+            let stage = if d.file.starts_with(&ws.root) {
+                Stage::Spec
+            } else {
+                *stage
+            };
+            if stage == Stage::Spec {
                 if seen.contains(&key(d)) || owner_of(d).is_some_and(|owner| owner != *name) {
                     continue;
                 }
                 seen.insert(key(d));
             }
-            let finding = Finding::new(name, *stage, d, &ws.root);
-            if *stage == Stage::Output && !in_subset(&subset, &finding) {
+            let finding = Finding::new(name, stage, d, &ws.root);
+            if stage == Stage::Output && !in_subset(&subset, &finding) {
                 continue;
             }
             count += 1;

@@ -82,6 +82,10 @@ pub struct Model {
     #[serde(skip_serializing)]
     pub tenants: Vec<Tenant>,
     pub shards: Vec<Shard>,
+    /// The patches applied to the rendered objects, in order: the environment spec's (see
+    /// `crate::patch`). Not part of the template context.
+    #[serde(skip_serializing)]
+    pub patches: Vec<crate::patch::Patch>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -397,6 +401,7 @@ pub fn resolve_with_peers(
         delivery: delivery::Delivery::default(),
         tenants,
         shards: shard_list,
+        patches: crate::patch::of_environment(env),
     };
     // The families' sections, each from the shared parts (Argo CD's last: it delivers what
     // the others render).

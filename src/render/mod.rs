@@ -5,20 +5,30 @@
 //! values: `yaml` writes a scalar (quoting words YAML 1.1 would misread, like `on` or
 //! `12:30`), and `toyaml(indent)` writes a mapping or a list as an indented block.
 
+pub mod team;
+
 use std::path::{Path, PathBuf};
 
 use minijinja::value::Value;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::{context, AutoEscape, Environment, UndefinedBehavior};
 use sha2::{Digest, Sha256};
 
 use crate::assets;
 use crate::diagnostic::{Diagnostic, Error, Position, Result};
+use crate::families::Artifact;
+use crate::validate::kubernetes::TeamSchemas;
 
-/// The compiled templates of one run.
+/// The compiled templates of one run, and the schemas the team adds for the kinds of its
+/// extra templates (both come from the team's repository, see [`team`]).
 pub struct Templates {
     env: Environment<'static>,
     /// SHA-256 over every template's name and source: part of the stamp of the checks.
     fingerprint: [u8; 32],
+    /// The names of the extra templates (`extra/<path>`), sorted. They live as long as the
+    /// process (a run loads its templates once), so that an [`Artifact`] names them like it
+    /// names an embedded template.
+    extra: Vec<&'static str>,
+    team_schemas: TeamSchemas,
 }
 
 impl Templates {
@@ -28,28 +38,76 @@ impl Templates {
         Ok(Templates {
             env,
             fingerprint: fingerprint.finalize().into(),
+            extra: Vec::new(),
+            team_schemas: TeamSchemas::default(),
         })
     }
 
-    /// The embedded templates, with every file under `dir` replacing (or adding to) the
-    /// embedded one of the same relative path.
+    /// The embedded templates, with every file under `dir` replacing the embedded one of
+    /// the same relative path (and `dir/extra/` holding extra templates).
     pub fn with_overrides(dir: &Path) -> Result<Templates> {
+        Templates::load(None, Some(dir))
+    }
+
+    /// The templates of a run in the project at `root` (when given): the embedded ones,
+    /// `<root>/templates/extra/`, `<root>/schemas/extra/`, and the overrides and extra
+    /// templates of `--templates DIR` (see [`team`]).
+    pub fn load(root: Option<&Path>, overrides: Option<&Path>) -> Result<Templates> {
+        let files = team::read(root, overrides)?;
         let (mut env, mut fingerprint) = Templates::embedded_parts()?;
-        env.set_fuel(Some(MAX_FUEL));
-        let mut files = Vec::new();
-        collect(dir, dir, &mut files)?;
-        files.sort();
-        for (name, path) in files {
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        if !files.overrides.is_empty() || !files.extra.is_empty() {
+            env.set_fuel(Some(MAX_FUEL));
+        }
+        let mut extra = Vec::new();
+        let mut problems = Vec::new();
+        let overrides = files.overrides.into_iter().map(|f| (f, false));
+        let extras = files.extra.into_iter().map(|f| (f, true));
+        for ((name, text), is_extra) in overrides.chain(extras) {
             fingerprint.update(name.as_bytes());
             fingerprint.update(text.as_bytes());
-            env.add_template_owned(name, text)
-                .map_err(|e| template_error(path.clone(), &e))?;
+            let file = Path::new("templates").join(&name);
+            let added = if is_extra {
+                let name: &'static str = Box::leak(name.into_boxed_str());
+                extra.push(name);
+                env.add_template_owned(name, text)
+            } else {
+                env.add_template_owned(name, text)
+            };
+            if let Err(e) = added {
+                problems.extend(template_error(file, &e).diagnostics().iter().cloned());
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Invalid(problems));
         }
         Ok(Templates {
             env,
             fingerprint: fingerprint.finalize().into(),
+            extra,
+            team_schemas: files.schemas,
         })
+    }
+
+    /// The files of the extra templates, each rendered with the model `m` (made only when
+    /// there is one) into `kubernetes/platform/extra/<path>`.
+    pub fn extra_artifacts(&self, m: impl FnOnce() -> Value) -> Vec<Artifact> {
+        if self.extra.is_empty() {
+            return Vec::new();
+        }
+        let m = m();
+        self.extra
+            .iter()
+            .map(|name| Artifact {
+                path: format!("{}/{}", team::EXTRA_OUT, &name[team::EXTRA_DIR.len() + 1..]),
+                template: name,
+                context: context! { m => m.clone() },
+            })
+            .collect()
+    }
+
+    /// The schemas the team adds for its own kinds.
+    pub fn team_schemas(&self) -> &TeamSchemas {
+        &self.team_schemas
     }
 
     /// The embedded templates compiled, and the hash of their names and sources so far.
@@ -130,19 +188,6 @@ impl std::io::Write for Capped {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let path = entry.map_err(|e| Error::io(dir, e))?.path();
-        if path.is_dir() {
-            collect(root, &path, out)?;
-        } else if let Ok(rel) = path.strip_prefix(root) {
-            out.push((rel.to_string_lossy().replace('\\', "/"), path.clone()));
-        }
-    }
-    Ok(())
 }
 
 fn base_environment() -> Environment<'static> {

@@ -129,6 +129,27 @@ fn describe(
                 "set exactly one of 'count' or 'list' (they are mutually exclusive)".into(),
             )]
         }
+        ValidationErrorKind::OneOfNotValid { .. }
+        | ValidationErrorKind::OneOfMultipleValid { .. }
+            if !one_of_keys(sub).is_empty() =>
+        {
+            vec![at(format!(
+                "set exactly one of {}",
+                or_list(&one_of_keys(sub))
+            ))]
+        }
+        ValidationErrorKind::Not { .. } if !not_together(sub).is_empty() => vec![at(format!(
+            "set at most one of {}",
+            or_list(&not_together(sub))
+        ))],
+        ValidationErrorKind::FalseSchema => {
+            let key = pointer.rsplit('/').next().unwrap_or_default();
+            vec![at(format!(
+                "'{}' is not allowed here",
+                crate::diagnostic::quote(key)
+            ))
+            .with_hint(sub_description(root, &pointer).map(str::to_owned))]
+        }
         ValidationErrorKind::AnyOf { .. } if pointer == "/spec/image" => {
             vec![at("set 'tag' or 'digest' (a digest wins over a tag)".into())]
         }
@@ -184,6 +205,61 @@ fn describe(
         }
         _ => vec![at(e.to_string())],
     }
+}
+
+/// The keys of a `oneOf` whose branches each require one key (`[{required: [a]}, …]`).
+fn one_of_keys(schema: Option<&Value>) -> Vec<String> {
+    let branches = schema
+        .and_then(|s| s.get("oneOf"))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let keys: Vec<String> = branches
+        .iter()
+        .filter_map(
+            |b| match b.get("required").and_then(Value::as_array)?.as_slice() {
+                [one] if b.as_object().is_some_and(|o| o.len() == 1) => {
+                    one.as_str().map(str::to_owned)
+                }
+                _ => None,
+            },
+        )
+        .collect();
+    if keys.len() == branches.len() {
+        keys
+    } else {
+        Vec::new()
+    }
+}
+
+/// The keys of a `not: {required: [a, b]}`: keys that exclude each other.
+fn not_together(schema: Option<&Value>) -> Vec<String> {
+    schema
+        .and_then(|s| s.get("not"))
+        .and_then(|n| n.get("required"))
+        .and_then(Value::as_array)
+        .map(|keys| {
+            keys.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `'a' or 'b'`, `'a', 'b' or 'c'`.
+fn or_list(keys: &[String]) -> String {
+    let quoted: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
+/// The description of the schema of the mapping that holds the value at `pointer`.
+fn sub_description<'a>(root: &'a Value, pointer: &str) -> Option<&'a str> {
+    let parent = &pointer[..pointer.rfind('/')?];
+    subschema(root, parent)?.get("description")?.as_str()
 }
 
 fn display_path(path: &str) -> String {

@@ -78,6 +78,9 @@ pub struct EnvironmentSpec {
     pub alerting: Alerting,
     #[serde(default)]
     pub overrides: Overrides,
+    /// Patches of rendered objects, applied in order before the checks (see `crate::patch`).
+    #[serde(default)]
+    pub patches: Vec<crate::patch::PatchSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

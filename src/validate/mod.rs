@@ -125,11 +125,17 @@ pub enum Parsed {
 /// Every problem of one rendered file. `path` is its path in the tree, `template` the
 /// template it came from (both named in diagnostics).
 pub fn check_file(path: &str, template: &str, text: &str) -> Vec<Diagnostic> {
-    check_file_parsed(path, template, text).0
+    check_file_parsed(path, template, text, &kubernetes::TeamSchemas::default()).0
 }
 
-/// Like [`check_file`], also returning the file as it was parsed.
-pub fn check_file_parsed(path: &str, template: &str, text: &str) -> (Vec<Diagnostic>, Parsed) {
+/// Like [`check_file`], with the schemas a team adds for its own kinds, also returning the
+/// file as it was parsed.
+pub fn check_file_parsed(
+    path: &str,
+    template: &str,
+    text: &str,
+    team: &kubernetes::TeamSchemas,
+) -> (Vec<Diagnostic>, Parsed) {
     let file = || format!("{path} (from templates/{template})");
     if path.ends_with(".yaml") {
         match parse_yaml_documents(text) {
@@ -138,7 +144,7 @@ pub fn check_file_parsed(path: &str, template: &str, text: &str) -> (Vec<Diagnos
                 let mut problems: Vec<Diagnostic> = docs
                     .iter()
                     .flat_map(|d| {
-                        let mut problems = kubernetes::check(&file, d);
+                        let mut problems = kubernetes::check(&file, d, team);
                         for check in families::FAMILIES.iter().filter_map(|f| f.check_object) {
                             problems.extend(check(&file, d));
                         }

@@ -53,6 +53,7 @@ fn billion_laughs() -> String {
 /// Every bad spec case, by theme.
 pub(super) fn cases() -> Vec<Case> {
     [
+        patch_cases(),
         yaml_cases(),
         type_cases(),
         unknown_key_cases(),
@@ -80,6 +81,49 @@ fn after_tier(extra: &str) -> String {
 /// A name (or tenant id) one character longer than the 40 allowed.
 fn long_name() -> String {
     "a".repeat(41)
+}
+
+/// Patches (issue 12): a target or a path that does not exist is refused at the patch.
+fn patch_cases() -> Vec<Case> {
+    // A patch list after the last line of BASE (line 20): the patch opens on line 22.
+    let patched = |patch: &str| format!("{BASE}  patches:\n{patch}");
+    vec![
+        case(
+            "a patch whose target is not rendered",
+            patched("    - target: {kind: Deployment, name: portal-ap}\n      mergePatch: {spec: {replicas: 2}}\n"),
+            22,
+            "spec.patches[0].target.name",
+            "the patch target Deployment portal-ap is not rendered for this environment",
+        ),
+        case(
+            "a patch of a kind that is not rendered",
+            patched("    - target: {kind: Deploymnet, name: portal-app}\n      mergePatch: {spec: {replicas: 2}}\n"),
+            22,
+            "spec.patches[0].target.kind",
+            "did you mean 'Deployment'?",
+        ),
+        case(
+            "a patch path that does not exist",
+            patched("    - target: {kind: Deployment, name: portal-app}\n      jsonPatch:\n        - {op: test, path: /spec/replicas, value: 3}\n        - {op: remove, path: /spec/replica}\n"),
+            25,
+            "spec.patches[0].jsonPatch[1].path",
+            "patch operation 1 (remove) on Deployment portal-system/portal-app: no key 'replica' under /spec",
+        ),
+        case(
+            "a patch with both kinds of change",
+            patched("    - target: {kind: Deployment, name: portal-app}\n      jsonPatch: [{op: remove, path: /spec/replicas}]\n      mergePatch: {spec: {replicas: 2}}\n"),
+            22,
+            "spec.patches[0]",
+            "set exactly one of 'jsonPatch' or 'mergePatch'",
+        ),
+        case(
+            "a patch operation without its value",
+            patched("    - target: {kind: Deployment, name: portal-app}\n      jsonPatch: [{op: add, path: /spec/paused}]\n"),
+            23,
+            "spec.patches[0].jsonPatch[0].value",
+            "missing required key 'value'",
+        ),
+    ]
 }
 
 /// Malformed YAML, and files that are no YAML text at all.

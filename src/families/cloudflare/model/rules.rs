@@ -167,20 +167,6 @@ pub fn zone_config(scope: &Scope, paths: &Paths) -> ZoneConfig {
         .map(|e| format!("\"{e}\""))
         .collect::<Vec<_>>()
         .join(" ");
-    let mut cache_rules = Vec::new();
-    if paths.catch_all {
-        cache_rules.push(CacheRule {
-            r#ref: "static_assets",
-            description: "Static assets: 1 year at the edge and in the browser".into(),
-            expression: format!(
-                "{hosts} and (http.request.method in {{\"GET\" \"HEAD\"}}) and (starts_with({PATH}, \"/static/\") or {PATH}.extension in {{{extensions}}})"
-            ),
-            ttl: CacheTtl::Fixed {
-                edge: 31_536_000,
-                browser: 31_536_000,
-            },
-        });
-    }
     // Each route keeps its term while the longest rule (the cache rule) fits CloudFlare's
     // limit; beyond it, the terms that a shorter prefix covers go (the same paths match).
     let cache_expression = |api: &str| {
@@ -197,6 +183,27 @@ pub fn zone_config(scope: &Scope, paths: &Paths) -> ZoneConfig {
             paths.api_term(true)
         }
     });
+    let mut cache_rules = Vec::new();
+    if paths.catch_all {
+        // Never an API path, even one ending in `.png`: a request with credentials is kept
+        // out of the API rule, and would otherwise be stored here for a year and served to
+        // the next client (`/api/users/me/avatar.png`).
+        let not_api = api
+            .as_ref()
+            .map(|api| format!(" and not {api}"))
+            .unwrap_or_default();
+        cache_rules.push(CacheRule {
+            r#ref: "static_assets",
+            description: "Static assets: 1 year at the edge and in the browser (never an API path)".into(),
+            expression: format!(
+                "{hosts} and (http.request.method in {{\"GET\" \"HEAD\"}}) and (starts_with({PATH}, \"/static/\") or {PATH}.extension in {{{extensions}}}){not_api}"
+            ),
+            ttl: CacheTtl::Fixed {
+                edge: 31_536_000,
+                browser: 31_536_000,
+            },
+        });
+    }
     if let Some(api) = &api {
         // The origin decides, so that `Cache-Control: private` or `no-store` is never
         // overridden (an edge TTL in `override_origin` mode ignores both); a request with
