@@ -401,7 +401,11 @@ pub fn resolve_with_peers(
         delivery: delivery::Delivery::default(),
         tenants,
         shards: shard_list,
-        patches: crate::patch::of_environment(env),
+        // The system file's first: an environment's patch has the last word.
+        patches: crate::patch::of_system(system)
+            .into_iter()
+            .chain(crate::patch::of_environment(env))
+            .collect(),
     };
     // The families' sections, each from the shared parts (Argo CD's last: it delivers what
     // the others render).

@@ -204,7 +204,24 @@ impl Patch {
     }
 }
 
-/// The patches of an environment spec, in list order.
+/// The patches of the system file, in list order (none for the built-in system).
+pub fn of_system(system: &crate::spec::system::System) -> Vec<Patch> {
+    let Some(file) = system.file.as_deref() else {
+        return Vec::new();
+    };
+    system
+        .patches
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            Patch::new(spec, file, &format!("/spec/patches/{i}"), |p| {
+                system.written_at(p)
+            })
+        })
+        .collect()
+}
+
+/// The patches of an environment spec, in order.
 pub fn of_environment(env: &Environment) -> Vec<Patch> {
     env.spec
         .patches

@@ -55,6 +55,9 @@ struct SystemFile {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct SystemSpec {
     pub services: Vec<ServiceSpec>,
+    /// Applied to every environment's rendered objects, before the environment's own.
+    #[serde(default)]
+    pub patches: Vec<crate::patch::PatchSpec>,
 }
 
 /// One service of the system file, as written.
@@ -132,6 +135,8 @@ pub struct System {
     /// `metadata.name`.
     pub name: String,
     pub services: Vec<ServiceSpec>,
+    /// `spec.patches`.
+    pub patches: Vec<crate::patch::PatchSpec>,
     /// Where it was read from; `None` for the built-in system.
     pub file: Option<PathBuf>,
     spans: SpanIndex,
@@ -177,8 +182,18 @@ impl System {
                 }),
                 slo: None,
             }],
+            patches: Vec::new(),
             file: None,
             spans: SpanIndex::default(),
+        }
+    }
+
+    /// Where the value at a JSON pointer is written, when the file sets it.
+    pub fn written_at(&self, pointer: &str) -> Option<crate::diagnostic::Position> {
+        if self.spans.has(pointer) {
+            self.spans.value(pointer)
+        } else {
+            None
         }
     }
 
@@ -249,6 +264,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<System, Vec<Diagnostic>>
     let system = System {
         name: file.metadata.name,
         services: file.spec.services,
+        patches: file.spec.patches,
         file: Some(path.to_path_buf()),
         spans,
     };

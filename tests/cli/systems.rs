@@ -459,3 +459,52 @@ fn the_readme_walk_through_renders_two_services() {
     let hpa = std::fs::read_to_string(services.join("api/hpa.yaml")).unwrap();
     assert!(hpa.contains("maxReplicas: 12"), "{hpa}");
 }
+
+#[test]
+fn system_patches_apply_to_every_environment_before_the_environments_own() {
+    let s = Scratch::new();
+    s.write_system(
+        "apiVersion: portalgen.dev/v1alpha1
+kind: System
+metadata:
+  name: shop
+spec:
+  services:
+    - {name: web, port: 3000, routes: [\"/\"]}
+  patches:
+    - target: {kind: Deployment, name: web}
+      mergePatch: {spec: {template: {metadata: {annotations: {team.example.com/owner: web-team}}}}}
+    - target: {kind: Deployment, name: web}
+      jsonPatch:
+        - {op: replace, path: /spec/revisionHistoryLimit, value: 5}
+",
+    );
+    s.write_env("dev", &minimal_spec("dev", "dev", 1));
+    s.write_env(
+        "staging",
+        &format!(
+            "{}  patches:\n    - target: {{kind: Deployment, name: web}}\n      jsonPatch:\n        - {{op: replace, path: /spec/revisionHistoryLimit, value: 3}}\n",
+            minimal_spec("staging", "staging", 1)
+        ),
+    );
+    let docs = stream(
+        s.cmd()
+            .args(["render", "--all", "--stdout", "--kind", "Deployment"]),
+    );
+    let by_env = |env: &str| {
+        docs.iter()
+            .find(|d| d["metadata"]["labels"]["portal.dev/environment"] == env)
+            .unwrap_or_else(|| panic!("no Deployment of {env}"))
+            .clone()
+    };
+    for env in ["dev", "staging"] {
+        let d = by_env(env);
+        assert_eq!(
+            d["spec"]["template"]["metadata"]["annotations"]["team.example.com/owner"], "web-team",
+            "{env}"
+        );
+    }
+    assert_eq!(by_env("dev")["spec"]["revisionHistoryLimit"], 5);
+    // The environment's patch comes after the system file's.
+    assert_eq!(by_env("staging")["spec"]["revisionHistoryLimit"], 3);
+}
