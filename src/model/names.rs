@@ -77,6 +77,21 @@ pub fn tenant_of_namespace(ns: &str) -> Option<&str> {
         .filter(|id| !id.is_empty())
 }
 
+/// The words of a DNS label, each capitalized, joined by `sep`: `api-gateway` →
+/// `ApiGateway` (`""`) or `Api Gateway` (`" "`).
+pub fn capitalized_words(label: &str, sep: &str) -> String {
+    label
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
 /// What separates a system's prefix from a tenant id in a tenant namespace.
 pub const TENANT_NAMESPACE_INFIX: &str = "-tenant-";
 

@@ -262,16 +262,7 @@ fn image(env: &Environment, s: &ServiceSpec) -> String {
 /// `portal` + `api-gateway` → `PortalApiGateway`; a service named after its system keeps
 /// one prefix: `portal` + `portal-app` → `PortalApp`.
 pub fn alert_prefix(system: &str, service: &str) -> String {
-    let camel = |s: &str| -> String {
-        s.split('-')
-            .map(|w| {
-                let mut c = w.chars();
-                c.next()
-                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                    .unwrap_or_default()
-            })
-            .collect()
-    };
+    let camel = |s: &str| super::names::capitalized_words(s, "");
     if service == system || service.starts_with(&format!("{system}-")) {
         camel(service)
     } else {

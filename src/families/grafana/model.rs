@@ -146,16 +146,7 @@ fn dashboards(m: &Model) -> Vec<Dashboard> {
     let p = m.names.prefix;
     let named = |suffix: &str| intern(format!("{p}-{suffix}"));
     // `Portal` for the built-in system: the dashboards' titles start with the system's name.
-    let system_title: String = p
-        .split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
+    let system_title = crate::model::names::capitalized_words(p, " ");
     let mut dashboards = vec![
         dashboard(
             named("overview"),
