@@ -26,79 +26,45 @@ pub fn model_of(loaded: &Loaded, name: &str) -> Result<Model> {
     model::resolve_with_peers(env, primary, &peers, &loaded.system).map_err(Error::Invalid)
 }
 
-/// Renders and checks every file of environment `name`. Nothing is written.
+/// Renders and checks every file of environment `name`, keeping every text. Nothing is
+/// written.
 pub fn render_env(loaded: &Loaded, name: &str, templates: &Templates) -> Result<Tree> {
     let model = model_of(loaded, name)?;
-    render_model(&model, templates)
+    render(&model, templates, Keep::All, |_, _, _| ()).map(|r| r.tree)
 }
 
-/// Like [`render_env`], handing each file and its parse to `inspect` on the worker that
-/// checked it, so that a later stage (a diff's digests) need not parse the file again.
-pub fn render_env_inspected<D: Send>(
-    loaded: &Loaded,
-    name: &str,
-    templates: &Templates,
-    inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
-) -> Result<(Tree, BTreeMap<String, D>)> {
-    let model = model_of(loaded, name)?;
-    let Output {
-        tree, inspected, ..
-    } = render_model_inspected(&model, templates, inspect, Keep::All)?;
-    Ok((tree, inspected.into_iter().collect()))
+/// Which rendered texts a render keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every text: the tree to write or to compare with the disk.
+    All,
+    /// Only the ones the cross-file rules read: those holding an object of a kind they
+    /// relate ([`validate::policy::holds_kind_for_tree`]). A comparison of two
+    /// 10,000-tenant environments needs their digests, not 70 MB of text;
+    /// [`Rendered::text`] renders one file again, for the few files a diff shows.
+    ForTreeRules,
 }
 
-/// An environment rendered and checked whose texts were handed to `inspect` and then let
-/// go: a comparison of two 10,000-tenant environments needs their digests, not 70 MB of
-/// text. [`Rendered::text`] renders one file again, for the few files a diff shows.
-pub struct Rendered<'t> {
+/// A model rendered and checked: the kept texts, what `inspect` saw of every file, and the
+/// plan (to render a file again).
+pub struct Rendered<'t, D> {
+    /// The kept texts (see [`Keep`]).
+    pub tree: Tree,
+    /// What `inspect` saw of each file, by path.
+    pub inspected: BTreeMap<String, D>,
     templates: &'t Templates,
     artifacts: Vec<families::Artifact>,
     patches: Vec<Patch>,
     by_path: HashMap<String, usize>,
 }
 
-impl Rendered<'_> {
+impl<D> Rendered<'_, D> {
     /// The text of the file at `path` (rendered and patched again: the same bytes that were
     /// checked).
     pub fn text(&self, path: &str) -> Option<String> {
         let a = &self.artifacts[*self.by_path.get(path)?];
         produce(a, self.templates, &self.patches).0.ok()
     }
-}
-
-/// Like [`render_env_inspected`], keeping no text (see [`Rendered`]).
-pub fn render_env_streamed<'t, D: Send>(
-    loaded: &Loaded,
-    name: &str,
-    templates: &'t Templates,
-    inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
-) -> Result<(Rendered<'t>, BTreeMap<String, D>)> {
-    let model = model_of(loaded, name)?;
-    let Output {
-        inspected,
-        artifacts,
-        ..
-    } = render_model_inspected(&model, templates, inspect, Keep::ForTreeRules)?;
-    let by_path = artifacts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.path.clone(), i))
-        .collect();
-    let rendered = Rendered {
-        templates,
-        artifacts,
-        patches: model.patches,
-        by_path,
-    };
-    Ok((rendered, inspected.into_iter().collect()))
-}
-
-/// What a render gives: the kept texts, what `inspect` saw of every file (in plan order),
-/// and the plan (to render a file again).
-struct Output<D> {
-    tree: Tree,
-    inspected: Vec<(String, D)>,
-    artifacts: Vec<families::Artifact>,
 }
 
 /// One file rendered, patched and checked: its path, its text if kept and what `inspect`
@@ -108,20 +74,6 @@ type FileResult<D> = (
     std::result::Result<(Option<String>, D), Vec<Diagnostic>>,
     patch::Applied,
 );
-
-/// Which rendered texts a render keeps.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Keep {
-    All,
-    /// Only the ones the cross-file rules read: those holding an object of a kind they
-    /// relate ([`validate::policy::holds_kind_for_tree`]).
-    ForTreeRules,
-}
-
-/// Renders and checks every file of a resolved model.
-pub fn render_model(model: &Model, templates: &Templates) -> Result<Tree> {
-    render_model_inspected(model, templates, |_, _, _| (), Keep::All).map(|o| o.tree)
-}
 
 /// Every file of a model: the families' files, then the team's extra templates.
 pub fn plan(model: &Model, templates: &Templates) -> Vec<families::Artifact> {
@@ -143,15 +95,18 @@ fn produce(
     }
 }
 
-/// Renders and checks every file; `inspect` sees each file as it was parsed by the checks.
-/// Every file is checked on every run: nothing read from disk can vouch for rendered bytes
-/// (see SECURITY.md, "No trust in the tree").
-fn render_model_inspected<D: Send>(
+/// Renders, patches and checks every file of a resolved model, and the cross-file rules
+/// over them; every problem of every file is reported, not only the first. `inspect` sees
+/// each file as its checks parsed it (on the worker that checked it), so that a later
+/// stage (a diff's digests) need not parse it again. Every file is checked on every run:
+/// nothing read from disk can vouch for rendered bytes (SECURITY.md, "No trust in the
+/// tree").
+pub fn render<'t, D: Send>(
     model: &Model,
-    templates: &Templates,
-    inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
+    templates: &'t Templates,
     keep: Keep,
-) -> Result<Output<D>> {
+    inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
+) -> Result<Rendered<'t, D>> {
     let artifacts = plan(model, templates);
     let results: Vec<FileResult<D>> = artifacts
         .par_iter()
@@ -186,7 +141,7 @@ fn render_model_inspected<D: Send>(
         })
         .collect();
     let mut tree = Tree::default();
-    let mut inspected = Vec::new();
+    let mut inspected: Vec<(String, D)> = Vec::new();
     let mut seen_paths = HashSet::new();
     let mut problems = Vec::new();
     let mut applied = Vec::new();
@@ -211,43 +166,20 @@ fn render_model_inspected<D: Send>(
     problems.extend(patch::unmatched(&model.patches, &applied));
     // The policy rules that relate objects of different files (per-file rules ran above).
     problems.extend(validate::policy::check_tree(&tree.files, model.env.tier));
-    if problems.is_empty() {
-        Ok(Output {
-            tree,
-            inspected,
-            artifacts,
-        })
-    } else {
-        Err(Error::Rendered(problems))
+    if !problems.is_empty() {
+        return Err(Error::Rendered(problems));
     }
-}
-
-/// Every problem of every file of a resolved model, without stopping at the first failing
-/// file (`validate` reports them all). Empty when every file passes its checks.
-pub fn check_all(model: &Model, templates: &Templates) -> Vec<Diagnostic> {
-    let results: Vec<(Vec<Diagnostic>, patch::Applied)> = plan(model, templates)
-        .par_iter()
-        .map(|a| {
-            let (text, applied) = produce(a, templates, &model.patches);
-            let problems = match text {
-                Ok(text) => {
-                    let team = templates.team_schemas();
-                    let mut problems =
-                        validate::check_file_parsed(&a.path, a.template, &text, team).0;
-                    patch::explain(&model.patches, &applied, &mut problems);
-                    problems
-                }
-                Err(d) => d,
-            };
-            (problems, applied)
-        })
+    let by_path = artifacts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.path.clone(), i))
         .collect();
-    let mut out = Vec::new();
-    let mut applied = Vec::new();
-    for (problems, patched) in results {
-        out.extend(problems);
-        applied.push(patched);
-    }
-    out.extend(patch::unmatched(&model.patches, &applied));
-    out
+    Ok(Rendered {
+        tree,
+        inspected: inspected.into_iter().collect(),
+        templates,
+        artifacts,
+        patches: model.patches.clone(),
+        by_path,
+    })
 }

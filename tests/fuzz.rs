@@ -57,9 +57,9 @@ fn parse_and_render(bytes: &[u8], templates: &Templates) -> bool {
                     }
                     false
                 }
-                Ok(m) => match pipeline::render_model(&m, templates) {
-                    Ok(tree) => {
-                        assert!(!tree.files.is_empty());
+                Ok(m) => match pipeline::render(&m, templates, pipeline::Keep::All, |_, _, _| ()) {
+                    Ok(rendered) => {
+                        assert!(!rendered.tree.files.is_empty());
                         true
                     }
                     Err(e) => panic!("a spec that parses must render cleanly:\n{e}"),

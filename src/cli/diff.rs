@@ -11,7 +11,7 @@ use clap_complete::ArgValueCompleter;
 use super::{out, select, Color, Context, ExitStatus, Format, SubsetArgs, TemplatesArgs};
 use crate::diff::{self, digest, hunks::Tag, Entry, Report, Status};
 use crate::output;
-use crate::pipeline;
+use crate::pipeline::{self, Keep};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -70,8 +70,13 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         [old, new] => {
             // Each side's digests are taken from the parse its checks made, and its texts
             // are let go: the few files the report shows are rendered again.
-            let render =
-                |name| pipeline::render_env_streamed(&loaded, name, &templates, digest::of_checked);
+            let render = |name| -> Result<_, crate::diagnostic::Error> {
+                let model = pipeline::model_of(&loaded, name)?;
+                let mut r =
+                    pipeline::render(&model, &templates, Keep::ForTreeRules, digest::of_checked)?;
+                let digests = std::mem::take(&mut r.inspected);
+                Ok((r, digests))
+            };
             let (a, b) = rayon::join(|| render(old), || render(new));
             let ((a, da), (b, db)) = (a?, b?);
             let mut report = diff::compare_digested(
@@ -97,8 +102,12 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         [env] => {
             let out_dir = args.out.clone().unwrap_or_else(|| ws.root.join("rendered"));
             super::refuse_symlinked_out(&ws.root, &out_dir)?;
-            let (fresh, digests) =
-                pipeline::render_env_inspected(&loaded, env, &templates, digest::of_checked)?;
+            let model = pipeline::model_of(&loaded, env)?;
+            let pipeline::Rendered {
+                tree: fresh,
+                inspected: digests,
+                ..
+            } = pipeline::render(&model, &templates, Keep::All, digest::of_checked)?;
             let dir = out_dir.join(env);
             let disk = output::read_on_disk(&dir)?;
             let shown = display_path(&dir, &ws.root);
@@ -174,7 +183,7 @@ pub(super) fn text_report(ctx: &Context, report: &Report, stat: bool) -> String 
 }
 
 /// A rendered environment's files, rendered again when the comparison asks for one.
-struct Fresh<'a>(&'a pipeline::Rendered<'a>);
+struct Fresh<'a>(&'a pipeline::Rendered<'a, digest::FileDigest>);
 
 impl diff::Files for Fresh<'_> {
     fn read(&self, path: &str) -> Option<Cow<'_, [u8]>> {

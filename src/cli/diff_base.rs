@@ -12,7 +12,7 @@ use super::diff::{text_report, Args};
 use super::{markdown, out, Context, ExitStatus, Format};
 use crate::diagnostic::{Diagnostic, Error};
 use crate::diff::{self, digest::Digests, Report};
-use crate::pipeline;
+use crate::pipeline::{self, Keep};
 use crate::render::Templates;
 use crate::revision;
 use crate::spec::{Loaded, Workspace};
@@ -151,8 +151,14 @@ fn side<'t>(
     if !ws.files.contains_key(name) {
         return Ok(None);
     }
-    let (rendered, digests) =
-        pipeline::render_env_streamed(loaded, name, templates, diff::digest::of_checked)?;
+    let model = pipeline::model_of(loaded, name)?;
+    let mut rendered = pipeline::render(
+        &model,
+        templates,
+        Keep::ForTreeRules,
+        diff::digest::of_checked,
+    )?;
+    let digests = std::mem::take(&mut rendered.inspected);
     Ok(Some((FreshOwned(rendered), digests)))
 }
 
@@ -202,7 +208,7 @@ fn at_revision(e: Error, at: &revision::AtRevision, base: &str) -> Error {
 }
 
 /// A rendered side: its files are rendered again when the report shows one.
-struct FreshOwned<'t>(pipeline::Rendered<'t>);
+struct FreshOwned<'t>(pipeline::Rendered<'t, diff::digest::FileDigest>);
 
 impl diff::Files for FreshOwned<'_> {
     fn read(&self, path: &str) -> Option<Cow<'_, [u8]>> {

@@ -16,7 +16,7 @@ use clap_complete::ArgValueCompleter;
 
 use super::{out, paint, report, select, Context, ExitStatus, Format, SubsetArgs, TemplatesArgs};
 use crate::diagnostic::{Diagnostic, Error, ObjectRef, Severity};
-use crate::pipeline;
+use crate::pipeline::{self, Keep};
 use crate::subset::Subset;
 
 #[derive(Debug, clap::Args)]
@@ -141,24 +141,17 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let mut checked: Vec<(&String, Stage, Vec<Diagnostic>, usize)> = Vec::new();
     let progress = super::progress::Progress::start(ctx, format!("checking {}", names.join(", ")));
     for name in &names {
-        let (stage, diags, files) = match pipeline::render_env(&loaded, name, &templates) {
-            Ok(tree) => (Stage::Output, Vec::new(), tree.files.len()),
+        let (stage, diags, files) = match pipeline::model_of(&loaded, name) {
             Err(Error::Invalid(d)) => (Stage::Spec, d, 0),
-            Err(Error::Rendered(mut d)) => {
-                // The render may stop at the first failing files; collect every file's.
-                let mut files = 0;
-                if let Ok(model) = pipeline::model_of(&loaded, name) {
-                    files = pipeline::plan(&model, &templates).len();
-                    let mut have: HashSet<Key> = d.iter().map(key).collect();
-                    for extra in pipeline::check_all(&model, &templates) {
-                        if have.insert(key(&extra)) {
-                            d.push(extra);
-                        }
-                    }
-                }
-                (Stage::Output, d, files)
-            }
             Err(other) => return Err(other.into()),
+            // A render reports every problem of every file, not only the first file's.
+            Ok(model) => match pipeline::render(&model, &templates, Keep::All, |_, _, _| ()) {
+                Ok(r) => (Stage::Output, Vec::new(), r.tree.files.len()),
+                Err(Error::Rendered(d)) => {
+                    (Stage::Output, d, pipeline::plan(&model, &templates).len())
+                }
+                Err(other) => return Err(other.into()),
+            },
         };
         checked.push((name, stage, diags, files));
     }

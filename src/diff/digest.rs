@@ -83,7 +83,7 @@ pub fn digests_reusing(
     digests.into_iter().collect()
 }
 
-/// The digest of a file that the checks parsed (see [`crate::pipeline::render_env_inspected`]),
+/// The digest of a file that the checks parsed (see [`crate::pipeline::render`]),
 /// parsing it only if they did not.
 pub fn of_checked(path: &str, bytes: &[u8], parsed: &Parsed) -> FileDigest {
     match parsed {

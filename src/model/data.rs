@@ -18,11 +18,59 @@ pub struct Database {
     pub database: &'static str,
     pub owner: &'static str,
     pub parameters: BTreeMap<&'static str, String>,
+    /// Of each PostgreSQL instance.
+    pub resources: ContainerResources,
     /// For a replica: stream from the primary instead of initdb.
     pub replica_source: Option<String>,
     /// Continuous backups (WAL archiving + daily base backup), when on.
     pub backup: Option<DatabaseBackup>,
 }
+
+/// The requests and limits of an operator's container (laid out as they are).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ContainerResources {
+    pub requests: Quantities,
+    pub limits: Quantities,
+}
+
+/// CPU and memory quantities; no CPU where none is set (a limit that would throttle).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Quantities {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<&'static str>,
+    pub memory: &'static str,
+}
+
+impl Quantities {
+    pub const fn new(cpu: &'static str, memory: &'static str) -> Quantities {
+        Quantities {
+            cpu: Some(cpu),
+            memory,
+        }
+    }
+}
+
+/// PostgreSQL's instances: no CPU limit (CPU throttling stalls WAL replay and checkpoints),
+/// memory capped at twice the request.
+pub const POSTGRES_RESOURCES: ContainerResources = ContainerResources {
+    requests: Quantities::new("500m", "1Gi"),
+    limits: Quantities {
+        cpu: None,
+        memory: "2Gi",
+    },
+};
+
+/// A standalone Redis: a cache for one small environment.
+pub const REDIS_STANDALONE_RESOURCES: ContainerResources = ContainerResources {
+    requests: Quantities::new("100m", "128Mi"),
+    limits: Quantities::new("500m", "512Mi"),
+};
+
+/// A Redis Cluster node: one shard of the data.
+pub const REDIS_CLUSTER_RESOURCES: ContainerResources = ContainerResources {
+    requests: Quantities::new("500m", "1Gi"),
+    limits: Quantities::new("1", "2Gi"),
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseBackup {
@@ -43,6 +91,8 @@ pub struct Redis {
     pub storage: String,
     pub image: &'static str,
     pub exporter_image: &'static str,
+    /// Of each Redis node (a standalone Redis is a small cache, a cluster node a shard).
+    pub resources: ContainerResources,
     /// What the app talks to: the name of the client Service and the `app` label of its
     /// pods (the opstree operator names a cluster's `<name>-leader`).
     pub client_name: String,
@@ -110,12 +160,62 @@ pub(super) fn database(
         database: names.sql_database,
         owner: names.sql_owner,
         parameters,
+        resources: POSTGRES_RESOURCES,
         replica_source: primary_info.as_ref().map(|p| p.name.clone()),
         backup: (d.backups == BackupLevel::Continuous).then(|| DatabaseBackup {
             destination: format!("s3://{}-backups-{name}/postgresql", names.prefix),
             retention: "30d",
             credentials_secret: names.backup_credentials,
             schedule: "0 0 3 * * *",
+        }),
+    }
+}
+
+/// Redis: a standalone cache below the tiers that shard it, else a Redis Cluster.
+pub(super) fn redis(d: &TierDefaults, names: &super::names::Names) -> Redis {
+    let cluster = d.redis_leaders > 1;
+    // The opstree operator names the client service of a cluster `<name>-leader`.
+    let client_name = if cluster {
+        format!("{}-leader", names.redis)
+    } else {
+        names.redis.to_owned()
+    };
+    Redis {
+        name: names.redis,
+        kind: if cluster { "RedisCluster" } else { "Redis" },
+        leaders: d.redis_leaders,
+        followers: d.redis_followers,
+        storage: d.redis_storage.to_owned(),
+        image: "quay.io/opstree/redis:v7.0.15",
+        exporter_image: "quay.io/opstree/redis-exporter:v1.44.0",
+        resources: if cluster {
+            REDIS_CLUSTER_RESOURCES
+        } else {
+            REDIS_STANDALONE_RESOURCES
+        },
+        host: format!("{client_name}.{}.svc:6379", names.system_namespace),
+        client_name,
+    }
+}
+
+/// The backups of a tier: Velero's daily schedule of the platform and the tenants, kept
+/// three days, or thirty beside continuous database backups.
+pub(super) fn backups(d: &TierDefaults, names: &super::names::Names) -> Backups {
+    let velero = match d.backups {
+        BackupLevel::None => None,
+        BackupLevel::Daily => Some(("72h0m0s", "0 2 * * *")),
+        BackupLevel::Continuous => Some(("720h0m0s", "0 2 * * *")),
+    };
+    Backups {
+        level: d.backups,
+        velero: velero.map(|(ttl, schedule)| VeleroSchedule {
+            name: names.velero_schedule,
+            schedule,
+            ttl,
+            namespaces: vec![
+                names.system_namespace.to_owned(),
+                names.tenant_namespaces.to_owned(),
+            ],
         }),
     }
 }

@@ -1,6 +1,7 @@
 //! The resolved model of one environment (DESIGN §3): tier defaults with the spec's
 //! overrides applied, every name and number decided. Templates only lay these values out.
 
+pub mod conventions;
 pub mod data;
 mod disruption;
 pub mod names;
@@ -13,6 +14,7 @@ pub mod tiers;
 
 use std::collections::BTreeMap;
 
+use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::diagnostic::Diagnostic;
@@ -22,26 +24,13 @@ use crate::families::grafana::model as grafana;
 use crate::families::prometheus::model as observability;
 use crate::spec::system::System;
 use crate::spec::{Environment, Role, Tier, Toleration};
+pub use conventions::*;
 pub use data::{Backups, Database, DatabaseBackup, Redis, VeleroSchedule};
 pub use network::Network;
 pub use services::{Autoscaling, CpuMemory, Pdb, Resources, SecretEnv, Service, Vpa};
-pub use tenants::Tenant;
+pub use tenants::{Shard, Tenant};
 pub use tiers::{BackupLevel, MonitoringLevel};
 
-/// Namespaces of the platform.
-pub const SYSTEM_NAMESPACE: &str = "portal-system";
-pub const MONITORING_NAMESPACE: &str = "monitoring";
-/// Velero reads its Schedules from its own namespace only.
-pub const VELERO_NAMESPACE: &str = "velero";
-/// The label every rendered object carries, and its value (policy PG-M001).
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-pub const MANAGED_BY_VALUE: &str = "portalgen";
-/// The label that names an object's tenant.
-pub const TENANT_LABEL: &str = "portal.dev/tenant";
-/// Every tenant's namespace is this prefix and the tenant id.
-pub const TENANT_NAMESPACE_PREFIX: &str = "portal-tenant-";
-/// Every tenant namespace, as a pattern (Argo CD destinations, Velero).
-pub const TENANT_NAMESPACES: &str = "portal-tenant-*";
 pub const DEFAULT_TENANT_SHARDS: u32 = 8;
 
 /// Everything rendered for one environment.
@@ -51,6 +40,11 @@ pub struct Model {
     /// Labels every object carries.
     pub labels: BTreeMap<&'static str, String>,
     pub namespaces: Namespaces,
+    /// The Pod Security labels of every namespace the tree creates (the platform's and
+    /// the tenants'): `restricted`, enforced, audited and warned.
+    pub pod_security: IndexMap<&'static str, &'static str>,
+    /// The tenants' shared conventions: their labels and container defaults.
+    pub tenancy: Tenancy,
     pub waves: SyncWaves,
     pub system: SystemInfo,
     /// The names that carry the system's prefix.
@@ -126,26 +120,6 @@ pub struct Primary {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Namespaces {
-    pub system: &'static str,
-    pub monitoring: &'static str,
-    /// Where the Istio ingress gateway runs (its traffic is let into the app).
-    pub ingress_gateway: &'static str,
-    pub dns: &'static str,
-    pub cnpg_operator: &'static str,
-}
-
-/// Argo CD sync waves: namespaces and cluster objects first, data stores next, the app last.
-#[derive(Debug, Clone, Serialize)]
-pub struct SyncWaves {
-    pub cluster: &'static str,
-    pub data: &'static str,
-    pub app: &'static str,
-    pub tenant_namespace: &'static str,
-    pub tenant_objects: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct Mesh {
     pub gateway: &'static str,
     pub tls_secret: &'static str,
@@ -188,12 +162,6 @@ pub struct Gitops {
     pub tenant_shards: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Shard {
-    pub name: String,
-    pub tenants: usize,
-}
-
 /// Resolves an environment (and, for a replica, its primary) into the model, as if no
 /// other environment shared its CloudFlare zone or domain.
 pub fn resolve(env: &Environment, primary: Option<&Environment>) -> Result<Model, Vec<Diagnostic>> {
@@ -210,64 +178,24 @@ pub fn resolve_with_peers(
 ) -> Result<Model, Vec<Diagnostic>> {
     let spec = &env.spec;
     let d = tiers::defaults(spec.tier);
-    let mut problems = Vec::new();
     let names = names::Names::of(&system.name);
+    let primary_info = primary_of(env, primary, &names);
+    let edge = edge::resolve(env, primary, peers)?;
 
-    let primary_info = match (spec.role, primary) {
-        (Role::Replica, Some(p)) => Some(Primary {
-            name: p.name.clone(),
-            region: p.spec.region.clone(),
-            db_host: format!(
-                "{}-rw.{}.db.{}",
-                names.database, p.spec.region, p.spec.domain
-            ),
-        }),
-        _ => None,
-    };
-    let edge = match edge::resolve(env, primary, peers) {
-        Ok(edge) if problems.is_empty() => edge,
-        Ok(_) => return Err(problems),
-        Err(p) => {
-            problems.extend(p);
-            return Err(problems);
-        }
-    };
-
-    let name = env.name.clone();
     let shards = spec.gitops.tenant_shards.unwrap_or(DEFAULT_TENANT_SHARDS);
     let tenants = tenants::resolve(&spec.tenants, shards, names.tenant_namespace_prefix);
-    let shard_list: Vec<Shard> = (0..shards)
-        .map(|i| {
-            let name = tenants::shard_name(i);
-            Shard {
-                tenants: tenants.iter().filter(|t| t.shard == name).count(),
-                name,
-            }
-        })
-        .collect();
-
-    let redis_kind = if d.redis_leaders > 1 {
-        "RedisCluster"
-    } else {
-        "Redis"
-    };
-    // The opstree operator names the client service of a cluster `<name>-leader`.
-    let redis_client = if redis_kind == "RedisCluster" {
-        names::intern(format!("{}-leader", names.redis))
-    } else {
-        names.redis
-    };
-    let redis_host = format!("{redis_client}.{}.svc:6379", names.system_namespace);
-
+    let shard_list = tenants::shards(&tenants, shards);
+    let redis = data::redis(&d, &names);
     let database = data::database(env, &d, primary_info.as_ref(), &names);
     let database_secret = format!("{}-app", database.name);
+    let mut problems = Vec::new();
     let services = services::resolve(
         &services::Context {
             env,
             system,
             defaults: &d,
             primary: primary_info.as_ref(),
-            redis_host: &redis_host,
+            redis_host: &redis.host,
             database_secret: &database_secret,
             namespace: names.system_namespace,
         },
@@ -276,113 +204,47 @@ pub fn resolve_with_peers(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let namespaces = Namespaces {
-        system: names.system_namespace,
-        monitoring: MONITORING_NAMESPACE,
-        ingress_gateway: "istio-system",
-        dns: "kube-system",
-        cnpg_operator: "cnpg-system",
-    };
+    let namespaces = conventions::namespaces(&names);
     let network = network::resolve(
         &services,
         &network::Ends {
             ingress_gateway: namespaces.ingress_gateway,
             monitoring: namespaces.monitoring,
             database: database.name,
-            redis_client,
+            redis_client: &redis.client_name,
         },
         system.is_builtin(),
     );
     let routes = network::routes(&services, system.is_builtin());
-    let o = &spec.overrides;
-    let pods = Placement {
-        node_selector: o.node_selector.clone(),
-        tolerations: o.tolerations.clone(),
-        image_pull_secrets: o.image_pull_secrets.clone(),
-        priority_class_name: o.priority_class_name.clone(),
-    };
-
-    let backups = match d.backups {
-        BackupLevel::None => None,
-        BackupLevel::Daily => Some(("72h0m0s", "0 2 * * *")),
-        BackupLevel::Continuous => Some(("720h0m0s", "0 2 * * *")),
-    };
-    let mut labels = BTreeMap::new();
-    labels.insert(MANAGED_BY_LABEL, MANAGED_BY_VALUE.to_owned());
-    labels.insert("app.kubernetes.io/part-of", system.name.clone());
-    labels.insert("portal.dev/environment", name.clone());
 
     let mut model = Model {
         env: EnvInfo {
-            name: name.clone(),
+            name: env.name.clone(),
             tier: spec.tier,
             region: spec.region.clone(),
             role: spec.role,
             domain: spec.domain.clone(),
-            primary: primary_info.clone(),
+            primary: primary_info,
         },
-        labels,
+        labels: conventions::common_labels(&system.name, &env.name),
         namespaces,
-        waves: SyncWaves {
-            cluster: "-1",
-            data: "0",
-            app: "1",
-            tenant_namespace: "-1",
-            tenant_objects: "0",
-        },
+        pod_security: conventions::pod_security_labels(),
+        tenancy: conventions::tenancy(),
+        waves: conventions::WAVES,
         system: SystemInfo {
             name: system.name.clone(),
             builtin: system.is_builtin(),
         },
         names,
         services,
-        pods,
+        pods: placement(env),
         network,
         routes,
         database,
-        redis: Redis {
-            name: names.redis,
-            kind: redis_kind,
-            leaders: d.redis_leaders,
-            followers: d.redis_followers,
-            storage: d.redis_storage.to_owned(),
-            image: "quay.io/opstree/redis:v7.0.15",
-            exporter_image: "quay.io/opstree/redis-exporter:v1.44.0",
-            client_name: redis_client.to_owned(),
-            host: redis_host,
-        },
-        backups: Backups {
-            level: d.backups,
-            velero: backups.map(|(ttl, schedule)| VeleroSchedule {
-                name: names.velero_schedule,
-                schedule,
-                ttl,
-                namespaces: vec![
-                    names.system_namespace.to_owned(),
-                    names.tenant_namespaces.to_owned(),
-                ],
-            }),
-        },
-        mesh: Mesh {
-            gateway: names.gateway,
-            tls_secret: names.gateway_tls,
-            tenant_header: "x-portal-tenant",
-            fault_injection: (spec.tier != Tier::Prod).then_some(FaultInjection {
-                header: "x-portal-fault-delay",
-                delay: "2s",
-            }),
-        },
-        ingress: Ingress {
-            name: if system.is_builtin() {
-                "portal-app".to_owned()
-            } else {
-                system.name.clone()
-            },
-            class: "istio",
-            cluster_issuer: "letsencrypt-dns01",
-            tls_secret: names.ingress_tls,
-            hosts: vec![spec.domain.clone(), format!("*.{}", spec.domain)],
-        },
+        redis,
+        backups: data::backups(&d, &names),
+        mesh: mesh(spec.tier, &names),
+        ingress: ingress(env, system, &names),
         monitoring: Monitoring {
             level: d.monitoring,
         },
@@ -413,4 +275,60 @@ pub fn resolve_with_peers(
     model.grafana = grafana::resolve(&model);
     model.delivery = delivery::resolve(&model);
     Ok(model)
+}
+
+/// A replica's primary: where its database streams from.
+fn primary_of(
+    env: &Environment,
+    primary: Option<&Environment>,
+    names: &names::Names,
+) -> Option<Primary> {
+    match (env.spec.role, primary) {
+        (Role::Replica, Some(p)) => Some(Primary {
+            name: p.name.clone(),
+            region: p.spec.region.clone(),
+            db_host: format!(
+                "{}-rw.{}.db.{}",
+                names.database, p.spec.region, p.spec.domain
+            ),
+        }),
+        _ => None,
+    }
+}
+
+/// Where every pod runs and how its images are pulled (`spec.overrides`).
+fn placement(env: &Environment) -> Placement {
+    let o = &env.spec.overrides;
+    Placement {
+        node_selector: o.node_selector.clone(),
+        tolerations: o.tolerations.clone(),
+        image_pull_secrets: o.image_pull_secrets.clone(),
+        priority_class_name: o.priority_class_name.clone(),
+    }
+}
+
+fn mesh(tier: Tier, names: &names::Names) -> Mesh {
+    Mesh {
+        gateway: names.gateway,
+        tls_secret: names.gateway_tls,
+        tenant_header: "x-portal-tenant",
+        fault_injection: (tier != Tier::Prod).then_some(FaultInjection {
+            header: "x-portal-fault-delay",
+            delay: "2s",
+        }),
+    }
+}
+
+fn ingress(env: &Environment, system: &System, names: &names::Names) -> Ingress {
+    Ingress {
+        name: if system.is_builtin() {
+            "portal-app".to_owned()
+        } else {
+            system.name.clone()
+        },
+        class: "istio",
+        cluster_issuer: "letsencrypt-dns01",
+        tls_secret: names.ingress_tls,
+        hosts: vec![env.spec.domain.clone(), format!("*.{}", env.spec.domain)],
+    }
 }

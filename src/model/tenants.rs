@@ -46,6 +46,26 @@ pub fn quota(plan: Plan) -> Quota {
     }
 }
 
+/// One Argo CD Application's share of the tenants.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shard {
+    pub name: String,
+    pub tenants: usize,
+}
+
+/// Every shard, in order, with how many of `tenants` it holds.
+pub fn shards(tenants: &[Tenant], count: u32) -> Vec<Shard> {
+    (0..count)
+        .map(|i| {
+            let name = shard_name(i);
+            Shard {
+                tenants: tenants.iter().filter(|t| t.shard == name).count(),
+                name,
+            }
+        })
+        .collect()
+}
+
 /// Synthetic tenant `i` (1-based) of `count`: `t00001`, with at least 5 digits.
 pub fn synthetic_id(i: u32, count: u32) -> String {
     let width = count.to_string().len().max(5);
