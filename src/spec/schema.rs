@@ -8,9 +8,9 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::Validator;
 use serde_json::Value;
 
-use super::node::{field_path, SpanIndex};
+use super::node::SpanIndex;
 use crate::assets;
-use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::diagnostic::{did_you_mean, Diagnostic, FieldPath};
 
 /// One embedded schema of a spec file, compiled once.
 pub struct SpecSchema {
@@ -80,12 +80,11 @@ fn describe(
     spans: &SpanIndex,
 ) -> Vec<Diagnostic> {
     let pointer = e.instance_path().as_str().to_owned();
-    let path = field_path(&pointer);
     let sub = subschema(root, &pointer);
     let at = |msg: String| {
         Diagnostic::new(file, msg)
             .at(spans.value(&pointer))
-            .with_path(display_path(&path))
+            .with_path(path_of(&pointer))
     };
     match e.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
@@ -100,13 +99,14 @@ fn describe(
                     format!("unknown key '{}'", crate::diagnostic::quote(key)),
                 )
                 .at(spans.key(&child))
-                .with_path(field_path(&child))
+                .with_path(FieldPath::from_pointer(&child))
                 .with_hint(hint)
             })
             .collect(),
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            vec![at(format!("missing required key '{name}'")).with_path(join_path(&path, name))]
+            let child = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
+            vec![at(format!("missing required key '{name}'")).with_path(FieldPath::from_pointer(&child))]
         }
         ValidationErrorKind::Enum { options } => {
             let opts: Vec<&str> = options
@@ -262,19 +262,13 @@ fn sub_description<'a>(root: &'a Value, pointer: &str) -> Option<&'a str> {
     subschema(root, parent)?.get("description")?.as_str()
 }
 
-fn display_path(path: &str) -> String {
-    if path.is_empty() {
-        "(document)".to_owned()
+/// The field at a JSON Pointer, built from its segments (a key may hold a `.`, or be one),
+/// or the whole document for the empty pointer.
+fn path_of(pointer: &str) -> FieldPath {
+    if pointer.is_empty() {
+        FieldPath::parse("(document)")
     } else {
-        path.to_owned()
-    }
-}
-
-fn join_path(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+        FieldPath::from_pointer(pointer)
     }
 }
 
