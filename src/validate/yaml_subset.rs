@@ -26,7 +26,10 @@ pub fn parse_documents(text: &str) -> Option<Vec<Value>> {
     if text.bytes().any(|c| c < b' ' && c != b'\n' || c == 0x7f)
         || text.chars().any(|c| {
             c.is_control() && c != '\n'
-                || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}')
+                || matches!(
+                    c,
+                    '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'
+                )
         })
     {
         return None;
