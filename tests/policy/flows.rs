@@ -57,6 +57,9 @@ fn prod_us_needs_its_data_scrape_route_and_dns_flows_and_the_policies_allow_them
         // Scrapes through the ServiceMonitor (a Service's named port) and the PodMonitor.
         "monitoring/prometheus-portal → portal-system/portal-app:3000/TCP",
         "monitoring/prometheus-portal → portal-system/portal-db (primary instance):9187/TCP",
+        // Each Redis node's exporter, once per pod (a PodMonitor, not the operator's
+        // several Services over the same pods).
+        "monitoring/prometheus-portal → portal-system/portal-redis-follower (Redis follower):9121/TCP",
         // The route of the VirtualService and the Ingress, to the container port.
         "the Istio ingress gateway → portal-system/portal-app:3000/TCP",
         "portal-system/portal-app → cluster DNS:53/UDP",

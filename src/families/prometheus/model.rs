@@ -93,6 +93,8 @@ pub struct PodMonitor {
     pub name: &'static str,
     pub target_namespace: String,
     pub match_labels: BTreeMap<&'static str, String>,
+    /// `app In [...]` style selection, when one label value is not enough.
+    pub match_expressions: Vec<MatchExpression>,
     pub port: &'static str,
     pub path: &'static str,
     pub interval: &'static str,
@@ -161,25 +163,6 @@ pub fn resolve(m: &Model) -> Observability {
         .collect();
     service_monitors.extend([
         ServiceMonitor {
-            name: m.redis.name.to_owned(),
-            target_namespace: system.to_owned(),
-            // The opstree operator labels each Service `app: <name>[-leader|-follower]`
-            // and adds the exporter port only to the main (not the headless) Service.
-            match_expressions: vec![MatchExpression {
-                key: "app",
-                operator: "In",
-                values: if m.redis.kind == "RedisCluster" {
-                    vec![format!("{}-follower", m.redis.name), format!("{}-leader", m.redis.name)]
-                } else {
-                    vec![m.redis.name.to_owned()]
-                },
-            }],
-            port: "redis-exporter".into(),
-            path: "/metrics".into(),
-            interval: "30s",
-            ..ServiceMonitor::default()
-        },
-        ServiceMonitor {
             name: "kube-state-metrics".into(),
             target_namespace: MONITORING_NAMESPACE.to_owned(),
             match_labels: BTreeMap::from([("app.kubernetes.io/name", "kube-state-metrics".to_owned())]),
@@ -211,17 +194,36 @@ pub fn resolve(m: &Model) -> Observability {
     // Our own PodMonitor for CloudNativePG (the operator's `enablePodMonitor` is deprecated
     // upstream, and its PodMonitor does not carry our selector label, so this Prometheus
     // does not select it).
-    let pod_monitors = vec![PodMonitor {
-        name: m.database.name,
-        target_namespace: system.to_owned(),
-        match_labels: BTreeMap::from([
-            ("cnpg.io/cluster", m.database.name.to_owned()),
-            ("cnpg.io/podRole", "instance".to_owned()),
-        ]),
-        port: "metrics",
-        path: "/metrics",
-        interval: "30s",
-    }];
+    let pod_monitors = vec![
+        PodMonitor {
+            name: m.database.name,
+            target_namespace: system.to_owned(),
+            match_labels: BTreeMap::from([
+                ("cnpg.io/cluster", m.database.name.to_owned()),
+                ("cnpg.io/podRole", "instance".to_owned()),
+            ]),
+            port: "metrics",
+            path: "/metrics",
+            interval: "30s",
+            ..PodMonitor::default()
+        },
+        // Redis' exporter sidecars, by their pods: the operator gives each kind of node
+        // several Services over the same pods (main, headless, additional), so a
+        // ServiceMonitor would scrape every node more than once and double every series.
+        PodMonitor {
+            name: m.redis.name,
+            target_namespace: system.to_owned(),
+            match_expressions: vec![MatchExpression {
+                key: "app",
+                operator: "In",
+                values: m.redis.nodes.clone(),
+            }],
+            port: "redis-exporter",
+            path: "/metrics",
+            interval: "30s",
+            ..PodMonitor::default()
+        },
+    ];
 
     Observability {
         labels,
