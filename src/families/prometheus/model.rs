@@ -104,23 +104,48 @@ pub const SELECTOR_LABEL: &str = "portal.dev/monitoring";
 
 /// The observability of a resolved model.
 pub fn resolve(m: &Model) -> Observability {
-    let level = m.monitoring.level;
-    let system = m.namespaces.system;
+    let prefix = m.names.prefix;
     let mut labels: BTreeMap<String, String> = m
         .labels
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect();
-    let prefix = m.names.prefix;
     labels.insert(SELECTOR_LABEL.to_owned(), prefix.to_owned());
     let selector = BTreeMap::from([(SELECTOR_LABEL, prefix)]);
 
-    let (replicas, storage, retention_size, requests, limits) = match level {
+    let mut scrape_namespaces = vec![
+        m.namespaces.system.to_owned(),
+        MONITORING_NAMESPACE.to_owned(),
+    ];
+    if m.backups.velero.is_some() {
+        scrape_namespaces.push(VELERO_NAMESPACE.to_owned());
+    }
+
+    Observability {
+        labels,
+        selector,
+        prometheus: prometheus(m),
+        scrape_namespaces,
+        service_monitors: service_monitors(m),
+        pod_monitors: pod_monitors(m),
+        rules: Rules {
+            name: prefix,
+            groups: rules::groups(m),
+        },
+        alertmanager: routing::resolve(m),
+    }
+}
+
+/// The Prometheus server: its size by monitoring level, its retention (the SLO window),
+/// intervals and external labels.
+fn prometheus(m: &Model) -> Prometheus {
+    let prefix = m.names.prefix;
+    let (replicas, storage, retention_size, requests, limits) = match m.monitoring.level {
         MonitoringLevel::Basic => (1, "20Gi", "18GiB", ("500m", "1Gi"), ("1", "2Gi")),
         MonitoringLevel::Full => (2, "100Gi", "90GiB", ("1", "2Gi"), ("2", "4Gi")),
         MonitoringLevel::Enterprise => (2, "500Gi", "450GiB", ("2", "4Gi"), ("4", "8Gi")),
     };
-    let prometheus = Prometheus {
+    Prometheus {
         name: prefix,
         namespace: MONITORING_NAMESPACE,
         service_account: intern(format!("{prefix}-prometheus")),
@@ -138,11 +163,13 @@ pub fn resolve(m: &Model) -> Observability {
         ]),
         alertmanager_service: "alertmanager-operated",
         alertmanager_port: "web",
-    };
+    }
+}
 
-    let velero = m.backups.velero.as_ref();
-    let mut scrape_namespaces = vec![system.to_owned(), MONITORING_NAMESPACE.to_owned()];
-    // One per service that exports metrics, named after it.
+/// The ServiceMonitors: one per service that exports metrics, named after it, then Redis,
+/// kube-state-metrics and, with backups, Velero.
+fn service_monitors(m: &Model) -> Vec<ServiceMonitor> {
+    let system = m.namespaces.system;
     let mut service_monitors: Vec<ServiceMonitor> = m
         .services
         .iter()
@@ -159,44 +186,8 @@ pub fn resolve(m: &Model) -> Observability {
             })
         })
         .collect();
-    service_monitors.extend([
-        ServiceMonitor {
-            name: m.redis.name.to_owned(),
-            target_namespace: system.to_owned(),
-            // The opstree operator labels each Service `app: <name>[-leader|-follower]`
-            // and adds the exporter port only to the main (not the headless) Service.
-            match_expressions: vec![MatchExpression {
-                key: "app",
-                operator: "In",
-                values: if m.redis.kind == "RedisCluster" {
-                    vec![format!("{}-follower", m.redis.name), format!("{}-leader", m.redis.name)]
-                } else {
-                    vec![m.redis.name.to_owned()]
-                },
-            }],
-            port: "redis-exporter".into(),
-            path: "/metrics".into(),
-            interval: "30s",
-            ..ServiceMonitor::default()
-        },
-        ServiceMonitor {
-            name: "kube-state-metrics".into(),
-            target_namespace: MONITORING_NAMESPACE.to_owned(),
-            match_labels: BTreeMap::from([("app.kubernetes.io/name", "kube-state-metrics".to_owned())]),
-            port: "http".into(),
-            path: "/metrics".into(),
-            interval: "30s",
-            honor_labels: true,
-            keep_metrics: Some(
-                "kube_pod_container_status_.+|kube_pod_status_.+|kube_deployment_.+|kube_horizontalpodautoscaler_.+",
-            ),
-            // The system's namespaces (`<prefix>-system`, `<prefix>-tenant-…`).
-            keep_namespaces: Some(format!("{}-.+", m.names.prefix)),
-            ..ServiceMonitor::default()
-        },
-    ]);
-    if velero.is_some() {
-        scrape_namespaces.push(VELERO_NAMESPACE.to_owned());
+    service_monitors.extend([redis_monitor(m), kube_state_metrics_monitor(m)]);
+    if m.backups.velero.is_some() {
         service_monitors.push(ServiceMonitor {
             name: "velero".into(),
             target_namespace: VELERO_NAMESPACE.to_owned(),
@@ -208,12 +199,62 @@ pub fn resolve(m: &Model) -> Observability {
             ..ServiceMonitor::default()
         });
     }
-    // Our own PodMonitor for CloudNativePG (the operator's `enablePodMonitor` is deprecated
-    // upstream, and its PodMonitor does not carry our selector label, so this Prometheus
-    // does not select it).
-    let pod_monitors = vec![PodMonitor {
+    service_monitors
+}
+
+/// The Redis exporter's ServiceMonitor.
+fn redis_monitor(m: &Model) -> ServiceMonitor {
+    ServiceMonitor {
+        name: m.redis.name.to_owned(),
+        target_namespace: m.namespaces.system.to_owned(),
+        // The opstree operator labels each Service `app: <name>[-leader|-follower]`
+        // and adds the exporter port only to the main (not the headless) Service.
+        match_expressions: vec![MatchExpression {
+            key: "app",
+            operator: "In",
+            values: if m.redis.kind == "RedisCluster" {
+                vec![
+                    format!("{}-follower", m.redis.name),
+                    format!("{}-leader", m.redis.name),
+                ]
+            } else {
+                vec![m.redis.name.to_owned()]
+            },
+        }],
+        port: "redis-exporter".into(),
+        path: "/metrics".into(),
+        interval: "30s",
+        ..ServiceMonitor::default()
+    }
+}
+
+/// kube-state-metrics' ServiceMonitor, keeping only the series the rules and dashboards
+/// read, of the system's namespaces.
+fn kube_state_metrics_monitor(m: &Model) -> ServiceMonitor {
+    ServiceMonitor {
+        name: "kube-state-metrics".into(),
+        target_namespace: MONITORING_NAMESPACE.to_owned(),
+        match_labels: BTreeMap::from([("app.kubernetes.io/name", "kube-state-metrics".to_owned())]),
+        port: "http".into(),
+        path: "/metrics".into(),
+        interval: "30s",
+        honor_labels: true,
+        keep_metrics: Some(
+            "kube_pod_container_status_.+|kube_pod_status_.+|kube_deployment_.+|kube_horizontalpodautoscaler_.+",
+        ),
+        // The system's namespaces (`<prefix>-system`, `<prefix>-tenant-…`).
+        keep_namespaces: Some(format!("{}-.+", m.names.prefix)),
+        ..ServiceMonitor::default()
+    }
+}
+
+/// Our own PodMonitor for CloudNativePG (the operator's `enablePodMonitor` is deprecated
+/// upstream, and its PodMonitor does not carry our selector label, so this Prometheus
+/// does not select it).
+fn pod_monitors(m: &Model) -> Vec<PodMonitor> {
+    vec![PodMonitor {
         name: m.database.name,
-        target_namespace: system.to_owned(),
+        target_namespace: m.namespaces.system.to_owned(),
         match_labels: BTreeMap::from([
             ("cnpg.io/cluster", m.database.name.to_owned()),
             ("cnpg.io/podRole", "instance".to_owned()),
@@ -221,19 +262,5 @@ pub fn resolve(m: &Model) -> Observability {
         port: "metrics",
         path: "/metrics",
         interval: "30s",
-    }];
-
-    Observability {
-        labels,
-        selector,
-        prometheus,
-        scrape_namespaces,
-        service_monitors,
-        pod_monitors,
-        rules: Rules {
-            name: prefix,
-            groups: rules::groups(m),
-        },
-        alertmanager: routing::resolve(m),
-    }
+    }]
 }
