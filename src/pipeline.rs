@@ -108,6 +108,7 @@ pub fn render<'t, D: Send>(
     inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
 ) -> Result<Rendered<'t, D>> {
     let artifacts = plan(model, templates);
+    let sample = validate::policy::tenant_sample(artifacts.iter().map(|a| a.path.as_str()));
     let results: Vec<FileResult<D>> = artifacts
         .par_iter()
         .map(|a| {
@@ -127,6 +128,7 @@ pub fn render<'t, D: Send>(
                 let seen = inspect(&a.path, text.as_bytes(), &parsed);
                 let kept = match keep {
                     Keep::All => Some(text),
+                    Keep::ForTreeRules if !validate::policy::tree_reads(&a.path, sample) => None,
                     Keep::ForTreeRules => {
                         let needed = match &parsed {
                             Parsed::Yaml(docs) => validate::policy::holds_kind_for_tree(docs),

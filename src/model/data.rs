@@ -98,6 +98,9 @@ pub struct Redis {
     pub client_name: String,
     /// Host and port the app connects to.
     pub host: String,
+    /// The `app` label of each kind of node the operator runs: a cluster's leaders and
+    /// followers, or the standalone server.
+    pub nodes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -195,6 +198,14 @@ pub(super) fn redis(d: &TierDefaults, names: &super::names::Names) -> Redis {
         },
         host: format!("{client_name}.{}.svc:6379", names.system_namespace),
         client_name,
+        nodes: if cluster {
+            vec![
+                format!("{}-leader", names.redis),
+                format!("{}-follower", names.redis),
+            ]
+        } else {
+            vec![names.redis.to_owned()]
+        },
     }
 }
 

@@ -211,7 +211,7 @@ pub fn resolve_with_peers(
             ingress_gateway: namespaces.ingress_gateway,
             monitoring: namespaces.monitoring,
             database: database.name,
-            redis_client: &redis.client_name,
+            redis_nodes: &redis.nodes,
         },
         system.is_builtin(),
     );

@@ -72,7 +72,8 @@ pub(super) struct Ends<'a> {
     pub ingress_gateway: &'a str,
     pub monitoring: &'a str,
     pub database: &'a str,
-    pub redis_client: &'a str,
+    /// The `app` label of every Redis node (a cluster's leaders and followers).
+    pub redis_nodes: &'a [String],
 }
 
 pub const NAME_LABEL: &str = "app.kubernetes.io/name";
@@ -165,8 +166,15 @@ fn egress(s: &Service, all: &[Service], ends: &Ends) -> Vec<Rule> {
     }
     if s.uses.redis {
         rules.push(Rule {
-            comment: None,
-            peers: vec![Peer::pods("app", ends.redis_client)],
+            comment: (ends.redis_nodes.len() > 1).then(|| {
+                "Every Redis node: a cluster client follows redirects, and a failover promotes a follower."
+                    .into()
+            }),
+            peers: ends
+                .redis_nodes
+                .iter()
+                .map(|app| Peer::pods("app", app))
+                .collect(),
             ports: vec![6379],
         });
     }

@@ -8,9 +8,9 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::Validator;
 use serde_json::Value;
 
-use super::node::{field_path, SpanIndex};
+use super::node::SpanIndex;
 use crate::assets;
-use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::diagnostic::{did_you_mean, Diagnostic, FieldPath};
 
 /// One embedded schema of a spec file, compiled once.
 pub struct SpecSchema {
@@ -136,8 +136,6 @@ struct Violation<'a, 'e> {
     error: &'a jsonschema::ValidationError<'e>,
     /// The JSON pointer of the offending value.
     pointer: String,
-    /// Its field path (`spec.tenants`), empty for the document.
-    path: String,
     /// The subschema at the offending value.
     sub: Option<&'a Value>,
 }
@@ -155,7 +153,6 @@ impl<'a, 'e> Violation<'a, 'e> {
             file,
             spans,
             error,
-            path: field_path(&pointer),
             sub: subschema(root, &pointer),
             pointer,
         }
@@ -165,7 +162,7 @@ impl<'a, 'e> Violation<'a, 'e> {
     fn at(&self, msg: String) -> Diagnostic {
         Diagnostic::new(self.file, msg)
             .at(self.spans.value(&self.pointer))
-            .with_path(display_path(&self.path))
+            .with_path(path_of(&self.pointer))
     }
 
     /// Each key the mapping may not hold, at the key, with the nearest valid key or the
@@ -174,11 +171,7 @@ impl<'a, 'e> Violation<'a, 'e> {
         unexpected
             .iter()
             .map(|key| {
-                let child = format!(
-                    "{}/{}",
-                    self.pointer,
-                    key.replace('~', "~0").replace('/', "~1")
-                );
+                let child = format!("{}/{}", self.pointer, escape(key));
                 let known = property_names(self.sub);
                 let hint = did_you_mean(key, known.iter().map(String::as_str))
                     .or_else(|| Some(format!("valid keys here: {}", known.join(", "))));
@@ -187,7 +180,7 @@ impl<'a, 'e> Violation<'a, 'e> {
                     format!("unknown key '{}'", crate::diagnostic::quote(key)),
                 )
                 .at(self.spans.key(&child))
-                .with_path(field_path(&child))
+                .with_path(FieldPath::from_pointer(&child))
                 .with_hint(hint)
             })
             .collect()
@@ -195,8 +188,9 @@ impl<'a, 'e> Violation<'a, 'e> {
 
     /// A required key `name` the mapping lacks, at the mapping, by the key's path.
     fn missing_key(&self, name: &str) -> Diagnostic {
+        let child = format!("{}/{}", self.pointer, escape(name));
         self.at(format!("missing required key '{name}'"))
-            .with_path(join_path(&self.path, name))
+            .with_path(FieldPath::from_pointer(&child))
     }
 
     /// A value outside an enumeration, with the nearest option.
@@ -337,19 +331,18 @@ fn sub_description<'a>(root: &'a Value, pointer: &str) -> Option<&'a str> {
     subschema(root, parent)?.get("description")?.as_str()
 }
 
-fn display_path(path: &str) -> String {
-    if path.is_empty() {
-        "(document)".to_owned()
-    } else {
-        path.to_owned()
-    }
+/// A key as a JSON Pointer segment (`~` and `/` escaped).
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
-fn join_path(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
+/// The field at a JSON Pointer, built from its segments (a key may hold a `.`, or be one),
+/// or the whole document for the empty pointer.
+fn path_of(pointer: &str) -> FieldPath {
+    if pointer.is_empty() {
+        FieldPath::parse("(document)")
     } else {
-        format!("{path}.{key}")
+        FieldPath::from_pointer(pointer)
     }
 }
 

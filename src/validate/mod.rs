@@ -4,6 +4,7 @@
 //! for their structure; the built-in security policy ([`policy`]) applied.
 
 pub mod kubernetes;
+pub mod network;
 pub mod policy;
 pub mod yaml_subset;
 

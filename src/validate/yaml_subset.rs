@@ -18,12 +18,18 @@ const MAX_COMMENTS: usize = 32;
 
 /// The documents of `text`, or `None` if `text` leaves the subset.
 pub fn parse_documents(text: &str) -> Option<Vec<Value>> {
-    // Tabs, carriage returns, other control characters, a byte-order mark and Unicode line
-    // separators: YAML readers treat them in ways this reader does not model (serde-saphyr
-    // and kubectl refuse C0 controls), so leave them all to serde-saphyr.
+    // Tabs, carriage returns, other control characters, a byte-order mark, Unicode line
+    // separators and the characters YAML does not count as printable (the noncharacters
+    // U+FFFE and U+FFFF, and surrogates, which a `str` cannot hold): YAML readers treat them
+    // in ways this reader does not model (serde-saphyr and kubectl refuse C0 controls and
+    // U+FFFF), so leave them all to serde-saphyr.
     if text.bytes().any(|c| c < b' ' && c != b'\n' || c == 0x7f)
         || text.chars().any(|c| {
-            c.is_control() && c != '\n' || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}')
+            c.is_control() && c != '\n'
+                || matches!(
+                    c,
+                    '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'
+                )
         })
     {
         return None;

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::common::{minimal_spec, portalgen, repo, stream, Scratch};
-use serde_json::Value;
+use portalgen::validate::network::{Endpoint, Policies, Protocol};
+use portalgen::validate::Document;
 
 /// A system of `n` services where service `i` uses services `i+1` and `i+3` (when they
 /// exist), every fourth the database, every fifth Redis, every seventh the internet.
@@ -46,115 +47,29 @@ fn wide_system(n: usize) -> (String, BTreeMap<String, BTreeSet<String>>) {
     (text, uses)
 }
 
-/// A pod as NetworkPolicies see it.
-struct Pod {
-    namespace: String,
-    labels: BTreeMap<String, String>,
+/// A pod of namespace `ns` with `labels`, as NetworkPolicies see it.
+fn pod(ns: &str, labels: &[(&str, &str)]) -> Endpoint {
+    let labels = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let ns_labels = BTreeMap::from([("kubernetes.io/metadata.name".to_owned(), ns.to_owned())]);
+    Endpoint::pod(ns, ns_labels, labels, format!("{ns}/pod"))
 }
 
-fn matches(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
-    let want = selector
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let exprs_ok = selector
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .map(|exprs| {
-            exprs.iter().all(|e| {
-                let key = e["key"].as_str().unwrap();
-                match e["operator"].as_str().unwrap() {
-                    "Exists" => labels.contains_key(key),
-                    "In" => labels
-                        .get(key)
-                        .is_some_and(|v| e["values"].as_array().unwrap().iter().any(|x| x == v)),
-                    other => panic!("operator {other}"),
-                }
-            })
-        })
-        .unwrap_or(true);
-    exprs_ok
-        && want
-            .iter()
-            .all(|(k, v)| labels.get(k).map(String::as_str) == v.as_str())
-}
-
-/// Whether `peer` (an entry of `from`/`to`) of a policy in `policy_ns` selects `pod`.
-fn peer_selects(peer: &Value, policy_ns: &str, pod: &Pod) -> bool {
-    let ns_labels = BTreeMap::from([(
-        "kubernetes.io/metadata.name".to_owned(),
-        pod.namespace.clone(),
-    )]);
-    match (peer.get("namespaceSelector"), peer.get("podSelector")) {
-        (Some(ns), Some(p)) => matches(ns, &ns_labels) && matches(p, &pod.labels),
-        (Some(ns), None) => matches(ns, &ns_labels),
-        (None, Some(p)) => pod.namespace == policy_ns && matches(p, &pod.labels),
-        (None, None) => panic!("a peer without selector"),
-    }
-}
-
-fn port_ok(rule: &Value, port: u16) -> bool {
-    match rule.get("ports").and_then(Value::as_array) {
-        None => true,
-        Some(ports) => ports
-            .iter()
-            .any(|p| p["port"].as_u64() == Some(u64::from(port)) && p["protocol"] == "TCP"),
-    }
-}
-
-/// Whether the policies allow a TCP connection from `src` to `dst:port`, as Kubernetes
-/// decides it: each end that some policy isolates in that direction must be let through by
-/// one of those policies; an end no policy selects is not isolated.
-fn allowed(policies: &[Value], src: &Pod, dst: &Pod, port: u16) -> bool {
-    let isolating = |pod: &Pod, kind: &str| {
-        policies.iter().any(|p| {
-            p["metadata"]["namespace"].as_str() == Some(pod.namespace.as_str())
-                && matches(&p["spec"]["podSelector"], &pod.labels)
-                && p["spec"]["policyTypes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|t| t == kind)
-        })
-    };
-    let direction = |pod: &Pod, kind: &str, list: &str, other: &Pod| {
-        !isolating(pod, kind)
-            || policies.iter().any(|p| {
-                let ns = p["metadata"]["namespace"].as_str().unwrap();
-                ns == pod.namespace
-                    && matches(&p["spec"]["podSelector"], &pod.labels)
-                    && p["spec"]["policyTypes"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .any(|t| t == kind)
-                    && p["spec"]
-                        .get(list)
-                        .and_then(Value::as_array)
-                        .is_some_and(|rules| {
-                            rules.iter().any(|r| {
-                                let peers = r.get(if list == "egress" { "to" } else { "from" });
-                                let peer_ok = match peers.and_then(Value::as_array) {
-                                    None => true,
-                                    Some(ps) => ps.iter().any(|peer| peer_selects(peer, ns, other)),
-                                };
-                                peer_ok && port_ok(r, port)
-                            })
-                        })
-            })
-    };
-    direction(src, "Egress", "egress", dst) && direction(dst, "Ingress", "ingress", src)
+/// Whether the policies allow a TCP connection from `src` to `dst:port` (the evaluator of
+/// the flow checks, PG-C001/PG-C002).
+fn allowed(policies: &[Document], src: &Endpoint, dst: &Endpoint, port: u16) -> bool {
+    Policies::of(policies.iter())
+        .verdict(src, dst, port, Protocol::Tcp)
+        .is_ok()
 }
 
 /// The platform namespace of the `wide` system.
 const WIDE_NS: &str = "wide-system";
 
-fn service_pod(name: &str) -> Pod {
-    Pod {
-        namespace: WIDE_NS.into(),
-        labels: BTreeMap::from([("app.kubernetes.io/name".to_owned(), name.to_owned())]),
-    }
+fn service_pod(name: &str) -> Endpoint {
+    pod(WIDE_NS, &[("app.kubernetes.io/name", name)])
 }
 
 #[test]
@@ -171,21 +86,18 @@ fn twenty_services_reach_exactly_what_they_use_in_every_environment() {
     );
     let names: Vec<String> = uses.keys().cloned().collect();
     let port = |name: &str| 4000 + name[4..].parse::<u16>().unwrap();
-    let db = Pod {
-        namespace: WIDE_NS.into(),
-        labels: BTreeMap::from([("cnpg.io/cluster".to_owned(), "wide-db".to_owned())]),
-    };
+    let db = pod(WIDE_NS, &[("cnpg.io/cluster", "wide-db")]);
     let environments: BTreeSet<&str> = all
         .iter()
         .filter_map(|d| d["metadata"]["labels"]["portal.dev/environment"].as_str())
         .collect();
     assert_eq!(environments, BTreeSet::from(["dev", "prod", "staging"]));
     for env in environments {
-        let policies: Vec<Value> = all
+        let policies: Vec<Document> = all
             .iter()
             .filter(|d| d["metadata"]["labels"]["portal.dev/environment"] == env)
             .filter(|d| d["metadata"]["namespace"] == WIDE_NS)
-            .cloned()
+            .map(|d| Document { value: d.clone() })
             .collect();
         // One policy per service, plus default-deny, allow-dns, the database's and Redis'.
         assert_eq!(policies.len(), 20 + 4, "{env}");
@@ -217,34 +129,15 @@ fn twenty_services_reach_exactly_what_they_use_in_every_environment() {
                 "{env}: {a} -> database"
             );
             // DNS for everyone.
-            let dns = Pod {
-                namespace: "kube-system".into(),
-                labels: BTreeMap::new(),
-            };
+            let dns = pod("kube-system", &[]);
             assert!(
                 allowed(&policies, &service_pod(a), &dns, 53),
                 "{env}: {a} -> DNS"
             );
-            // Prometheus scrapes every metrics port, and nothing else.
-            let prometheus = Pod {
-                namespace: "monitoring".into(),
-                labels: BTreeMap::new(),
-            };
-            let to_prometheus = |pod: &Pod, p: u16| {
-                // Prometheus' own egress is not in portal-system: only the ingress side.
-                policies.iter().any(|pol| {
-                    matches(&pol["spec"]["podSelector"], &pod.labels)
-                        && pol["spec"]["ingress"].as_array().is_some_and(|rules| {
-                            rules.iter().any(|r| {
-                                r["from"].as_array().is_some_and(|ps| {
-                                    ps.iter().any(|peer| {
-                                        peer_selects(peer, "portal-system", &prometheus)
-                                    })
-                                }) && port_ok(r, p)
-                            })
-                        })
-                })
-            };
+            // Prometheus scrapes every metrics port, and nothing else (its own egress is
+            // not in these policies: only the ingress side is judged).
+            let prometheus = pod("monitoring", &[]);
+            let to_prometheus = |p: &Endpoint, port: u16| allowed(&policies, &prometheus, p, port);
             assert!(to_prometheus(&service_pod(a), 9090), "{env}: scrape {a}");
             assert!(
                 !to_prometheus(&service_pod(a), port(a) + 1000),

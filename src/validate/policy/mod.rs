@@ -59,6 +59,8 @@ pub enum Kinds {
     PodTemplates,
     /// These kinds and the workloads that run copies of their template.
     WithScaledWorkloads(&'static [&'static str]),
+    /// These kinds and every workload kind with a pod template.
+    WithWorkloads(&'static [&'static str]),
 }
 
 impl Kinds {
@@ -77,6 +79,9 @@ impl Kinds {
             Kinds::WithScaledWorkloads(kinds) => {
                 Some(kinds.iter().copied().chain(workloads(true)).collect())
             }
+            Kinds::WithWorkloads(kinds) => {
+                Some(kinds.iter().copied().chain(workloads(false)).collect())
+            }
         }
     }
 
@@ -88,6 +93,7 @@ impl Kinds {
             Kinds::WithScaledWorkloads(kinds) => {
                 kinds.contains(&kind) || pod_template(kind).is_some_and(|k| k.scaled)
             }
+            Kinds::WithWorkloads(kinds) => kinds.contains(&kind) || pod_template(kind).is_some(),
         }
     }
 }
@@ -127,6 +133,8 @@ pub const RULES: &[Rule] = &[
     rules::cross::F001,
     rules::cross::A001,
     rules::cross::D001,
+    rules::flows::C001,
+    rules::flows::C002,
     rules::edge::E001,
     rules::edge::E002,
     rules::edge::E003,
@@ -325,6 +333,7 @@ pub fn check_json_file(file: &str, text: &str, value: &Value) -> Vec<Diagnostic>
 }
 
 /// An object of the tree and the file it is in.
+#[derive(Debug)]
 pub struct Located {
     pub file: String,
     pub doc: Document,
@@ -357,13 +366,30 @@ pub fn holds_kind_for_tree(docs: &[Document]) -> bool {
     docs.iter().any(|d| tree_kinds().contains(d.kind()))
 }
 
-/// The rules that relate objects of different files of one environment's tree: HPA vs VPA
-/// (PG-A001), a PDB vs its workload's replicas (PG-D001), fault injection vs the tier
-/// (PG-F001). `files` are the rendered files by path.
-pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnostic> {
+/// Where the per-tenant files are. Every tenant's file is rendered from one template with
+/// the tenant's own id, so the tree rules read one of them, the first by path, as the sample
+/// of all (the flows between tenants, PG-C002): reading 100,000 files for it would cost
+/// more than the rest of the render.
+const TENANT_FILES: &str = "kubernetes/tenants/";
+
+/// Whether the tree rules read the file at `path`, given the sample tenant file `sample`
+/// (the first tenant file of the tree by path): any file but the other tenants'.
+pub fn tree_reads(path: &str, sample: Option<&str>) -> bool {
+    !path.starts_with(TENANT_FILES) || Some(path) == sample
+}
+
+/// The sample tenant file of a tree: its first tenant file by path.
+pub fn tenant_sample<'a>(paths: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    paths.filter(|p| p.starts_with(TENANT_FILES)).min()
+}
+
+/// The objects the tree rules read of a tree's files: every YAML file that can hold a kind
+/// they relate, and one tenant's file as the sample of all ([`tree_reads`]).
+pub fn tree_objects(files: &BTreeMap<String, Vec<u8>>) -> Vec<Located> {
     let mut objects: Vec<Located> = Vec::new();
+    let sample = tenant_sample(files.keys().map(String::as_str));
     for (path, bytes) in files {
-        if !path.ends_with(".yaml") {
+        if !path.ends_with(".yaml") || !tree_reads(path, sample) {
             continue;
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
@@ -381,6 +407,14 @@ pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnost
             doc,
         }));
     }
+    objects
+}
+
+/// The rules that relate objects of different files of one environment's tree: HPA vs VPA
+/// (PG-A001), a PDB vs its workload's replicas (PG-D001), fault injection vs the tier
+/// (PG-F001), the network flows (PG-C001, PG-C002). `files` are the rendered files by path.
+pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnostic> {
+    let objects = tree_objects(files);
     let mut out = Vec::new();
     for_each_check(|_, check| {
         if let Check::Tree(f) = check {

@@ -3,6 +3,7 @@
 
 pub mod cross;
 pub mod edge;
+pub mod flows;
 pub mod metadata;
 pub mod namespace;
 pub mod secrets;

@@ -1,0 +1,528 @@
+//! The flows a rendered system needs, and a sample of those it must not have, derived from
+//! the objects of the tree as an SRE would read them:
+//!
+//! * a workload that reads a CloudNativePG cluster's `-app` secret talks to every instance
+//!   of it (a failover moves the primary), on 5432;
+//! * a workload whose environment names a Redis Service talks to every Redis node (a Redis
+//!   Cluster client follows MOVED/ASK redirects to each node), on 6379;
+//! * Redis Cluster nodes talk to each other on 6379 and the cluster bus (16379), database
+//!   instances to each other on 5432 and the instance manager's 8000, the CloudNativePG
+//!   operator to each instance on 8000;
+//! * each Prometheus reaches every port its ServiceMonitors and PodMonitors scrape, through
+//!   the Services and pods of the tree;
+//! * the ingress gateway reaches every Service port a VirtualService or an Ingress routes to;
+//! * every pod resolves names through cluster DNS (UDP and TCP 53).
+//!
+//! Must not: a tenant's pod reaching another tenant's pods or Prometheus; a platform pod
+//! reaching the internet other than on 443.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::pods::{Outside, Pods, PROMETHEUS_PORT};
+use super::{selects, Endpoint, Labels, Protocol};
+use crate::validate::policy::Located;
+use crate::validate::{At, Document};
+
+/// One flow to judge: from `src` to `dst` on `port`, and why it is needed or forbidden.
+#[derive(Debug, Clone)]
+pub struct Flow<'p> {
+    pub src: &'p Endpoint,
+    pub dst: &'p Endpoint,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub why: &'static str,
+}
+
+/// The flows of a system: the ones it needs and a sample of the ones it must not have.
+#[derive(Debug, Default)]
+pub struct Flows<'p> {
+    pub needed: Vec<Flow<'p>>,
+    pub forbidden: Vec<Flow<'p>>,
+}
+
+impl<'p> Flows<'p> {
+    fn need(&mut self, src: &'p Endpoint, dst: &'p Endpoint, port: u16, why: &'static str) {
+        self.needed.push(Flow {
+            src,
+            dst,
+            port,
+            protocol: Protocol::Tcp,
+            why,
+        });
+    }
+
+    /// Each flow once (the same flow may be needed for two reasons: the first is kept).
+    fn dedup(&mut self) {
+        for list in [&mut self.needed, &mut self.forbidden] {
+            let mut seen = BTreeSet::new();
+            list.retain(|f| {
+                seen.insert((
+                    f.src.name.clone(),
+                    f.dst.name.clone(),
+                    f.port,
+                    f.protocol as u8,
+                ))
+            });
+        }
+    }
+}
+
+/// The objects of the tree, by what the flows need of them.
+pub struct Tree<'a> {
+    pub objects: &'a [Located],
+}
+
+impl<'a> Tree<'a> {
+    fn of_kind(&self, kind: &'static str) -> impl Iterator<Item = &'a Document> + '_ {
+        self.objects
+            .iter()
+            .map(|o| &o.doc)
+            .filter(move |d| d.kind() == kind)
+    }
+
+    /// The `data` values of ConfigMap `name` in `ns`.
+    fn config_values(&self, ns: &str, name: &str) -> Vec<&'a str> {
+        self.of_kind("ConfigMap")
+            .filter(|d| d.namespace() == ns && d.name() == name)
+            .filter_map(|d| d.value.get("data").and_then(Value::as_object))
+            .flat_map(|m| m.values().filter_map(Value::as_str))
+            .collect()
+    }
+}
+
+/// The needed and forbidden flows of the pods of `tree`.
+pub fn of<'p>(
+    tree: &Tree<'_>,
+    pods: &'p Pods<'_>,
+    outside: &'p Outside,
+    others: &'p [Endpoint],
+) -> Flows<'p> {
+    let mut flows = Flows::default();
+    data_clients(tree, pods, &mut flows);
+    data_peers(pods, outside, &mut flows);
+    scrapes(tree, pods, &mut flows);
+    routes(tree, pods, outside, &mut flows);
+    for pod in pods.all() {
+        for protocol in [Protocol::Udp, Protocol::Tcp] {
+            flows.needed.push(Flow {
+                src: pod,
+                dst: &outside.dns,
+                port: 53,
+                protocol,
+                why: "every pod resolves names through cluster DNS",
+            });
+        }
+    }
+    forbidden(pods, outside, others, &mut flows);
+    flows.dedup();
+    flows
+}
+
+/// The strings a workload's containers read: env values, the Secrets they name, and the
+/// values of the ConfigMaps they load.
+fn workload_reads<'a>(tree: &Tree<'a>, located: &'a Located) -> (Vec<&'a str>, Vec<&'a str>) {
+    let doc = &located.doc;
+    let ns = doc.namespace();
+    let mut values = Vec::new();
+    let mut secrets = Vec::new();
+    let Some(kind) = crate::validate::policy::pod_template(doc.kind()) else {
+        return (values, secrets);
+    };
+    let spec = doc.value.at(&format!("{}/spec", kind.template));
+    for list in ["containers", "initContainers"] {
+        let containers = spec.and_then(|s| s.get(list)).and_then(Value::as_array);
+        for c in containers.into_iter().flatten() {
+            for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+                values.extend(e.get("value").and_then(Value::as_str));
+                secrets.extend(
+                    e.pointer("/valueFrom/secretKeyRef/name")
+                        .and_then(Value::as_str),
+                );
+            }
+            for e in c
+                .get("envFrom")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                secrets.extend(e.pointer("/secretRef/name").and_then(Value::as_str));
+                if let Some(cm) = e.pointer("/configMapRef/name").and_then(Value::as_str) {
+                    values.extend(tree.config_values(ns, cm));
+                }
+            }
+        }
+    }
+    (values, secrets)
+}
+
+/// The database and Redis clients among the workloads.
+fn data_clients<'p>(tree: &Tree<'_>, pods: &'p Pods<'_>, flows: &mut Flows<'p>) {
+    for (client, located) in &pods.workloads {
+        let (values, secrets) = workload_reads(tree, located);
+        let ns = located.doc.namespace();
+        for ((db_ns, db), instances) in &pods.databases {
+            let app_secret = format!("{db}-app");
+            if db_ns == ns && secrets.iter().any(|s| *s == app_secret) {
+                for instance in instances {
+                    flows.need(client, instance, 5432, "it reads the database's app secret, and a failover moves the primary to any instance");
+                }
+            }
+        }
+        for (redis, nodes) in &pods.redis {
+            let names_it = redis.services.iter().any(|svc| {
+                let host = format!("{svc}.{}.svc", redis.namespace);
+                values.iter().any(|v| v.contains(&host))
+            });
+            if names_it {
+                for node in nodes {
+                    flows.need(client, node, 6379, "its environment names the Redis service, and a Redis client follows redirects and failovers to every node");
+                }
+            }
+        }
+    }
+}
+
+/// The data stores' own flows: Redis Cluster nodes and database instances among
+/// themselves, and the CloudNativePG operator to each instance.
+fn data_peers<'p>(pods: &'p Pods<'_>, outside: &'p Outside, flows: &mut Flows<'p>) {
+    for (redis, nodes) in &pods.redis {
+        if !redis.cluster {
+            continue;
+        }
+        for a in nodes {
+            for b in nodes {
+                flows.need(a, b, 6379, "Redis Cluster nodes replicate to each other");
+                flows.need(
+                    a,
+                    b,
+                    16379,
+                    "the Redis Cluster bus (gossip and failover) joins every node",
+                );
+            }
+        }
+    }
+    for (_, instances) in &pods.databases {
+        for a in instances {
+            for b in instances {
+                flows.need(a, b, 5432, "a replica streams from the primary");
+                flows.need(
+                    a,
+                    b,
+                    8000,
+                    "instances read each other's instance manager status",
+                );
+            }
+            flows.need(
+                &outside.cnpg_operator,
+                a,
+                8000,
+                "the operator reads each instance's status to manage failover",
+            );
+        }
+    }
+}
+
+/// Whether Prometheus `p` selects monitor `m` (by `serviceMonitorSelector` or
+/// `podMonitorSelector`; an absent selector selects none, as the operator does).
+fn scrapes_monitor(prometheus: &Document, monitor: &Document) -> bool {
+    let field = if monitor.kind() == "PodMonitor" {
+        "/spec/podMonitorSelector"
+    } else {
+        "/spec/serviceMonitorSelector"
+    };
+    selects(
+        prometheus.value.pointer(field),
+        &labels_of(monitor.value.pointer("/metadata/labels")),
+    )
+}
+
+fn labels_of(v: Option<&Value>) -> Labels {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The namespaces a monitor looks in: `matchNames`, or its own.
+fn monitor_namespaces(monitor: &Document) -> Vec<String> {
+    match monitor
+        .value
+        .pointer("/spec/namespaceSelector/matchNames")
+        .and_then(Value::as_array)
+    {
+        Some(names) => names
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        None => vec![monitor.namespace().to_owned()],
+    }
+}
+
+/// The pods of the tree a Service's selector picks, in its namespace.
+fn service_pods<'p>(pods: &'p Pods<'_>, service: &Document) -> Vec<&'p Endpoint> {
+    let selector = service.value.pointer("/spec/selector");
+    let ns = service.namespace();
+    pods.all()
+        .filter(|p| p.namespace.as_deref() == Some(ns))
+        .filter(|p| {
+            selector
+                .is_some_and(|s| selects(Some(&serde_json::json!({"matchLabels": s})), &p.labels))
+        })
+        .collect()
+}
+
+/// The number a Service port reaches on `pod`: its `targetPort` (a number, or a name of
+/// the pod's ports), else its `port`.
+fn target_port(service_port: &Value, pod: &Endpoint) -> Option<u16> {
+    let number = |v: &Value| v.as_u64().and_then(|n| u16::try_from(n).ok());
+    match service_port.get("targetPort") {
+        Some(Value::String(name)) => pod.ports.get(name).copied(),
+        Some(v) => number(v),
+        None => service_port.get("port").and_then(number),
+    }
+}
+
+/// Prometheus to every port its monitors scrape.
+fn scrapes<'p>(tree: &Tree<'_>, pods: &'p Pods<'_>, flows: &mut Flows<'p>) {
+    let monitors = tree
+        .of_kind("ServiceMonitor")
+        .chain(tree.of_kind("PodMonitor"));
+    for monitor in monitors {
+        let namespaces = monitor_namespaces(monitor);
+        let mut targets: Vec<(&'p Endpoint, u16)> = Vec::new();
+        if monitor.kind() == "PodMonitor" {
+            let endpoints = monitor
+                .value
+                .pointer("/spec/podMetricsEndpoints")
+                .and_then(Value::as_array);
+            for pod in pods
+                .all()
+                .filter(|p| p.namespace.as_ref().is_some_and(|n| namespaces.contains(n)))
+            {
+                if !selects(monitor.value.pointer("/spec/selector"), &pod.labels) {
+                    continue;
+                }
+                for e in endpoints.into_iter().flatten() {
+                    if let Some(port) = e
+                        .get("port")
+                        .and_then(Value::as_str)
+                        .and_then(|n| pod.ports.get(n))
+                    {
+                        targets.push((pod, *port));
+                    }
+                }
+            }
+        } else {
+            let endpoints = monitor
+                .value
+                .pointer("/spec/endpoints")
+                .and_then(Value::as_array);
+            for service in tree.of_kind("Service") {
+                if !namespaces.iter().any(|n| n == service.namespace())
+                    || !selects(
+                        monitor.value.pointer("/spec/selector"),
+                        &labels_of(service.value.pointer("/metadata/labels")),
+                    )
+                {
+                    continue;
+                }
+                let ports = service
+                    .value
+                    .pointer("/spec/ports")
+                    .and_then(Value::as_array);
+                for e in endpoints.into_iter().flatten() {
+                    let Some(name) = e.get("port").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    let Some(sp) = ports
+                        .into_iter()
+                        .flatten()
+                        .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+                    else {
+                        continue;
+                    };
+                    for pod in service_pods(pods, service) {
+                        if let Some(port) = target_port(sp, pod) {
+                            targets.push((pod, port));
+                        }
+                    }
+                }
+            }
+        }
+        for (server_doc, server) in pods.prometheus_servers.iter().zip(&pods.prometheus) {
+            if !scrapes_monitor(server_doc, monitor) {
+                continue;
+            }
+            for (pod, port) in &targets {
+                flows.need(
+                    server,
+                    pod,
+                    *port,
+                    "Prometheus scrapes it (a ServiceMonitor or PodMonitor of the tree)",
+                );
+            }
+        }
+    }
+}
+
+/// The Service a route names: `svc`, `svc.ns`, `svc.ns.svc` or `svc.ns.svc.cluster.local`.
+fn routed_service<'a>(tree: &Tree<'a>, host: &str, route_ns: &str) -> Option<&'a Document> {
+    let host = host.strip_suffix(".cluster.local").unwrap_or(host);
+    let host = host.strip_suffix(".svc").unwrap_or(host);
+    let (name, ns) = host.split_once('.').unwrap_or((host, route_ns));
+    tree.of_kind("Service")
+        .find(|s| s.name() == name && s.namespace() == ns)
+}
+
+/// The ingress gateway to every Service port a VirtualService or an Ingress routes to.
+fn routes<'p>(tree: &Tree<'_>, pods: &'p Pods<'_>, outside: &'p Outside, flows: &mut Flows<'p>) {
+    let mut backends: Vec<(&Document, Value)> = Vec::new();
+    for vs in tree.of_kind("VirtualService") {
+        let http = vs.value.pointer("/spec/http").and_then(Value::as_array);
+        for route in http.into_iter().flatten().flat_map(|h| {
+            h.get("route")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        }) {
+            let host = route.pointer("/destination/host").and_then(Value::as_str);
+            let port = route.pointer("/destination/port/number").cloned();
+            if let (Some(service), Some(port)) = (
+                host.and_then(|h| routed_service(tree, h, vs.namespace())),
+                port,
+            ) {
+                backends.push((service, serde_json::json!({"port": port})));
+            }
+        }
+    }
+    for ingress in tree.of_kind("Ingress") {
+        let rules = ingress
+            .value
+            .pointer("/spec/rules")
+            .and_then(Value::as_array);
+        let paths = rules.into_iter().flatten().flat_map(|r| {
+            r.pointer("/http/paths")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        });
+        for path in paths {
+            let name = path
+                .pointer("/backend/service/name")
+                .and_then(Value::as_str);
+            let port = path.pointer("/backend/service/port").cloned();
+            if let (Some(service), Some(port)) = (
+                name.and_then(|n| routed_service(tree, n, ingress.namespace())),
+                port,
+            ) {
+                let wanted = match port.get("name") {
+                    Some(n) => serde_json::json!({"name": n}),
+                    None => serde_json::json!({"port": port.get("number")}),
+                };
+                backends.push((service, wanted));
+            }
+        }
+    }
+    for (service, wanted) in backends {
+        let ports = service
+            .value
+            .pointer("/spec/ports")
+            .and_then(Value::as_array);
+        let Some(sp) = ports.into_iter().flatten().find(|p| {
+            wanted
+                .as_object()
+                .is_some_and(|w| w.iter().all(|(k, v)| p.get(k) == Some(v)))
+        }) else {
+            continue;
+        };
+        for pod in service_pods(pods, service) {
+            if let Some(port) = target_port(sp, pod) {
+                flows.need(
+                    &outside.ingress_gateway,
+                    pod,
+                    port,
+                    "the ingress gateway routes public traffic to it",
+                );
+            }
+        }
+    }
+}
+
+/// The flows that must stay shut: between tenants, from a tenant to Prometheus, from a
+/// platform pod to the internet other than on 443.
+fn forbidden<'p>(
+    pods: &'p Pods<'_>,
+    outside: &'p Outside,
+    others: &'p [Endpoint],
+    flows: &mut Flows<'p>,
+) {
+    for (tenant, other) in pods.tenants.iter().zip(others) {
+        flows.forbidden.push(Flow {
+            src: tenant,
+            dst: other,
+            port: 8080,
+            protocol: Protocol::Tcp,
+            why: "tenants are isolated from each other",
+        });
+        for prometheus in &pods.prometheus {
+            flows.forbidden.push(Flow {
+                src: tenant,
+                dst: prometheus,
+                port: PROMETHEUS_PORT,
+                protocol: Protocol::Tcp,
+                why: "a tenant must not read the platform's metrics",
+            });
+        }
+    }
+    for (pod, _) in &pods.workloads {
+        flows.forbidden.push(Flow {
+            src: pod,
+            dst: &outside.internet,
+            port: 80,
+            protocol: Protocol::Tcp,
+            why: "platform pods reach the internet on 443 only",
+        });
+    }
+}
+
+/// Another tenant like each of the tree's tenants, and its NetworkPolicies (the tenant's,
+/// in the other's namespace): the tree holds one tenant's file, every tenant's is alike.
+pub fn other_tenants(pods: &Pods<'_>, policies: &[&Document]) -> (Vec<Endpoint>, Vec<Document>) {
+    let mut ends = Vec::new();
+    let mut docs = Vec::new();
+    for tenant in &pods.tenants {
+        let Some(ns) = tenant.namespace.as_deref() else {
+            continue;
+        };
+        let other_ns = format!("{ns}-other");
+        let mut ns_labels = tenant.namespace_labels.clone();
+        ns_labels.insert("kubernetes.io/metadata.name".to_owned(), other_ns.clone());
+        if let Some(v) = ns_labels.get_mut(crate::model::TENANT_LABEL) {
+            v.push_str("-other");
+        }
+        ends.push(Endpoint::pod(
+            &other_ns,
+            ns_labels,
+            Labels::new(),
+            format!("{other_ns}/another tenant's pod"),
+        ));
+        for p in policies.iter().filter(|p| p.namespace() == ns) {
+            let mut copy = (*p).clone();
+            if let Some(meta) = copy
+                .value
+                .get_mut("metadata")
+                .and_then(Value::as_object_mut)
+            {
+                meta.insert("namespace".to_owned(), Value::String(other_ns.clone()));
+            }
+            docs.push(copy);
+        }
+    }
+    (ends, docs)
+}

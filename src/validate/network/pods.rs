@@ -1,0 +1,286 @@
+//! The pods of a rendered tree as NetworkPolicies see them: the pods of each workload's
+//! template, the pods each operator creates from a custom resource (CloudNativePG
+//! instances, Redis nodes, Prometheus), and the peers outside the tree that the system
+//! talks to (cluster DNS, the ingress gateway, the CloudNativePG operator, the internet).
+//!
+//! The operators' labels and ports are theirs, not portalgen's: they are listed here once,
+//! from the operators' documentation, for the versions the tree targets.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{Endpoint, Labels};
+use crate::validate::policy::{pod_template, Located};
+use crate::validate::{At, Document};
+
+/// The namespace of cluster DNS, and its pods' labels (CoreDNS keeps the kube-dns label).
+pub const DNS_NAMESPACE: &str = "kube-system";
+/// Where the Istio ingress gateway runs.
+pub const INGRESS_GATEWAY_NAMESPACE: &str = "istio-system";
+/// Where the CloudNativePG operator runs.
+pub const CNPG_OPERATOR_NAMESPACE: &str = "cnpg-system";
+
+/// CloudNativePG instance ports: PostgreSQL, the instance manager's status endpoint (the
+/// operator and the other instances read it), the metrics exporter.
+pub const CNPG_PORTS: [(&str, u16); 3] =
+    [("postgresql", 5432), ("status", 8000), ("metrics", 9187)];
+/// Redis node ports (OT redis-operator): clients, the cluster bus, the exporter sidecar.
+pub const REDIS_PORTS: [(&str, u16); 3] = [
+    ("redis", 6379),
+    ("redis-bus", 16379),
+    ("redis-exporter", 9121),
+];
+/// Prometheus' web port (its API, and what a tenant must not reach).
+pub const PROMETHEUS_PORT: u16 = 9090;
+
+/// What a tree runs, as endpoints, by role.
+#[derive(Debug, Default)]
+pub struct Pods<'a> {
+    /// The labels of every namespace the tree names (the rendered Namespaces' labels; a
+    /// namespace the tree does not create has only `kubernetes.io/metadata.name`).
+    pub namespaces: BTreeMap<String, Labels>,
+    /// Each workload's pods: the endpoint and the object that makes them.
+    pub workloads: Vec<(Endpoint, &'a Located)>,
+    /// Each CloudNativePG cluster (namespace, name): its primary and replica instances.
+    pub databases: Vec<((String, String), Vec<Endpoint>)>,
+    /// Each Redis (namespace, name, the Services the operator gives it): its nodes.
+    pub redis: Vec<(RedisOf, Vec<Endpoint>)>,
+    /// The Prometheus servers' pods, and (at the same index) their custom resources.
+    pub prometheus: Vec<Endpoint>,
+    pub prometheus_servers: Vec<&'a Document>,
+    /// A pod of each tenant namespace the tree holds.
+    pub tenants: Vec<Endpoint>,
+}
+
+/// A Redis custom resource: where it is, and the client Services its operator creates.
+#[derive(Debug, Clone)]
+pub struct RedisOf {
+    pub namespace: String,
+    pub name: String,
+    pub services: Vec<String>,
+    pub cluster: bool,
+}
+
+/// The label every namespace carries (Kubernetes sets it).
+const NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+fn labels_of(v: Option<&Value>) -> Labels {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+impl<'a> Pods<'a> {
+    /// The pods of the objects of a tree.
+    pub fn of(objects: &'a [Located]) -> Pods<'a> {
+        let mut pods = Pods::default();
+        for o in objects.iter().filter(|o| o.doc.kind() == "Namespace") {
+            let mut l = labels_of(o.doc.value.pointer("/metadata/labels"));
+            l.insert(NAME_LABEL.to_owned(), o.doc.name().to_owned());
+            pods.namespaces.insert(o.doc.name().to_owned(), l);
+        }
+        for o in objects {
+            pods.add(o);
+        }
+        pods
+    }
+
+    /// The labels of namespace `ns`.
+    pub fn namespace_labels(&self, ns: &str) -> Labels {
+        self.namespaces
+            .get(ns)
+            .cloned()
+            .unwrap_or_else(|| labels(&[(NAME_LABEL, ns)]))
+    }
+
+    fn endpoint(&self, ns: &str, pod_labels: Labels, name: String) -> Endpoint {
+        Endpoint::pod(ns, self.namespace_labels(ns), pod_labels, name)
+    }
+
+    fn add(&mut self, o: &'a Located) {
+        let doc = &o.doc;
+        let ns = doc.namespace().to_owned();
+        let name = doc.name().to_owned();
+        match (doc.api_version(), doc.kind()) {
+            ("postgresql.cnpg.io/v1", "Cluster") => {
+                let instances = doc.value.pointer("/spec/instances").and_then(Value::as_u64);
+                let roles: &[&str] = if instances.unwrap_or(1) > 1 {
+                    &["primary", "replica"]
+                } else {
+                    &["primary"]
+                };
+                let ends = roles
+                    .iter()
+                    .map(|role| {
+                        let l = labels(&[
+                            ("cnpg.io/cluster", &name),
+                            ("cnpg.io/podRole", "instance"),
+                            ("cnpg.io/instanceRole", role),
+                            ("role", role),
+                        ]);
+                        let mut e = self.endpoint(&ns, l, format!("{ns}/{name} ({role} instance)"));
+                        e.ports = named(&CNPG_PORTS);
+                        e
+                    })
+                    .collect();
+                self.databases.push(((ns, name), ends));
+            }
+            ("redis.redis.opstreelabs.in/v1beta2", kind @ ("RedisCluster" | "Redis")) => {
+                let cluster = kind == "RedisCluster";
+                let (roles, services): (Vec<(String, &str)>, Vec<String>) = if cluster {
+                    (
+                        vec![
+                            (format!("{name}-leader"), "leader"),
+                            (format!("{name}-follower"), "follower"),
+                        ],
+                        vec![format!("{name}-leader"), format!("{name}-follower")],
+                    )
+                } else {
+                    (vec![(name.clone(), "standalone")], vec![name.clone()])
+                };
+                let setup = if cluster { "cluster" } else { "standalone" };
+                let ends = roles
+                    .iter()
+                    .map(|(app, role)| {
+                        let l =
+                            labels(&[("app", app), ("redis_setup_type", setup), ("role", role)]);
+                        let mut e = self.endpoint(&ns, l, format!("{ns}/{app} (Redis {role})"));
+                        e.ports = named(&REDIS_PORTS);
+                        e
+                    })
+                    .collect();
+                let of = RedisOf {
+                    namespace: ns,
+                    name,
+                    services,
+                    cluster,
+                };
+                self.redis.push((of, ends));
+            }
+            ("monitoring.coreos.com/v1", "Prometheus") => {
+                let mut l = labels_of(doc.value.pointer("/spec/podMetadata/labels"));
+                for (k, v) in [
+                    ("app.kubernetes.io/name", "prometheus"),
+                    ("app.kubernetes.io/instance", name.as_str()),
+                    ("operator.prometheus.io/name", name.as_str()),
+                    ("prometheus", name.as_str()),
+                ] {
+                    l.insert(k.to_owned(), v.to_owned());
+                }
+                let mut e = self.endpoint(&ns, l, format!("{ns}/prometheus-{name}"));
+                e.ports.insert("web".to_owned(), PROMETHEUS_PORT);
+                self.prometheus.push(e);
+                self.prometheus_servers.push(doc);
+            }
+            ("v1", "Namespace")
+                if doc
+                    .value
+                    .at_keys(&["metadata", "labels", crate::model::TENANT_LABEL])
+                    .is_some() =>
+            {
+                let e = self.endpoint(&name, Labels::new(), format!("{name}/a tenant's pod"));
+                self.tenants.push(e);
+            }
+            (_, kind) => {
+                if let Some(e) = workload_pod(self, doc, kind) {
+                    self.workloads.push((e, o));
+                }
+            }
+        }
+    }
+
+    /// Every pod of the tree (not the peers outside it).
+    pub fn all(&self) -> impl Iterator<Item = &Endpoint> {
+        self.workloads
+            .iter()
+            .map(|(e, _)| e)
+            .chain(self.databases.iter().flat_map(|(_, e)| e))
+            .chain(self.redis.iter().flat_map(|(_, e)| e))
+            .chain(&self.prometheus)
+            .chain(&self.tenants)
+    }
+}
+
+fn named(ports: &[(&str, u16)]) -> BTreeMap<String, u16> {
+    ports.iter().map(|(n, p)| ((*n).to_owned(), *p)).collect()
+}
+
+/// The pods of a workload's template, with the named ports of its containers.
+fn workload_pod(pods: &Pods<'_>, doc: &Document, kind: &str) -> Option<Endpoint> {
+    let workload = pod_template(kind)?;
+    let template = if workload.template.is_empty() {
+        &doc.value
+    } else {
+        doc.value.at(workload.template)?
+    };
+    let l = labels_of(template.pointer("/metadata/labels"));
+    let ns = doc.namespace();
+    let mut e = pods.endpoint(ns, l, format!("{ns}/{}", doc.name()));
+    for list in ["containers", "initContainers"] {
+        let containers = template
+            .pointer(&format!("/spec/{list}"))
+            .and_then(Value::as_array);
+        for c in containers.into_iter().flatten() {
+            let ports = c.get("ports").and_then(Value::as_array);
+            for p in ports.into_iter().flatten() {
+                let name = p.get("name").and_then(Value::as_str);
+                let number = p.get("containerPort").and_then(Value::as_u64);
+                if let (Some(name), Some(number)) =
+                    (name, number.and_then(|n| u16::try_from(n).ok()))
+                {
+                    e.ports.insert(name.to_owned(), number);
+                }
+            }
+        }
+    }
+    Some(e)
+}
+
+/// The peers outside the tree: cluster DNS, the ingress gateway, the CloudNativePG
+/// operator, and an address on the internet.
+pub struct Outside {
+    pub dns: Endpoint,
+    pub ingress_gateway: Endpoint,
+    pub cnpg_operator: Endpoint,
+    pub internet: Endpoint,
+}
+
+impl Outside {
+    pub fn of(pods: &Pods<'_>) -> Outside {
+        let peer = |ns: &str, l: &[(&str, &str)], name: &str| {
+            Endpoint::pod(ns, pods.namespace_labels(ns), labels(l), name.to_owned())
+        };
+        Outside {
+            dns: peer(DNS_NAMESPACE, &[("k8s-app", "kube-dns")], "cluster DNS"),
+            ingress_gateway: peer(
+                INGRESS_GATEWAY_NAMESPACE,
+                &[("app", "istio-ingressgateway"), ("istio", "ingressgateway")],
+                "the Istio ingress gateway",
+            ),
+            cnpg_operator: peer(
+                CNPG_OPERATOR_NAMESPACE,
+                &[("app.kubernetes.io/name", "cloudnative-pg")],
+                "the CloudNativePG operator",
+            ),
+            internet: Endpoint {
+                name: "the internet".to_owned(),
+                namespace: None,
+                namespace_labels: Labels::new(),
+                labels: Labels::new(),
+                ports: BTreeMap::new(),
+            },
+        }
+    }
+}
