@@ -341,6 +341,7 @@ fn balancers(e: &Edge, b: &Balancers, own_pool: &str, env: &str) -> Map<String, 
     balancers
 }
 
+/// A zone entry-point ruleset of `phase` (one per phase in a zone), owned by the zone owner.
 fn ruleset(key: &str, e: &Edge, name: &str, phase: &str, rules: Vec<Value>) -> Value {
     json!({"resource": {"cloudflare_ruleset": {key: {
         "zone_id": e.zone_id,
