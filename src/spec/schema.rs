@@ -73,137 +73,206 @@ pub fn check_against(
     out
 }
 
+/// The diagnostics of one violation: a message in the spec's terms for each kind of
+/// violation the schemas produce, the validator's own message for the others.
 fn describe(
     root: &Value,
     file: &Path,
     e: &jsonschema::ValidationError<'_>,
     spans: &SpanIndex,
 ) -> Vec<Diagnostic> {
-    let pointer = e.instance_path().as_str().to_owned();
-    let sub = subschema(root, &pointer);
-    let at = |msg: String| {
-        Diagnostic::new(file, msg)
-            .at(spans.value(&pointer))
-            .with_path(path_of(&pointer))
-    };
+    let v = Violation::new(root, file, e, spans);
+    let (pointer, sub) = (v.pointer.as_str(), v.sub);
     match e.kind() {
-        ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
-            .iter()
-            .map(|key| {
-                let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
-                let known = property_names(sub);
-                let hint = did_you_mean(key, known.iter().map(String::as_str))
-                    .or_else(|| Some(format!("valid keys here: {}", known.join(", "))));
-                Diagnostic::new(
-                    file,
-                    format!("unknown key '{}'", crate::diagnostic::quote(key)),
-                )
-                .at(spans.key(&child))
-                .with_path(FieldPath::from_pointer(&child))
-                .with_hint(hint)
-            })
-            .collect(),
+        ValidationErrorKind::AdditionalProperties { unexpected } => v.unknown_keys(unexpected),
         ValidationErrorKind::Required { property } => {
-            let name = property.as_str().unwrap_or_default();
-            let child = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
-            vec![at(format!("missing required key '{name}'")).with_path(FieldPath::from_pointer(&child))]
+            vec![v.missing_key(property.as_str().unwrap_or_default())]
         }
-        ValidationErrorKind::Enum { options } => {
-            let opts: Vec<&str> = options
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let got = e.instance().as_str().unwrap_or_default();
-            vec![at(format!(
-                "{} is not one of: {}",
-                short(e.instance()),
-                opts.join(", ")
-            ))
-            .with_hint(did_you_mean(got, opts.iter().copied()))]
-        }
+        ValidationErrorKind::Enum { options } => vec![v.not_an_option(options)],
         ValidationErrorKind::OneOfNotValid { .. }
         | ValidationErrorKind::OneOfMultipleValid { .. }
             if pointer == "/spec/tenants" =>
         {
-            vec![at(
-                "set exactly one of 'count' or 'list' (they are mutually exclusive)".into(),
-            )]
+            vec![v.at("set exactly one of 'count' or 'list' (they are mutually exclusive)".into())]
         }
         ValidationErrorKind::OneOfNotValid { .. }
         | ValidationErrorKind::OneOfMultipleValid { .. }
             if !one_of_keys(sub).is_empty() =>
         {
-            vec![at(format!(
-                "set exactly one of {}",
-                or_list(&one_of_keys(sub))
-            ))]
+            vec![v.at(format!("set exactly one of {}", or_list(&one_of_keys(sub))))]
         }
-        ValidationErrorKind::Not { .. } if !not_together(sub).is_empty() => vec![at(format!(
+        ValidationErrorKind::Not { .. } if !not_together(sub).is_empty() => vec![v.at(format!(
             "set at most one of {}",
             or_list(&not_together(sub))
         ))],
-        ValidationErrorKind::FalseSchema => {
-            let key = pointer.rsplit('/').next().unwrap_or_default();
-            vec![at(format!(
-                "'{}' is not allowed here",
-                crate::diagnostic::quote(key)
-            ))
-            .with_hint(sub_description(root, &pointer).map(str::to_owned))]
-        }
+        ValidationErrorKind::FalseSchema => vec![v.key_not_allowed()],
         ValidationErrorKind::AnyOf { .. } if pointer == "/spec/image" => {
-            vec![at("set 'tag' or 'digest' (a digest wins over a tag)".into())]
+            vec![v.at("set 'tag' or 'digest' (a digest wins over a tag)".into())]
         }
-        // A secret is never written into a spec, so it is never shown either.
-        ValidationErrorKind::Type { .. } if pointer.contains("/secretEnv/") => vec![at(
+        ValidationErrorKind::Type { .. } if pointer.contains("/secretEnv/") => {
+            vec![v.secret_value()]
+        }
+        ValidationErrorKind::Type { .. } => vec![v.wrong_type()],
+        ValidationErrorKind::Pattern { .. }
+        | ValidationErrorKind::MaxLength { .. }
+        | ValidationErrorKind::MinLength { .. } => vec![v.invalid_text()],
+        ValidationErrorKind::Not { .. } => vec![v.value_not_allowed()],
+        ValidationErrorKind::Constant { expected_value } => {
+            vec![v.at(format!(
+                "expected {expected_value}, found {}",
+                short(e.instance())
+            ))]
+        }
+        _ => vec![v.at(e.to_string())],
+    }
+}
+
+/// One violation being described: where it is in the instance, in its file, and the
+/// schema that applies there.
+struct Violation<'a, 'e> {
+    root: &'a Value,
+    file: &'a Path,
+    spans: &'a SpanIndex,
+    error: &'a jsonschema::ValidationError<'e>,
+    /// The JSON pointer of the offending value.
+    pointer: String,
+    /// The subschema at the offending value.
+    sub: Option<&'a Value>,
+}
+
+impl<'a, 'e> Violation<'a, 'e> {
+    fn new(
+        root: &'a Value,
+        file: &'a Path,
+        error: &'a jsonschema::ValidationError<'e>,
+        spans: &'a SpanIndex,
+    ) -> Self {
+        let pointer = error.instance_path().as_str().to_owned();
+        Violation {
+            root,
+            file,
+            spans,
+            error,
+            sub: subschema(root, &pointer),
+            pointer,
+        }
+    }
+
+    /// A diagnostic at the offending value.
+    fn at(&self, msg: String) -> Diagnostic {
+        Diagnostic::new(self.file, msg)
+            .at(self.spans.value(&self.pointer))
+            .with_path(path_of(&self.pointer))
+    }
+
+    /// Each key the mapping may not hold, at the key, with the nearest valid key or the
+    /// list of them.
+    fn unknown_keys(&self, unexpected: &[String]) -> Vec<Diagnostic> {
+        unexpected
+            .iter()
+            .map(|key| {
+                let child = format!("{}/{}", self.pointer, escape(key));
+                let known = property_names(self.sub);
+                let hint = did_you_mean(key, known.iter().map(String::as_str))
+                    .or_else(|| Some(format!("valid keys here: {}", known.join(", "))));
+                Diagnostic::new(
+                    self.file,
+                    format!("unknown key '{}'", crate::diagnostic::quote(key)),
+                )
+                .at(self.spans.key(&child))
+                .with_path(FieldPath::from_pointer(&child))
+                .with_hint(hint)
+            })
+            .collect()
+    }
+
+    /// A required key `name` the mapping lacks, at the mapping, by the key's path.
+    fn missing_key(&self, name: &str) -> Diagnostic {
+        let child = format!("{}/{}", self.pointer, escape(name));
+        self.at(format!("missing required key '{name}'"))
+            .with_path(FieldPath::from_pointer(&child))
+    }
+
+    /// A value outside an enumeration, with the nearest option.
+    fn not_an_option(&self, options: &Value) -> Diagnostic {
+        let opts: Vec<&str> = options
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let got = self.error.instance().as_str().unwrap_or_default();
+        self.at(format!(
+            "{} is not one of: {}",
+            short(self.error.instance()),
+            opts.join(", ")
+        ))
+        .with_hint(did_you_mean(got, opts.iter().copied()))
+    }
+
+    /// A key the schema forbids here (`false`), with what the enclosing mapping is for.
+    fn key_not_allowed(&self) -> Diagnostic {
+        let key = self.pointer.rsplit('/').next().unwrap_or_default();
+        self.at(format!(
+            "'{}' is not allowed here",
+            crate::diagnostic::quote(key)
+        ))
+        .with_hint(sub_description(self.root, &self.pointer).map(str::to_owned))
+    }
+
+    /// A value where a secretEnv entry's reference belongs. A secret is never written into
+    /// a spec, so it is never shown either.
+    fn secret_value(&self) -> Diagnostic {
+        self.at(
             "a secretEnv entry is a reference {secret, key} to a Kubernetes Secret, never a value"
                 .into(),
         )
         .with_hint(Some(
             "write {secret: <name of the Secret>, key: <key in it>}; keep the value in the cluster's secret store".into(),
-        ))],
-        ValidationErrorKind::Type { .. } => {
-            let expected = sub
-                .and_then(|s| s.get("type"))
-                .map(|t| t.to_string().replace('"', ""))
-                .unwrap_or_else(|| "another type".into());
-            vec![at(format!(
-                "expected {expected}, found {} {}",
-                type_name(e.instance()),
-                short(e.instance())
-            ))]
-        }
-        ValidationErrorKind::Pattern { .. }
-        | ValidationErrorKind::MaxLength { .. }
-        | ValidationErrorKind::MinLength { .. } => {
-            let what = sub
-                .and_then(|s| s.get("description"))
-                .and_then(Value::as_str)
-                .map(|d| format!(" (expected: {d})"))
-                .unwrap_or_default();
-            let reason = match e.kind() {
-                ValidationErrorKind::MaxLength { limit } => {
-                    format!("is longer than {limit} characters")
-                }
-                ValidationErrorKind::MinLength { .. } => "is empty".to_owned(),
-                _ => "is not valid here".to_owned(),
-            };
-            vec![at(format!("{} {reason}{what}", short(e.instance())))]
-        }
-        ValidationErrorKind::Not { .. } => vec![at(format!(
+        ))
+    }
+
+    /// A value of another type than the schema's.
+    fn wrong_type(&self) -> Diagnostic {
+        let expected = self
+            .sub
+            .and_then(|s| s.get("type"))
+            .map(|t| t.to_string().replace('"', ""))
+            .unwrap_or_else(|| "another type".into());
+        self.at(format!(
+            "expected {expected}, found {} {}",
+            type_name(self.error.instance()),
+            short(self.error.instance())
+        ))
+    }
+
+    /// A string that breaks a pattern or a length limit, with what the schema expects.
+    fn invalid_text(&self) -> Diagnostic {
+        let what = self
+            .sub
+            .and_then(|s| s.get("description"))
+            .and_then(Value::as_str)
+            .map(|d| format!(" (expected: {d})"))
+            .unwrap_or_default();
+        let reason = match self.error.kind() {
+            ValidationErrorKind::MaxLength { limit } => {
+                format!("is longer than {limit} characters")
+            }
+            ValidationErrorKind::MinLength { .. } => "is empty".to_owned(),
+            _ => "is not valid here".to_owned(),
+        };
+        self.at(format!("{} {reason}{what}", short(self.error.instance())))
+    }
+
+    /// A value a `not` excludes, with what the schema says of it.
+    fn value_not_allowed(&self) -> Diagnostic {
+        self.at(format!(
             "{} is not allowed here{}",
-            short(e.instance()),
-            sub.and_then(|s| s.get("description"))
+            short(self.error.instance()),
+            self.sub
+                .and_then(|s| s.get("description"))
                 .and_then(Value::as_str)
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default()
-        ))],
-        ValidationErrorKind::Constant { expected_value } => {
-            vec![at(format!(
-                "expected {expected_value}, found {}",
-                short(e.instance())
-            ))]
-        }
-        _ => vec![at(e.to_string())],
+        ))
     }
 }
 
@@ -260,6 +329,11 @@ fn or_list(keys: &[String]) -> String {
 fn sub_description<'a>(root: &'a Value, pointer: &str) -> Option<&'a str> {
     let parent = &pointer[..pointer.rfind('/')?];
     subschema(root, parent)?.get("description")?.as_str()
+}
+
+/// A key as a JSON Pointer segment (`~` and `/` escaped).
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// The field at a JSON Pointer, built from its segments (a key may hold a `.`, or be one),

@@ -24,7 +24,10 @@ use crate::diagnostic::Diagnostic;
 use crate::model::network::Route;
 use crate::spec::{Environment, Role, Tier};
 
+pub mod load_balancing;
 pub mod rules;
+
+pub use load_balancing::{Balancers, LoadBalancing, Monitor, Pool};
 
 /// The provider the Terraform JSON is written for (the schema in
 /// `schemas/cloudflare/provider-v5.schema.json` is generated from the same release).
@@ -139,119 +142,6 @@ pub struct RateLimit {
     pub mitigation_timeout: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct LoadBalancing {
-    pub monitor: Monitor,
-    pub pool: Pool,
-    /// The load balancers, on the primary only.
-    pub balancers: Option<Balancers>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Monitor {
-    pub description: String,
-    pub r#type: &'static str,
-    pub method: &'static str,
-    pub path: &'static str,
-    pub expected_codes: &'static str,
-    /// The Host header of the probe: the ingress serves the environment's domain.
-    pub host: String,
-    pub interval: u32,
-    pub timeout: u32,
-    pub retries: u32,
-    pub consecutive_down: u32,
-    pub consecutive_up: u32,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Pool {
-    /// Account-wide unique: `portal-<env>`.
-    pub name: String,
-    pub description: String,
-    pub origin_name: String,
-    pub address: String,
-    /// The CloudFlare region of the environment's cloud region, health-checked from there.
-    pub check_region: Option<&'static str>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Balancers {
-    /// `(terraform key, hostname)`: the apex and the wildcard tenant host.
-    pub hostnames: Vec<(&'static str, String)>,
-    /// Every region's pool name, the primary's first.
-    pub pools: Vec<String>,
-    /// CloudFlare region code -> pool names, nearest first.
-    pub region_pools: BTreeMap<&'static str, Vec<String>>,
-    pub fallback_pool: String,
-}
-
-/// CloudFlare load-balancing regions with a representative location (latitude, longitude).
-pub const CLOUDFLARE_REGIONS: [(&str, f64, f64); 13] = [
-    ("EEU", 52.2, 21.0),
-    ("ENAM", 39.0, -77.5),
-    ("ME", 25.2, 55.3),
-    ("NAF", 30.0, 31.2),
-    ("NEAS", 35.7, 139.7),
-    ("NSAM", 4.7, -74.1),
-    ("OC", -33.9, 151.2),
-    ("SAF", -26.2, 28.0),
-    ("SAS", 19.1, 72.9),
-    ("SEAS", 1.35, 103.8),
-    ("SSAM", -23.5, -46.6),
-    ("WEU", 50.1, 8.7),
-    ("WNAM", 37.8, -122.4),
-];
-
-/// The CloudFlare region of a cloud region id (`us-east-1` -> `ENAM`), by its prefix.
-pub fn cloudflare_region(region: &str) -> Option<&'static str> {
-    const PREFIXES: [(&str, &str); 18] = [
-        ("ap-southeast-2", "OC"),
-        ("ap-southeast-4", "OC"),
-        ("ap-southeast-6", "OC"),
-        ("ap-southeast", "SEAS"),
-        ("ap-northeast", "NEAS"),
-        ("ap-east", "NEAS"),
-        ("ap-south", "SAS"),
-        ("us-gov-west", "WNAM"),
-        ("us-west", "WNAM"),
-        ("us-", "ENAM"),
-        ("ca-", "ENAM"),
-        ("mx-", "WNAM"),
-        ("sa-", "SSAM"),
-        ("eu-", "WEU"),
-        ("me-", "ME"),
-        ("il-", "ME"),
-        ("af-", "SAF"),
-        ("cn-", "NEAS"),
-    ];
-    PREFIXES
-        .iter()
-        .find(|(p, _)| region.starts_with(p))
-        .map(|(_, r)| *r)
-}
-
-fn location(code: &str) -> Option<(f64, f64)> {
-    CLOUDFLARE_REGIONS
-        .iter()
-        .find(|(c, _, _)| *c == code)
-        .map(|(_, lat, lon)| (*lat, *lon))
-}
-
-/// Great-circle distance in kilometres.
-fn distance(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, lo1, la2, lo2) = (
-        a.0.to_radians(),
-        a.1.to_radians(),
-        b.0.to_radians(),
-        b.1.to_radians(),
-    );
-    let h = ((la2 - la1) / 2.0).sin().powi(2)
-        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
-    2.0 * 6371.0 * h.sqrt().asin()
-}
-
 fn tier_rank(t: Tier) -> u8 {
     match t {
         Tier::Dev => 0,
@@ -291,11 +181,6 @@ fn zone_scope(all: &BTreeMap<&str, &Environment>, env: &Environment) -> rules::S
     }
 }
 
-/// The pool name of an environment.
-pub fn pool_name(env: &str) -> String {
-    format!("portal-{env}")
-}
-
 /// Resolves the edge of `env`. `peers` are the other environments of the workspace (any
 /// order; `env` itself may be among them); an empty slice renders `env` as if alone with
 /// its primary.
@@ -305,164 +190,27 @@ pub fn resolve(
     peers: &[&Environment],
 ) -> Result<Edge, Vec<Diagnostic>> {
     let spec = &env.spec;
-    let mut all: BTreeMap<&str, &Environment> = BTreeMap::new();
-    all.insert(&env.name, env);
-    if let Some(p) = primary {
-        all.insert(&p.name, p);
-    }
-    for p in peers {
-        all.entry(&p.name).or_insert(p);
-    }
-    let mut problems = Vec::new();
-
-    // Zone owner: highest tier, primary before replica, then by name.
-    let zone_owner = all
-        .values()
-        .filter(|e| e.spec.cloudflare.zone_id == spec.cloudflare.zone_id)
-        .min_by_key(|e| {
-            (
-                std::cmp::Reverse(tier_rank(e.spec.tier)),
-                e.spec.role != Role::Primary,
-                e.name.clone(),
-            )
-        })
-        .map_or_else(|| env.name.clone(), |e| e.name.clone());
-
-    // The group serving this domain: a primary and its replicas, nothing else.
-    let group: Vec<&Environment> = all
-        .values()
-        .copied()
-        .filter(|e| e.spec.domain == spec.domain)
-        .collect();
-    let group_primary = match spec.role {
-        Role::Primary => env.name.clone(),
-        Role::Replica => spec.replica_of.clone().unwrap_or_default(),
-    };
-    for other in &group {
-        let belongs = other.name == group_primary
-            || other.spec.replica_of.as_deref() == Some(group_primary.as_str());
-        if !belongs {
-            problems.push(
-                env.diagnostic(
-                    "/spec/domain",
-                    format!(
-                        "environment '{}' serves the same domain '{}'; only a primary and its replicas may share a domain",
-                        other.name, spec.domain
-                    ),
-                )
-                .with_hint(Some("give each environment its own domain".into())),
-            );
-        } else if other.spec.cloudflare.zone_id != spec.cloudflare.zone_id {
-            problems.push(env.diagnostic(
-                "/spec/cloudflare/zoneId",
-                format!(
-                    "environment '{}' serves the same domain from another zone ({}); one domain lives in one zone",
-                    other.name, other.spec.cloudflare.zone_id
-                ),
-            ));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let mut members: Vec<&Environment> = group.clone();
-    members.sort_by_key(|e| (e.name != group_primary, e.name.clone()));
-    let multi_region = members.len() > 1;
-    let owns_domain = env.name == group_primary;
+    let all = by_name(env, primary, peers);
+    let zone_owner = zone_owner(&all, env);
+    let group = DomainGroup::of(&all, env)?;
+    let multi_region = group.members.len() > 1;
+    let owns_domain = env.name == group.primary;
 
     let origin = origin_host(env);
-    let domain = spec.domain.clone();
-    let comment = format!("managed by portalgen ({})", env.name);
     let dns_records = if owns_domain {
-        vec![
-            DnsRecord {
-                key: "apex",
-                name: domain.clone(),
-                r#type: "CNAME",
-                content: origin.clone(),
-                proxied: true,
-                ttl: 1,
-                comment: comment.clone(),
-            },
-            DnsRecord {
-                key: "wildcard",
-                name: format!("*.{domain}"),
-                r#type: "CNAME",
-                content: origin.clone(),
-                proxied: true,
-                ttl: 1,
-                comment,
-            },
-        ]
+        dns_records(env, &origin)
     } else {
         Vec::new()
     };
-
     let zone = (zone_owner == env.name).then(|| zone_scope(&all, env));
-
     let load_balancing = multi_region.then(|| {
-        let check_region = cloudflare_region(&spec.region);
-        let here = check_region.and_then(location);
-        let balancers = owns_domain.then(|| {
-            let pools: Vec<String> = members.iter().map(|e| pool_name(&e.name)).collect();
-            let region_pools = CLOUDFLARE_REGIONS
-                .iter()
-                .map(|(code, lat, lon)| {
-                    let mut ordered: Vec<(usize, f64, String)> = members
-                        .iter()
-                        .enumerate()
-                        .map(|(i, e)| {
-                            let d = cloudflare_region(&e.spec.region)
-                                .and_then(location)
-                                .map_or(f64::MAX, |at| distance((*lat, *lon), at));
-                            (i, d, pool_name(&e.name))
-                        })
-                        .collect();
-                    // Nearest first; ties (same CloudFlare region) keep the primary first.
-                    ordered.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-                    (*code, ordered.into_iter().map(|x| x.2).collect())
-                })
-                .collect();
-            Balancers {
-                hostnames: vec![
-                    ("apex", domain.clone()),
-                    ("wildcard", format!("*.{domain}")),
-                ],
-                fallback_pool: pool_name(&env.name),
-                pools,
-                region_pools,
-            }
-        });
-        LoadBalancing {
-            monitor: Monitor {
-                description: format!("portal {} origin health ({})", env.name, spec.region),
-                r#type: "https",
-                method: "GET",
-                path: "/api/health",
-                expected_codes: "200",
-                host: domain.clone(),
-                interval: 60,
-                timeout: 5,
-                retries: 2,
-                consecutive_down: 2,
-                consecutive_up: 2,
-            },
-            pool: Pool {
-                name: pool_name(&env.name),
-                description: format!("portal {} ({})", env.name, spec.region),
-                origin_name: env.name.clone(),
-                address: origin.clone(),
-                check_region,
-                latitude: here.map(|x| x.0),
-                longitude: here.map(|x| x.1),
-            },
-            balancers,
-        }
+        let members = owns_domain.then_some(group.members.as_slice());
+        load_balancing::resolve(env, &origin, members)
     });
 
     Ok(Edge {
         zone_id: spec.cloudflare.zone_id.clone(),
-        domain,
+        domain: spec.domain.clone(),
         origin_host: origin,
         zone_owner,
         variables: Variables {
@@ -475,26 +223,119 @@ pub fn resolve(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cloud_regions_map_to_cloudflare_regions() {
-        assert_eq!(cloudflare_region("us-east-1"), Some("ENAM"));
-        assert_eq!(cloudflare_region("us-west-2"), Some("WNAM"));
-        assert_eq!(cloudflare_region("eu-west-1"), Some("WEU"));
-        assert_eq!(cloudflare_region("ap-southeast-1"), Some("SEAS"));
-        assert_eq!(cloudflare_region("ap-southeast-2"), Some("OC"));
-        assert_eq!(cloudflare_region("zz-nowhere-1"), None);
+/// `env`, its primary and its peers, by name; `env` and its primary win over a peer of the
+/// same name.
+fn by_name<'a>(
+    env: &'a Environment,
+    primary: Option<&'a Environment>,
+    peers: &[&'a Environment],
+) -> BTreeMap<&'a str, &'a Environment> {
+    let mut all: BTreeMap<&str, &Environment> = BTreeMap::new();
+    all.insert(&env.name, env);
+    if let Some(p) = primary {
+        all.insert(&p.name, p);
     }
-
-    #[test]
-    fn distances_are_plausible() {
-        let ashburn = location("ENAM").unwrap();
-        let frankfurt = location("WEU").unwrap();
-        let d = distance(ashburn, frankfurt);
-        assert!((6000.0..7000.0).contains(&d), "{d}");
-        assert_eq!(distance(ashburn, ashburn), 0.0);
+    for p in peers {
+        all.entry(&p.name).or_insert(p);
     }
+    all
+}
+
+/// The owner of `env`'s zone: of the environments in it, the highest tier, a primary before
+/// a replica, then by name.
+fn zone_owner(all: &BTreeMap<&str, &Environment>, env: &Environment) -> String {
+    all.values()
+        .filter(|e| e.spec.cloudflare.zone_id == env.spec.cloudflare.zone_id)
+        .min_by_key(|e| {
+            (
+                std::cmp::Reverse(tier_rank(e.spec.tier)),
+                e.spec.role != Role::Primary,
+                e.name.clone(),
+            )
+        })
+        .map_or_else(|| env.name.clone(), |e| e.name.clone())
+}
+
+/// The environments that serve `env`'s domain: a primary and its replicas, nothing else.
+struct DomainGroup<'a> {
+    /// The name of the group's primary (`env` itself, or the primary it replicates).
+    primary: String,
+    /// The group, the primary first, then by name.
+    members: Vec<&'a Environment>,
+}
+
+impl<'a> DomainGroup<'a> {
+    /// The group of `env`, or why the environments that serve its domain cannot share it
+    /// (one that is neither the primary nor its replica; a member in another zone).
+    fn of(
+        all: &BTreeMap<&str, &'a Environment>,
+        env: &Environment,
+    ) -> Result<DomainGroup<'a>, Vec<Diagnostic>> {
+        let spec = &env.spec;
+        let mut members: Vec<&Environment> = all
+            .values()
+            .copied()
+            .filter(|e| e.spec.domain == spec.domain)
+            .collect();
+        let primary = match spec.role {
+            Role::Primary => env.name.clone(),
+            Role::Replica => spec.replica_of.clone().unwrap_or_default(),
+        };
+        let mut problems = Vec::new();
+        for other in &members {
+            let belongs =
+                other.name == primary || other.spec.replica_of.as_deref() == Some(primary.as_str());
+            if !belongs {
+                problems.push(
+                    env.diagnostic(
+                        "/spec/domain",
+                        format!(
+                            "environment '{}' serves the same domain '{}'; only a primary and its replicas may share a domain",
+                            other.name, spec.domain
+                        ),
+                    )
+                    .with_hint(Some("give each environment its own domain".into())),
+                );
+            } else if other.spec.cloudflare.zone_id != spec.cloudflare.zone_id {
+                problems.push(env.diagnostic(
+                    "/spec/cloudflare/zoneId",
+                    format!(
+                        "environment '{}' serves the same domain from another zone ({}); one domain lives in one zone",
+                        other.name, other.spec.cloudflare.zone_id
+                    ),
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        members.sort_by_key(|e| (e.name != primary, e.name.clone()));
+        Ok(DomainGroup { primary, members })
+    }
+}
+
+/// The proxied records (apex and wildcard) of `env`'s domain, pointing at its `origin`.
+fn dns_records(env: &Environment, origin: &str) -> Vec<DnsRecord> {
+    let domain = &env.spec.domain;
+    let comment = format!("managed by portalgen ({})", env.name);
+    vec![
+        DnsRecord {
+            key: "apex",
+            name: domain.clone(),
+            r#type: "CNAME",
+            content: origin.to_owned(),
+            proxied: true,
+            ttl: 1,
+            comment: comment.clone(),
+        },
+        DnsRecord {
+            key: "wildcard",
+            name: format!("*.{domain}"),
+            r#type: "CNAME",
+            content: origin.to_owned(),
+            proxied: true,
+            ttl: 1,
+            comment,
+        },
+    ]
 }

@@ -106,23 +106,48 @@ pub const SELECTOR_LABEL: &str = "portal.dev/monitoring";
 
 /// The observability of a resolved model.
 pub fn resolve(m: &Model) -> Observability {
-    let level = m.monitoring.level;
-    let system = m.namespaces.system;
+    let prefix = m.names.prefix;
     let mut labels: BTreeMap<String, String> = m
         .labels
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect();
-    let prefix = m.names.prefix;
     labels.insert(SELECTOR_LABEL.to_owned(), prefix.to_owned());
     let selector = BTreeMap::from([(SELECTOR_LABEL, prefix)]);
 
-    let (replicas, storage, retention_size, requests, limits) = match level {
+    let mut scrape_namespaces = vec![
+        m.namespaces.system.to_owned(),
+        MONITORING_NAMESPACE.to_owned(),
+    ];
+    if m.backups.velero.is_some() {
+        scrape_namespaces.push(VELERO_NAMESPACE.to_owned());
+    }
+
+    Observability {
+        labels,
+        selector,
+        prometheus: prometheus(m),
+        scrape_namespaces,
+        service_monitors: service_monitors(m),
+        pod_monitors: pod_monitors(m),
+        rules: Rules {
+            name: prefix,
+            groups: rules::groups(m),
+        },
+        alertmanager: routing::resolve(m),
+    }
+}
+
+/// The Prometheus server: its size by monitoring level, its retention (the SLO window),
+/// intervals and external labels.
+fn prometheus(m: &Model) -> Prometheus {
+    let prefix = m.names.prefix;
+    let (replicas, storage, retention_size, requests, limits) = match m.monitoring.level {
         MonitoringLevel::Basic => (1, "20Gi", "18GiB", ("500m", "1Gi"), ("1", "2Gi")),
         MonitoringLevel::Full => (2, "100Gi", "90GiB", ("1", "2Gi"), ("2", "4Gi")),
         MonitoringLevel::Enterprise => (2, "500Gi", "450GiB", ("2", "4Gi"), ("4", "8Gi")),
     };
-    let prometheus = Prometheus {
+    Prometheus {
         name: prefix,
         namespace: MONITORING_NAMESPACE,
         service_account: intern(format!("{prefix}-prometheus")),
@@ -140,11 +165,13 @@ pub fn resolve(m: &Model) -> Observability {
         ]),
         alertmanager_service: "alertmanager-operated",
         alertmanager_port: "web",
-    };
+    }
+}
 
-    let velero = m.backups.velero.as_ref();
-    let mut scrape_namespaces = vec![system.to_owned(), MONITORING_NAMESPACE.to_owned()];
-    // One per service that exports metrics, named after it.
+/// The ServiceMonitors: one per service that exports metrics, named after it, then Redis,
+/// kube-state-metrics and, with backups, Velero.
+fn service_monitors(m: &Model) -> Vec<ServiceMonitor> {
+    let system = m.namespaces.system;
     let mut service_monitors: Vec<ServiceMonitor> = m
         .services
         .iter()
@@ -161,25 +188,8 @@ pub fn resolve(m: &Model) -> Observability {
             })
         })
         .collect();
-    service_monitors.extend([
-        ServiceMonitor {
-            name: "kube-state-metrics".into(),
-            target_namespace: MONITORING_NAMESPACE.to_owned(),
-            match_labels: BTreeMap::from([("app.kubernetes.io/name", "kube-state-metrics".to_owned())]),
-            port: "http".into(),
-            path: "/metrics".into(),
-            interval: "30s",
-            honor_labels: true,
-            keep_metrics: Some(
-                "kube_pod_container_status_.+|kube_pod_status_.+|kube_deployment_.+|kube_horizontalpodautoscaler_.+",
-            ),
-            // The system's namespaces (`<prefix>-system`, `<prefix>-tenant-…`).
-            keep_namespaces: Some(format!("{}-.+", m.names.prefix)),
-            ..ServiceMonitor::default()
-        },
-    ]);
-    if velero.is_some() {
-        scrape_namespaces.push(VELERO_NAMESPACE.to_owned());
+    service_monitors.push(kube_state_metrics_monitor(m));
+    if m.backups.velero.is_some() {
         service_monitors.push(ServiceMonitor {
             name: "velero".into(),
             target_namespace: VELERO_NAMESPACE.to_owned(),
@@ -191,10 +201,37 @@ pub fn resolve(m: &Model) -> Observability {
             ..ServiceMonitor::default()
         });
     }
-    // Our own PodMonitor for CloudNativePG (the operator's `enablePodMonitor` is deprecated
-    // upstream, and its PodMonitor does not carry our selector label, so this Prometheus
-    // does not select it).
-    let pod_monitors = vec![
+    service_monitors
+}
+
+/// kube-state-metrics' ServiceMonitor, keeping only the series the rules and dashboards
+/// read, of the system's namespaces.
+fn kube_state_metrics_monitor(m: &Model) -> ServiceMonitor {
+    ServiceMonitor {
+        name: "kube-state-metrics".into(),
+        target_namespace: MONITORING_NAMESPACE.to_owned(),
+        match_labels: BTreeMap::from([("app.kubernetes.io/name", "kube-state-metrics".to_owned())]),
+        port: "http".into(),
+        path: "/metrics".into(),
+        interval: "30s",
+        honor_labels: true,
+        keep_metrics: Some(
+            "kube_pod_container_status_.+|kube_pod_status_.+|kube_deployment_.+|kube_horizontalpodautoscaler_.+",
+        ),
+        // The system's namespaces (`<prefix>-system`, `<prefix>-tenant-…`).
+        keep_namespaces: Some(format!("{}-.+", m.names.prefix)),
+        ..ServiceMonitor::default()
+    }
+}
+
+/// Our own PodMonitor for CloudNativePG (the operator's `enablePodMonitor` is deprecated
+/// upstream, and its PodMonitor does not carry our selector label, so this Prometheus
+/// does not select it), and Redis' exporter sidecars by their pods: the operator gives each
+/// kind of node several Services over the same pods (main, headless, additional), so a
+/// ServiceMonitor would scrape every node more than once and double every series.
+fn pod_monitors(m: &Model) -> Vec<PodMonitor> {
+    let system = m.namespaces.system;
+    vec![
         PodMonitor {
             name: m.database.name,
             target_namespace: system.to_owned(),
@@ -207,9 +244,6 @@ pub fn resolve(m: &Model) -> Observability {
             interval: "30s",
             ..PodMonitor::default()
         },
-        // Redis' exporter sidecars, by their pods: the operator gives each kind of node
-        // several Services over the same pods (main, headless, additional), so a
-        // ServiceMonitor would scrape every node more than once and double every series.
         PodMonitor {
             name: m.redis.name,
             target_namespace: system.to_owned(),
@@ -223,19 +257,5 @@ pub fn resolve(m: &Model) -> Observability {
             interval: "30s",
             ..PodMonitor::default()
         },
-    ];
-
-    Observability {
-        labels,
-        selector,
-        prometheus,
-        scrape_namespaces,
-        service_monitors,
-        pod_monitors,
-        rules: Rules {
-            name: prefix,
-            groups: rules::groups(m),
-        },
-        alertmanager: routing::resolve(m),
-    }
+    ]
 }
