@@ -225,3 +225,72 @@ fn a_scenario_that_expects_the_wrong_behaviour_makes_promtool_fail() {
         "{output}"
     );
 }
+
+#[test]
+fn a_services_own_objectives_and_a_service_without_metrics_are_tested_too() {
+    // web: 99 % available, p95 under 2 s, 5xx under 5 %: its breaches are a quarter over
+    // its own thresholds (6.25 % for the 5xx ratio, 18 % for the fast burn), its p95 3 s.
+    // worker exports no metrics: its down alert reads kube-state-metrics.
+    let s = Scratch::new();
+    s.write_system(
+        "apiVersion: portalgen.dev/v1alpha1
+kind: System
+metadata:
+  name: shop
+spec:
+  services:
+    - name: web
+      port: 3000
+      routes: [\"/\"]
+      metrics: {port: 3000}
+      slo: {availability: \"99\", latencyP95: 2s, errorRate: \"5\"}
+    - name: worker
+      port: 3001
+      uses: [database]
+",
+    );
+    s.write_env("prod", &common::minimal_spec("prod", "prod", 2));
+    let (rule, scenarios) = rules_and_scenarios(s.root(), "prod");
+    let tests = unit_tests(&rule, &scenarios, "rules.yaml").unwrap();
+    for alert in [
+        "ShopWorkerDown",
+        "ShopWebErrorBudgetFastBurn",
+        "ShopWebHighLatency",
+    ] {
+        assert!(tests.alerts.iter().any(|a| a == alert), "{alert}");
+    }
+    let expected = |alert: &str| {
+        let groups = tests.tests["tests"].as_array().unwrap();
+        groups
+            .iter()
+            .flat_map(|g| g["alert_rule_test"].as_array().unwrap())
+            .find(|t| t["alertname"] == alert && t["exp_alerts"] != serde_json::json!([]))
+            .map(|t| t["exp_alerts"][0].clone())
+            .unwrap()
+    };
+    let description = |alert: &str| expected(alert)["exp_annotations"]["description"].clone();
+    assert!(
+        description("ShopWebHighErrorRate")
+            .as_str()
+            .unwrap()
+            .starts_with("6.25% of requests to web failed"),
+        "{}",
+        description("ShopWebHighErrorRate")
+    );
+    assert!(
+        description("ShopWebHighLatency")
+            .as_str()
+            .unwrap()
+            .contains("is 3s over 5 minutes"),
+        "{}",
+        description("ShopWebHighLatency")
+    );
+    assert_eq!(
+        expected("ShopWorkerDown")["exp_labels"]["service"],
+        "worker"
+    );
+
+    let Some(promtool) = promtool() else { return };
+    let (passed, output) = run_promtool(&promtool, &tests);
+    assert!(passed, "promtool test rules failed:\n{output}");
+}

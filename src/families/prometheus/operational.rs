@@ -13,25 +13,52 @@ const REPLICATION_LAG_MAX: f64 = 30.0;
 /// missed.
 const VELERO_BACKUP_MAX_AGE: f64 = 129_600.0;
 
+/// The pods the operational scenarios break: a service's, the database's first and second
+/// instances, the first Redis node.
+struct Pods {
+    app: String,
+    app_pod: String,
+    db: [String; 2],
+    redis: String,
+}
+
+impl Pods {
+    fn of(m: &Model, services: &[ServiceSlo]) -> Pods {
+        let app = services
+            .first()
+            .map_or("app", |s| s.service.name.as_str())
+            .to_owned();
+        let db = |n: u32| format!("{}-{n}", m.database.name);
+        let redis = if m.redis.kind == "RedisCluster" {
+            format!("{}-leader-0", m.redis.name)
+        } else {
+            format!("{}-0", m.redis.name)
+        };
+        Pods {
+            app_pod: format!("{app}-0"),
+            app,
+            db: [db(1), db(2)],
+            redis,
+        }
+    }
+}
+
 /// Alerts on the services, the data stores, scaling and backups: every service's down
 /// alert, the system-wide ones, every service's HPA alert, then the data stores' and the
-/// backups'. (Over 120 lines: a list of alert literals, each read on its own; splitting it
-/// would only scatter them.)
+/// backups'. (Over 120 lines: a list of alert literals with their scenarios, each read on
+/// its own; splitting it would only scatter them.)
 pub(super) fn group(m: &Model, names: &SystemSlo, services: &[ServiceSlo]) -> RuleGroup {
     let level = m.monitoring.level;
     let sys = m.namespaces.system;
     let mut ops: Vec<Rule> = services.iter().map(|s| down(m, s)).collect();
     let ns = ("namespace", sys);
-    // The scenarios' pods: the first service's, the database's first and second instances,
-    // the first Redis node.
-    let app = services.first().map_or("app", |s| s.service.name.as_str());
-    let app_pod = format!("{app}-0");
-    let db = |n: u32| format!("{}-{n}", m.database.name);
-    let redis_pod = if m.redis.kind == "RedisCluster" {
-        format!("{}-leader-0", m.redis.name)
-    } else {
-        format!("{}-0", m.redis.name)
-    };
+    let Pods {
+        app,
+        app_pod,
+        db,
+        redis,
+    } = Pods::of(m, services);
+    let (app, db1, db2) = (app.as_str(), db[0].as_str(), db[1].as_str());
     let crash = series(
         "kube_pod_container_status_waiting_reason",
         &[
@@ -41,8 +68,8 @@ pub(super) fn group(m: &Model, names: &SystemSlo, services: &[ServiceSlo]) -> Ru
             ("reason", "CrashLoopBackOff"),
         ],
     );
-    let cnpg_up = series("cnpg_collector_up", &[ns, ("pod", &db(1))]);
-    let redis_up = series("redis_up", &[ns, ("pod", &redis_pod)]);
+    let cnpg_up = series("cnpg_collector_up", &[ns, ("pod", db1)]);
+    let redis_up = series("redis_up", &[ns, ("pod", &redis)]);
     let installs =
         |status: &str| series("portal_plugin_installations_total", &[("status", status)]);
     // A fifth of the installations fail (well under 95 % success), or one in a hundred.
@@ -75,7 +102,7 @@ pub(super) fn group(m: &Model, names: &SystemSlo, services: &[ServiceSlo]) -> Ru
             scenario: Scenario::at(10)
                 .breach(cnpg_up.clone(), constant(0.0, 10))
                 .healthy(cnpg_up, constant(1.0, 10))
-                .label("namespace", sys).label("pod", &db(1)),
+                .label("namespace", sys).label("pod", db1),
         }),
         alert(m, AlertSpec {
             name: names.alert("RedisDown"),
@@ -89,7 +116,7 @@ pub(super) fn group(m: &Model, names: &SystemSlo, services: &[ServiceSlo]) -> Ru
             scenario: Scenario::at(10)
                 .breach(redis_up.clone(), constant(0.0, 10))
                 .healthy(redis_up, constant(1.0, 10))
-                .label("namespace", sys).label("pod", &redis_pod),
+                .label("namespace", sys).label("pod", &redis),
         }),
         alert(m, AlertSpec {
             name: names.alert("PluginInstallSuccessLow"),
@@ -112,7 +139,7 @@ pub(super) fn group(m: &Model, names: &SystemSlo, services: &[ServiceSlo]) -> Ru
     // would fire forever and tell nobody anything, so there is none.
     ops.extend(services.iter().filter_map(|s| hpa_maxed_out(m, s)));
     if m.database.instances > 1 || m.database.replica_source.is_some() {
-        let lag = series("cnpg_pg_replication_lag", &[ns, ("pod", &db(2))]);
+        let lag = series("cnpg_pg_replication_lag", &[ns, ("pod", db2)]);
         ops.push(alert(m, AlertSpec {
             name: names.alert("PostgresReplicationLag"),
             expr: format!("max by (pod) (cnpg_pg_replication_lag{{namespace=\"{sys}\",pod=~\"{}-[0-9]+\"}}) > {}", m.database.name, num(REPLICATION_LAG_MAX)),
@@ -126,13 +153,13 @@ pub(super) fn group(m: &Model, names: &SystemSlo, services: &[ServiceSlo]) -> Ru
             scenario: Scenario::at(10)
                 .breach(lag.clone(), constant(2.0 * REPLICATION_LAG_MAX, 10))
                 .healthy(lag, constant(1.0, 10))
-                .label("pod", &db(2))
+                .label("pod", db2)
                 .value(2.0 * REPLICATION_LAG_MAX),
         }));
     }
     if m.database.backup.is_some() {
         let sel = format!("namespace=\"{sys}\",pod=~\"{}-[0-9]+\"", m.database.name);
-        let pod = [ns, ("pod", &db(1))];
+        let pod = [ns, ("pod", db1)];
         let failed = series("cnpg_pg_stat_archiver_last_failed_time", &pod);
         let archived = series("cnpg_pg_stat_archiver_last_archived_time", &pod);
         ops.push(alert(m, AlertSpec {
@@ -151,7 +178,7 @@ pub(super) fn group(m: &Model, names: &SystemSlo, services: &[ServiceSlo]) -> Ru
                 .breach(archived.clone(), constant(-600.0, 10))
                 .healthy(failed, constant(-600.0, 10))
                 .healthy(archived, constant(-60.0, 10))
-                .label("namespace", sys).label("pod", &db(1)),
+                .label("namespace", sys).label("pod", db1),
         }));
     }
     if let Some(v) = &m.backups.velero {
@@ -179,7 +206,7 @@ pub(super) fn group(m: &Model, names: &SystemSlo, services: &[ServiceSlo]) -> Ru
                 scenario: Scenario::at(20)
                     .breach(failures.clone(), "0x4 1x15".to_owned())
                     .healthy(failures, constant(0.0, 20))
-                    .label("schedule", &v.name),
+                    .label("schedule", v.name),
             },
         ));
         ops.push(alert(m, AlertSpec {
@@ -195,7 +222,7 @@ pub(super) fn group(m: &Model, names: &SystemSlo, services: &[ServiceSlo]) -> Ru
             scenario: Scenario::at(20)
                 .breach(last_success.clone(), constant(-144_000.0, 20))
                 .healthy(last_success, constant(-43_200.0, 20))
-                .label("schedule", &v.name)
+                .label("schedule", v.name)
                 .value(144_000.0 + 20.0 * 60.0),
         }));
     }

@@ -109,7 +109,7 @@ const ERROR_SCENARIO_MINUTES: u32 = 90;
 /// 0.1 %, over even the fast burn's 14.4 times the budget), or a quarter over the threshold
 /// where a service's own SLO allows more; at most every request.
 pub fn breach_ratio(threshold: f64) -> f64 {
-    (1.25 * threshold).max(0.02).min(1.0)
+    (1.25 * threshold).clamp(0.02, 1.0)
 }
 
 /// The 5xx ratio of a healthy service: half its tightest error objective (its 5xx
