@@ -249,7 +249,7 @@ fn slo_alerts(m: &Model, s: &ServiceSlo) -> RuleGroup {
             summary: format!("The 5xx error ratio{of} is above its SLO"),
             description: format!("{{{{ $value | humanizePercentage }}}} of requests{to} failed with 5xx over 5 minutes (SLO: below {}).", pct(o.error_rate)),
             extra: vec![("slo", "errors")],
-            // 5xx at 2 % for an hour.
+            // 5xx at 2 % (a quarter over a looser objective) for an hour.
             scenario: scenario::error_ratio(s, o.error_rate, 60),
         }),
         alert(AlertSpec {
@@ -273,7 +273,8 @@ fn slo_alerts(m: &Model, s: &ServiceSlo) -> RuleGroup {
             summary: format!("Less than {} of the {SLO_WINDOW} error budget{of} is left", pct(ERROR_BUDGET_LOW)),
             description: format!("The {SLO_WINDOW} 5xx ratio{of} is {{{{ $value | humanizePercentage }}}} against a budget of {}: slow down risky changes.", pct(o.budget)),
             extra: vec![("slo", "availability")],
-            // Its hour, after the 30-day ratio's first half hour.
+            // For an hour and a half: its hour, from the first minutes on (the 30-day
+            // ratio of a 90-minute breach is the breach's ratio).
             scenario: scenario::error_ratio(s, (1.0 - ERROR_BUDGET_LOW) * o.budget, 90),
         }),
     ];
