@@ -344,7 +344,11 @@ fn edge_cache_rules_must_bypass_credentials_respect_the_origin_and_stay_on_the_p
     let mut off = api_rule(&good, "bypass_by_default");
     off["action_parameters"]["origin_cache_control"] = false.into();
     assert_eq!(cache_rule_ids(&off), vec!["PG-E002".to_owned()]);
+}
 
+#[test]
+fn every_cached_api_prefix_needs_the_bypass_and_only_static_assets_are_exempt() {
+    let api = |terms: &[&str]| terms.join(" and ");
     // Rules that do not cache /api need no bypass, only the host scope.
     let static_rule = serde_json::json!({
         "ref": "static_assets",
@@ -375,7 +379,12 @@ fn edge_cache_rules_must_bypass_credentials_respect_the_origin_and_stay_on_the_p
         cache_rule_ids(&api_rule(&api(&[HOSTS, mixed]), "bypass_by_default")),
         ["PG-E001"]
     );
+}
 
+#[test]
+fn a_cache_rule_expression_over_cloudflares_limit_is_refused() {
+    let api = |terms: &[&str]| terms.join(" and ");
+    let get = "(http.request.method eq \"GET\") and starts_with(http.request.uri.path, \"/api/\")";
     // CloudFlare refuses an expression over 4096 characters (many portals in one zone).
     let many: Vec<String> = (0..200)
         .map(|i| format!("http.host eq \"p{i}.example.com\""))
