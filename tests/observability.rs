@@ -639,3 +639,6 @@ fn hpa_maxed_out_fires_after_30_minutes_at_the_maximum_but_never_for_a_pinned_co
 
 #[path = "observability/services.rs"]
 mod services;
+
+#[path = "observability/behaviour.rs"]
+mod behaviour;

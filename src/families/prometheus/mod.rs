@@ -1,12 +1,16 @@
 //! The `prometheus/` family (DESIGN §4): prometheus-operator custom resources. What is
 //! scraped is decided in `model`, the SLOs in `slo`, the recording rules and alerts in
-//! `rules`, their routing in `routing`; this only names files.
+//! `rules`, their routing in `routing`; this only names files. Every alert carries a
+//! behaviour scenario (`scenario`) from which `promtool` generates `promtool test rules`
+//! unit tests of the rendered rule file (used by the tests, never rendered).
 
 pub mod model;
 pub mod operational;
 pub mod promql;
+pub mod promtool;
 pub mod routing;
 pub mod rules;
+pub mod scenario;
 pub mod slo;
 
 use minijinja::{context, Value};

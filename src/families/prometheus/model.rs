@@ -16,6 +16,11 @@
 //!
 //! Runbooks live at `https://runbooks.<domain>/portal/<AlertName>` (one page per alert name;
 //! prod regions that share a domain share runbooks).
+//!
+//! Every alert carries its behaviour scenario, written beside it (`scenario`): what a breach
+//! and healthy operation feed promtool, when to look, the labels it fires with. They are
+//! test data (never rendered); `promtool` turns them and a rendered rule file into
+//! `promtool test rules` unit tests.
 
 use std::collections::BTreeMap;
 

@@ -1,12 +1,14 @@
 //! Recording rules for the SLIs and alerts for the SLOs (DESIGN §4), by monitoring level
 //! (see the tiers in `families::prometheus::model`), for every service with metrics; the
-//! names follow the scheme in `slo`. The operational alerts are in `operational`.
+//! names follow the scheme in `slo`. The operational alerts are in `operational`. Every
+//! alert carries its behaviour scenario (`scenario`), written beside it.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::operational;
+use super::scenario::{self, Scenario};
 use super::slo::{self, *};
 use crate::model::{Model, MonitoringLevel};
 
@@ -34,6 +36,9 @@ pub struct Rule {
     pub for_: Option<&'static str>,
     pub labels: BTreeMap<&'static str, String>,
     pub annotations: BTreeMap<&'static str, String>,
+    /// An alert's behaviour scenario (none for a recording rule): test data, not rendered.
+    #[serde(skip)]
+    pub scenario: Option<Scenario>,
 }
 
 impl Rule {
@@ -43,6 +48,25 @@ impl Rule {
             .as_deref()
             .or(self.alert.as_deref())
             .unwrap_or_default()
+    }
+
+    /// Adds a label to the alert and to the labels its scenario expects it to fire with.
+    fn label(&mut self, key: &'static str, value: String) {
+        if let Some(s) = &mut self.scenario {
+            s.labels.insert(key.to_owned(), value.clone());
+        }
+        self.labels.insert(key, value);
+    }
+}
+
+impl Rules {
+    /// The behaviour scenario of every alert, by alert name.
+    pub fn scenarios(&self) -> BTreeMap<String, Scenario> {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .filter_map(|r| Some((r.alert.clone()?, r.scenario.clone()?)))
+            .collect()
     }
 }
 
@@ -73,36 +97,38 @@ pub(super) struct AlertSpec {
     pub summary: String,
     pub description: String,
     pub extra: Vec<(&'static str, &'static str)>,
+    /// How it behaves: a breach it fires on, healthy input it is silent on.
+    pub scenario: Scenario,
 }
 
 pub(super) fn alert(m: &Model, a: AlertSpec) -> Rule {
-    let mut labels = BTreeMap::from([
-        ("severity", a.severity.as_str().to_owned()),
-        ("component", a.component.to_owned()),
-    ]);
-    for (k, v) in a.extra {
-        labels.insert(k, v.to_owned());
-    }
     let runbook = runbook_url(m, &a.name);
-    Rule {
+    let mut rule = Rule {
         record: None,
         alert: Some(a.name),
         expr: a.expr,
         for_: Some(a.for_),
-        labels,
+        labels: BTreeMap::new(),
         annotations: BTreeMap::from([
             ("summary", a.summary),
             ("description", a.description),
             ("runbook_url", runbook),
         ]),
+        scenario: Some(a.scenario),
+    };
+    rule.label("severity", a.severity.as_str().to_owned());
+    rule.label("component", a.component.to_owned());
+    for (k, v) in a.extra {
+        rule.label(k, v.to_owned());
     }
+    rule
 }
 
 /// An alert about one service: with its `service` label (but the built-in's).
 pub(super) fn service_alert(m: &Model, s: &ServiceSlo, a: AlertSpec) -> Rule {
     let mut rule = alert(m, a);
     if let Some(service) = &s.label {
-        rule.labels.insert("service", service.clone());
+        rule.label("service", service.clone());
     }
     rule
 }
@@ -200,6 +226,11 @@ fn error_budget_group(s: &ServiceSlo) -> RuleGroup {
     }
 }
 
+/// The highest burn-rate factor of a set of window pairs.
+fn highest_factor(pairs: &[(&str, &str, f64)]) -> f64 {
+    pairs.iter().map(|p| p.2).fold(0.0, f64::max)
+}
+
 /// A service's SLO alerts: the error ratio, p95 latency, and availability (as multi-window,
 /// multi-burn-rate alerts on "enterprise"). (Over 120 lines: a list of alert literals.)
 fn slo_alerts(m: &Model, s: &ServiceSlo) -> RuleGroup {
@@ -218,6 +249,8 @@ fn slo_alerts(m: &Model, s: &ServiceSlo) -> RuleGroup {
             summary: format!("The 5xx error ratio{of} is above its SLO"),
             description: format!("{{{{ $value | humanizePercentage }}}} of requests{to} failed with 5xx over 5 minutes (SLO: below {}).", pct(o.error_rate)),
             extra: vec![("slo", "errors")],
+            // 5xx at 2 % (a quarter over a looser objective) for an hour.
+            scenario: scenario::error_ratio(s, o.error_rate, 60),
         }),
         alert(AlertSpec {
             name: s.alert("HighLatency"),
@@ -228,6 +261,8 @@ fn slo_alerts(m: &Model, s: &ServiceSlo) -> RuleGroup {
             summary: format!("p95 latency{of} is above its SLO"),
             description: format!("The p95 request latency{of} is {{{{ $value | humanizeDuration }}}} over 5 minutes (SLO: below {ms} ms)."),
             extra: vec![("slo", "latency")],
+            // A tenth of the requests slower than the objective for half an hour.
+            scenario: scenario::latency(s, 30),
         }),
         alert(AlertSpec {
             name: s.alert("ErrorBudgetLow"),
@@ -238,6 +273,9 @@ fn slo_alerts(m: &Model, s: &ServiceSlo) -> RuleGroup {
             summary: format!("Less than {} of the {SLO_WINDOW} error budget{of} is left", pct(ERROR_BUDGET_LOW)),
             description: format!("The {SLO_WINDOW} 5xx ratio{of} is {{{{ $value | humanizePercentage }}}} against a budget of {}: slow down risky changes.", pct(o.budget)),
             extra: vec![("slo", "availability")],
+            // For an hour and a half: its hour, from the first minutes on (the 30-day
+            // ratio of a 90-minute breach is the breach's ratio).
+            scenario: scenario::error_ratio(s, (1.0 - ERROR_BUDGET_LOW) * o.budget, 90),
         }),
     ];
     if level == MonitoringLevel::Enterprise {
@@ -264,6 +302,8 @@ fn slo_alerts(m: &Model, s: &ServiceSlo) -> RuleGroup {
             summary: format!("The availability error budget{of} is burning fast"),
             description: format!("At this rate the {SLO_WINDOW} error budget of the {} availability SLO{of} is gone within days (burn rate 14.4 over 1h/5m or 6 over 6h/30m). Page.", pct(o.availability)),
             extra: vec![("slo", "availability"), ("action", "page")],
+            // Over both pairs, for an hour: the 1h/5m pair's long window full.
+            scenario: scenario::error_ratio(s, highest_factor(&FAST_BURN) * o.budget, 60),
         }));
         slo.push(alert(AlertSpec {
             name: s.alert("ErrorBudgetSlowBurn"),
@@ -274,6 +314,8 @@ fn slo_alerts(m: &Model, s: &ServiceSlo) -> RuleGroup {
             summary: format!("The availability error budget{of} is burning slowly"),
             description: format!("The {SLO_WINDOW} error budget of the {} availability SLO{of} is being consumed faster than it accrues (burn rate 3 over 1d/2h or 1 over 3d/6h). Open a ticket.", pct(o.availability)),
             extra: vec![("slo", "availability"), ("action", "ticket")],
+            // Over both pairs, for an hour.
+            scenario: scenario::error_ratio(s, highest_factor(&SLOW_BURN) * o.budget, 60),
         }));
     } else {
         slo.push(alert(AlertSpec {
@@ -285,6 +327,8 @@ fn slo_alerts(m: &Model, s: &ServiceSlo) -> RuleGroup {
             summary: format!("Availability{of} over the last day is below its SLO"),
             description: format!("{{{{ $value | humanizePercentage }}}} of requests{to} failed over the last day (SLO: {} available).", pct(o.availability)),
             extra: vec![("slo", "availability")],
+            // For an hour.
+            scenario: scenario::error_ratio(s, o.budget, 60),
         }));
     }
     RuleGroup {
