@@ -204,11 +204,17 @@ fn the_whole_render_never_panics() {
         overrides(),
     );
     let templates = Templates::embedded().unwrap();
-    let config = Config {
+    let mut config = Config {
         cases: cases(48),
         failure_persistence: None,
         ..Config::default()
     };
+    // A fixed seed unless PROPTEST_RNG_SEED names one: the share of generated specs that
+    // render (asserted below) varies from seed to seed (8 to 14 of 48), and a test that
+    // fails one run in twenty teaches people to re-run it. Other seeds explore more cases.
+    if config.rng_seed == proptest::test_runner::RngSeed::Random {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(3);
+    }
     let (total, rendered) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
     let mut runner = TestRunner::new(config);
     runner
