@@ -193,33 +193,39 @@ fn data_clients<'p>(tree: &Tree<'_>, pods: &'p Pods<'_>, flows: &mut Flows<'p>) 
 /// The data stores' own flows: Redis Cluster nodes and database instances among
 /// themselves, and the CloudNativePG operator to each instance.
 fn data_peers<'p>(pods: &'p Pods<'_>, outside: &'p Outside, flows: &mut Flows<'p>) {
-    for (redis, nodes) in &pods.redis {
-        if !redis.cluster {
-            continue;
+    // Every node (or instance) to every other, on each port, for its reason.
+    let mesh = |flows: &mut Flows<'p>, ends: &'p [Endpoint], ports: &[(u16, &'static str)]| {
+        for a in ends {
+            for b in ends {
+                for (port, why) in ports {
+                    flows.need(a, b, *port, why);
+                }
+            }
         }
-        for a in nodes {
-            for b in nodes {
-                flows.need(a, b, 6379, "Redis Cluster nodes replicate to each other");
-                flows.need(
-                    a,
-                    b,
+    };
+    for (_, nodes) in pods.redis.iter().filter(|(r, _)| r.cluster) {
+        mesh(
+            flows,
+            nodes,
+            &[
+                (6379, "Redis Cluster nodes replicate to each other"),
+                (
                     16379,
                     "the Redis Cluster bus (gossip and failover) joins every node",
-                );
-            }
-        }
+                ),
+            ],
+        );
     }
     for (_, instances) in &pods.databases {
+        mesh(
+            flows,
+            instances,
+            &[
+                (5432, "a replica streams from the primary"),
+                (8000, "instances read each other's instance manager status"),
+            ],
+        );
         for a in instances {
-            for b in instances {
-                flows.need(a, b, 5432, "a replica streams from the primary");
-                flows.need(
-                    a,
-                    b,
-                    8000,
-                    "instances read each other's instance manager status",
-                );
-            }
             flows.need(
                 &outside.cnpg_operator,
                 a,

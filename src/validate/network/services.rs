@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use super::flows::{Flows, Tree};
-use super::pods::{Outside, Pods};
-use super::{selects, Endpoint, Labels};
+use super::pods::{labels_of, Outside, Pods};
+use super::{selects, Endpoint};
 use crate::validate::Document;
 
 /// Whether Prometheus `p` selects monitor `m` (by `serviceMonitorSelector` or
@@ -22,16 +22,6 @@ fn scrapes_monitor(prometheus: &Document, monitor: &Document) -> bool {
         prometheus.value.pointer(field),
         &labels_of(monitor.value.pointer("/metadata/labels")),
     )
-}
-
-fn labels_of(v: Option<&Value>) -> Labels {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The namespaces a monitor looks in: `matchNames`, or its own.
