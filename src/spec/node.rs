@@ -244,20 +244,14 @@ fn escape(key: &str) -> String {
 }
 
 /// `/spec/tenants/list/3/id` as the field path users read: `spec.tenants.list[3].id`.
-pub fn field_path(pointer: &str) -> String {
-    let mut out = String::new();
-    for seg in pointer.split('/').skip(1) {
-        let seg = seg.replace("~1", "/").replace("~0", "~");
-        if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
-            out.push_str(&format!("[{seg}]"));
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&seg);
-        }
+/// Built from the pointer's segments, so that a key that holds a `.` (or is one) stays one
+/// key; the empty pointer is the whole document.
+pub fn field_path(pointer: &str) -> FieldPath {
+    if pointer.is_empty() {
+        FieldPath::parse("(document)")
+    } else {
+        FieldPath::from_pointer(pointer)
     }
-    out
 }
 
 impl SpanIndex {

@@ -126,11 +126,7 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(
                 .at(spans
                     .value(&pointer)
                     .or(Some(Position { line: 1, column: 1 })))
-                .with_path(if pointer.is_empty() {
-                    "(document)".to_owned()
-                } else {
-                    node::field_path(&pointer)
-                }),
+                .with_path(node::field_path(&pointer)),
         ]
     })
 }

@@ -68,11 +68,7 @@ fn controls(
                 format!("{what} holds a control character; only printable text is allowed"),
             )
             .at(spans.value(pointer))
-            .with_path(if pointer.is_empty() {
-                "(document)".to_owned()
-            } else {
-                field_path(pointer)
-            }),
+            .with_path(field_path(pointer)),
         );
     };
     match v {

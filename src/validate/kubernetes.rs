@@ -225,7 +225,7 @@ fn check_crd(validator: &Validator, value: &Value) -> Problems {
     validator
         .iter_errors(value)
         .map(|e| {
-            let path = field_path(e.instance_path().as_str());
+            let path = field_path(e.instance_path().as_str()).to_string();
             let message = match e.kind() {
                 jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
                     format!("unknown field(s): {}", unexpected.join(", "))
