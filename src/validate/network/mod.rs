@@ -11,6 +11,7 @@
 pub mod flows;
 pub mod operator_pods;
 pub mod pods;
+mod services;
 
 use std::collections::BTreeMap;
 
