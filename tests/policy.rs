@@ -5,6 +5,8 @@
 mod common;
 #[path = "policy/flows.rs"]
 mod flows;
+#[path = "policy/operator_pods.rs"]
+mod operator_pods;
 
 use std::collections::BTreeMap;
 
@@ -433,7 +435,7 @@ fn every_rule_has_an_id_a_title_and_a_rationale_and_is_documented() {
             rule.id
         );
     }
-    assert_eq!(policy::RULES.len(), 22);
+    assert_eq!(policy::RULES.len(), 23);
 }
 
 #[test]
@@ -536,6 +538,8 @@ fn every_registered_rule_fires_on_a_crafted_bad_object() {
             "PG-C001" => tree(&[("d.yaml", &db_client), ("c.yaml", CNPG_CLUSTER), ("n.yaml", DENY_ALL)]),
             // A tenant namespace whose pods nothing isolates.
             "PG-C002" => tree(&[("kubernetes/tenants/shard-00/t1.yaml", TENANT_NAMESPACE)]),
+            // The Redis: the operator's pods without the restricted fields.
+            "PG-P001" => tree(&[("n.yaml", GOOD_NAMESPACE), ("r.yaml", REDIS_CLUSTER)]),
             "PG-M001" => file(GOOD_DEPLOYMENT.replace("  labels: {app.kubernetes.io/managed-by: portalgen}\n", "")),
             "PG-E001" => cache_rule_ids(&api_rule(&api(&[HOSTS, get, NO_AUTH]), "bypass_by_default")),
             "PG-E002" => cache_rule_ids(&api_rule(&api(&[HOSTS, get, NO_AUTH, NO_SESSION]), "override_origin")),
@@ -553,6 +557,8 @@ fn every_registered_rule_fires_on_a_crafted_bad_object() {
     }
 }
 
+/// A Redis Cluster in the namespace of [`GOOD_NAMESPACE`] whose pods set no securityContext.
+const REDIS_CLUSTER: &str = "apiVersion: redis.redis.opstreelabs.in/v1beta2\nkind: RedisCluster\nmetadata: {name: cache, namespace: portal-tenant-acme}\nspec: {clusterSize: 3, redisExporter: {enabled: true}}\n";
 /// A CloudNativePG cluster `db` in `portal-system`.
 const CNPG_CLUSTER: &str = "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: db, namespace: portal-system}\nspec: {instances: 2}\n";
 /// Every pod of `portal-system` isolated both ways, with nothing allowed.

@@ -101,6 +101,60 @@ pub struct Redis {
     /// The `app` label of each kind of node the operator runs: a cluster's leaders and
     /// followers, or the standalone server.
     pub nodes: Vec<String>,
+    /// The Redis pods' securityContext (`spec.podSecurityContext`) and each of their
+    /// containers' (the Redis server's, the exporter sidecar's): the OT redis-operator adds
+    /// none of its own, and the pods run in a namespace that enforces the restricted Pod
+    /// Security Standard (PG-P001).
+    pub pod_security: RedisPodSecurity,
+    pub container_security: ContainerSecurity,
+}
+
+/// A pod's securityContext, as the CRDs spell it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedisPodSecurity {
+    pub run_as_non_root: bool,
+    /// The uid and gid of the opstree images' `redis` user.
+    pub run_as_user: u32,
+    pub fs_group: u32,
+    pub seccomp_profile: SeccompProfile,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeccompProfile {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// A container's securityContext, as the CRDs spell it. The root filesystem stays
+/// writable: the opstree Redis image writes its configuration at start.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerSecurity {
+    pub allow_privilege_escalation: bool,
+    pub capabilities: Capabilities,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Capabilities {
+    pub drop: Vec<&'static str>,
+}
+
+/// The restricted profile's securityContexts for the Redis pods and their containers.
+fn redis_security() -> (RedisPodSecurity, ContainerSecurity) {
+    let pod = RedisPodSecurity {
+        run_as_non_root: true,
+        run_as_user: 1000,
+        fs_group: 1000,
+        seccomp_profile: SeccompProfile {
+            kind: "RuntimeDefault",
+        },
+    };
+    let container = ContainerSecurity {
+        allow_privilege_escalation: false,
+        capabilities: Capabilities { drop: vec!["ALL"] },
+    };
+    (pod, container)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -183,6 +237,7 @@ pub(super) fn redis(d: &TierDefaults, names: &super::names::Names) -> Redis {
     } else {
         names.redis.to_owned()
     };
+    let (pod_security, container_security) = redis_security();
     Redis {
         name: names.redis,
         kind: if cluster { "RedisCluster" } else { "Redis" },
@@ -206,6 +261,8 @@ pub(super) fn redis(d: &TierDefaults, names: &super::names::Names) -> Redis {
         } else {
             vec![names.redis.to_owned()]
         },
+        pod_security,
+        container_security,
     }
 }
 

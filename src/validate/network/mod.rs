@@ -9,6 +9,7 @@
 //! PG-C002 (`policy/rules/flows.rs`).
 
 pub mod flows;
+pub mod operator_pods;
 pub mod pods;
 mod services;
 

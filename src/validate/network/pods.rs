@@ -62,6 +62,47 @@ pub struct RedisOf {
     pub cluster: bool,
 }
 
+/// A custom resource from which an operator creates pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operated {
+    /// CloudNativePG `Cluster`: the instances.
+    CnpgCluster,
+    /// OT redis-operator `RedisCluster`: the leaders and the followers.
+    RedisCluster,
+    /// OT redis-operator `Redis`: one standalone server.
+    Redis,
+    /// prometheus-operator `Prometheus`.
+    Prometheus,
+    /// prometheus-operator `Alertmanager`.
+    Alertmanager,
+}
+
+/// Which operator's custom resource `doc` is, if any.
+pub fn operated(doc: &Document) -> Option<Operated> {
+    Some(match (doc.api_version(), doc.kind()) {
+        ("postgresql.cnpg.io/v1", "Cluster") => Operated::CnpgCluster,
+        ("redis.redis.opstreelabs.in/v1beta2", "RedisCluster") => Operated::RedisCluster,
+        ("redis.redis.opstreelabs.in/v1beta2", "Redis") => Operated::Redis,
+        ("monitoring.coreos.com/v1", "Prometheus") => Operated::Prometheus,
+        ("monitoring.coreos.com/v1", "Alertmanager") => Operated::Alertmanager,
+        _ => return None,
+    })
+}
+
+/// The StatefulSets the OT redis-operator makes of a Redis custom resource `name`: each
+/// one's name (also its pods' `app` label, its client Service and its Redis container's
+/// name) and the pods' role.
+pub fn redis_statefulsets(name: &str, cluster: bool) -> Vec<(String, &'static str)> {
+    if cluster {
+        vec![
+            (format!("{name}-leader"), "leader"),
+            (format!("{name}-follower"), "follower"),
+        ]
+    } else {
+        vec![(name.to_owned(), "standalone")]
+    }
+}
+
 /// The label every namespace carries (Kubernetes sets it).
 const NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
@@ -114,8 +155,8 @@ impl<'a> Pods<'a> {
         let doc = &o.doc;
         let ns = doc.namespace().to_owned();
         let name = doc.name().to_owned();
-        match (doc.api_version(), doc.kind()) {
-            ("postgresql.cnpg.io/v1", "Cluster") => {
+        match (operated(doc), doc.kind()) {
+            (Some(Operated::CnpgCluster), _) => {
                 let instances = doc.value.pointer("/spec/instances").and_then(Value::as_u64);
                 let roles: &[&str] = if instances.unwrap_or(1) > 1 {
                     &["primary", "replica"]
@@ -138,19 +179,10 @@ impl<'a> Pods<'a> {
                     .collect();
                 self.databases.push(((ns, name), ends));
             }
-            ("redis.redis.opstreelabs.in/v1beta2", kind @ ("RedisCluster" | "Redis")) => {
-                let cluster = kind == "RedisCluster";
-                let (roles, services): (Vec<(String, &str)>, Vec<String>) = if cluster {
-                    (
-                        vec![
-                            (format!("{name}-leader"), "leader"),
-                            (format!("{name}-follower"), "follower"),
-                        ],
-                        vec![format!("{name}-leader"), format!("{name}-follower")],
-                    )
-                } else {
-                    (vec![(name.clone(), "standalone")], vec![name.clone()])
-                };
+            (Some(redis @ (Operated::RedisCluster | Operated::Redis)), _) => {
+                let cluster = redis == Operated::RedisCluster;
+                let roles = redis_statefulsets(&name, cluster);
+                let services = roles.iter().map(|(app, _)| app.clone()).collect();
                 let setup = if cluster { "cluster" } else { "standalone" };
                 let ends = roles
                     .iter()
@@ -170,7 +202,7 @@ impl<'a> Pods<'a> {
                 };
                 self.redis.push((of, ends));
             }
-            ("monitoring.coreos.com/v1", "Prometheus") => {
+            (Some(Operated::Prometheus), _) => {
                 let mut l = labels_of(doc.value.pointer("/spec/podMetadata/labels"));
                 for (k, v) in [
                     ("app.kubernetes.io/name", "prometheus"),
@@ -185,16 +217,18 @@ impl<'a> Pods<'a> {
                 self.prometheus.push(e);
                 self.prometheus_servers.push(doc);
             }
-            ("v1", "Namespace")
-                if doc
-                    .value
-                    .at_keys(&["metadata", "labels", crate::model::TENANT_LABEL])
-                    .is_some() =>
+            (None, "Namespace")
+                if doc.api_version() == "v1"
+                    && doc
+                        .value
+                        .at_keys(&["metadata", "labels", crate::model::TENANT_LABEL])
+                        .is_some() =>
             {
                 let e = self.endpoint(&name, Labels::new(), format!("{name}/a tenant's pod"));
                 self.tenants.push(e);
             }
-            (_, kind) => {
+            (Some(Operated::Alertmanager), _) => {}
+            (None, kind) => {
                 if let Some(e) = workload_pod(self, doc, kind) {
                     self.workloads.push((e, o));
                 }

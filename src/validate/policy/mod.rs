@@ -127,6 +127,7 @@ pub const RULES: &[Rule] = &[
     rules::workload::W008,
     rules::namespace::N001,
     rules::namespace::N002,
+    rules::operator_pods::P001,
     rules::secrets::S001,
     rules::secrets::S002,
     rules::secrets::S003,
@@ -202,15 +203,22 @@ pub struct Container<'a> {
 }
 
 impl<'a> Container<'a> {
+    /// The container's securityContext and its pod's.
+    pub fn security(&self) -> rules::workload::SecurityContexts<'a> {
+        rules::workload::SecurityContexts {
+            container: self.value.get("securityContext"),
+            pod: self.pod_security,
+        }
+    }
+
     /// A field of the container's own securityContext.
     pub fn own(&self, field: &str) -> Option<&'a Value> {
-        self.value.get("securityContext").and_then(|s| s.get(field))
+        self.security().own(field)
     }
 
     /// A securityContext field as it applies: the container's, else the pod's.
     pub fn effective(&self, field: &str) -> Option<&'a Value> {
-        self.own(field)
-            .or_else(|| self.pod_security.and_then(|s| s.get(field)))
+        self.security().effective(field)
     }
 
     /// A finding at `field` of the container.

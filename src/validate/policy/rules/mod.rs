@@ -6,5 +6,6 @@ pub mod edge;
 pub mod flows;
 pub mod metadata;
 pub mod namespace;
+pub mod operator_pods;
 pub mod secrets;
 pub mod workload;

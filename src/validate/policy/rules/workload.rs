@@ -72,19 +72,145 @@ pub const W008: Rule = Rule {
     checks: &[Check::Container(pinned_image)],
 };
 
-fn non_root(c: &mut Container) {
-    let name = c.name;
-    if c.effective("runAsUser").and_then(Value::as_i64) == Some(0) {
-        c.push(
-            "securityContext.runAsUser",
-            format!("container {name} runs as root (runAsUser: 0)"),
-        );
-    } else if c.effective("runAsNonRoot") != Some(&Value::Bool(true)) {
-        c.push(
-            "securityContext.runAsNonRoot",
-            format!("container {name} may run as root: runAsNonRoot is not true (in the container or the pod)"),
-        );
+/// The securityContexts that apply to one container: its own and its pod's. The W rules
+/// read a rendered pod template through it, PG-P001 the pods an operator derives from a
+/// custom resource, so the profile's checks are written once.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecurityContexts<'a> {
+    pub container: Option<&'a Value>,
+    pub pod: Option<&'a Value>,
+}
+
+impl<'a> SecurityContexts<'a> {
+    /// A field of the container's own securityContext.
+    pub fn own(&self, field: &str) -> Option<&'a Value> {
+        self.container.and_then(|s| s.get(field))
     }
+
+    /// A securityContext field as it applies: the container's, else the pod's.
+    pub fn effective(&self, field: &str) -> Option<&'a Value> {
+        self.own(field)
+            .or_else(|| self.pod.and_then(|s| s.get(field)))
+    }
+}
+
+/// What is wrong with a container's securityContext: the field (under `securityContext`),
+/// whether the pod's securityContext may set it instead, and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: &'static str,
+    pub pod_level: bool,
+    pub message: String,
+}
+
+fn problem(field: &'static str, pod_level: bool, message: String) -> Problem {
+    Problem {
+        field,
+        pod_level,
+        message,
+    }
+}
+
+fn push(c: &mut Container, p: Option<Problem>) {
+    if let Some(p) = p {
+        c.push(&format!("securityContext.{}", p.field), p.message);
+    }
+}
+
+/// Root: `runAsUser: 0`, or `runAsNonRoot` not true (in the container or the pod).
+pub fn root_problem(sc: SecurityContexts, name: &str) -> Option<Problem> {
+    if sc.effective("runAsUser").and_then(Value::as_i64) == Some(0) {
+        Some(problem(
+            "runAsUser",
+            true,
+            format!("container {name} runs as root (runAsUser: 0)"),
+        ))
+    } else if sc.effective("runAsNonRoot") != Some(&Value::Bool(true)) {
+        Some(problem(
+            "runAsNonRoot",
+            true,
+            format!("container {name} may run as root: runAsNonRoot is not true (in the container or the pod)"),
+        ))
+    } else {
+        None
+    }
+}
+
+/// Capabilities: ALL not dropped, or one added that is not in `may_add`.
+pub fn capability_problems(sc: SecurityContexts, name: &str, may_add: &[&str]) -> Vec<Problem> {
+    let caps = sc.own("capabilities");
+    let drops_all = caps
+        .and_then(|c| c.get("drop"))
+        .and_then(Value::as_array)
+        .is_some_and(|d| d.iter().any(|x| x.as_str() == Some("ALL")));
+    let added: Vec<&str> = caps
+        .and_then(|c| c.get("add"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let added: Vec<&str> = added.into_iter().filter(|a| !may_add.contains(a)).collect();
+    let mut out = Vec::new();
+    if !drops_all {
+        out.push(problem(
+            "capabilities.drop",
+            false,
+            format!("container {name} does not drop ALL capabilities"),
+        ));
+    }
+    if !added.is_empty() {
+        out.push(problem(
+            "capabilities.add",
+            false,
+            format!("container {name} adds capabilities: {}", added.join(", ")),
+        ));
+    }
+    out
+}
+
+/// `allowPrivilegeEscalation` not false.
+pub fn escalation_problem(sc: SecurityContexts, name: &str) -> Option<Problem> {
+    (sc.own("allowPrivilegeEscalation") != Some(&Value::Bool(false))).then(|| {
+        problem(
+            "allowPrivilegeEscalation",
+            false,
+            format!(
+                "container {name} may escalate privileges (allowPrivilegeEscalation is not false)"
+            ),
+        )
+    })
+}
+
+/// `privileged: true`.
+pub fn privileged_problem(sc: SecurityContexts, name: &str) -> Option<Problem> {
+    (sc.own("privileged") == Some(&Value::Bool(true))).then(|| {
+        problem(
+            "privileged",
+            false,
+            format!("container {name} is privileged"),
+        )
+    })
+}
+
+/// A seccomp profile (the container's, else the pod's) that is not one of `allowed`.
+pub fn seccomp_problem(sc: SecurityContexts, name: &str, allowed: &[&str]) -> Option<Problem> {
+    let seccomp = sc
+        .effective("seccompProfile")
+        .and_then(|s| s.get("type"))
+        .and_then(Value::as_str);
+    if seccomp.is_some_and(|s| allowed.contains(&s)) {
+        return None;
+    }
+    let message = format!(
+        "container {name} does not use the {} seccomp profile (it is {})",
+        allowed.join(" or "),
+        seccomp.map_or_else(|| "not set".to_owned(), |s| format!("'{s}'"))
+    );
+    Some(problem("seccompProfile.type", true, message))
+}
+
+fn non_root(c: &mut Container) {
+    let p = root_problem(c.security(), c.name);
+    push(c, p);
 }
 
 fn read_only_root(c: &mut Container) {
@@ -98,62 +224,24 @@ fn read_only_root(c: &mut Container) {
 }
 
 fn capabilities(c: &mut Container) {
-    let name = c.name;
-    let caps = c.own("capabilities");
-    let drops_all = caps
-        .and_then(|c| c.get("drop"))
-        .and_then(Value::as_array)
-        .is_some_and(|d| d.iter().any(|x| x.as_str() == Some("ALL")));
-    let added: Option<Vec<&str>> = caps
-        .and_then(|c| c.get("add"))
-        .and_then(Value::as_array)
-        .filter(|a| !a.is_empty())
-        .map(|a| a.iter().filter_map(Value::as_str).collect());
-    if !drops_all {
-        c.push(
-            "securityContext.capabilities.drop",
-            format!("container {name} does not drop ALL capabilities"),
-        );
-    }
-    if let Some(names) = added {
-        c.push(
-            "securityContext.capabilities.add",
-            format!("container {name} adds capabilities: {}", names.join(", ")),
-        );
+    for p in capability_problems(c.security(), c.name, &[]) {
+        push(c, Some(p));
     }
 }
 
 fn no_escalation(c: &mut Container) {
-    let name = c.name;
-    if c.own("allowPrivilegeEscalation") != Some(&Value::Bool(false)) {
-        c.push(
-            "securityContext.allowPrivilegeEscalation",
-            format!(
-                "container {name} may escalate privileges (allowPrivilegeEscalation is not false)"
-            ),
-        );
-    }
-    if c.own("privileged") == Some(&Value::Bool(true)) {
-        c.push(
-            "securityContext.privileged",
-            format!("container {name} is privileged"),
-        );
-    }
+    let sc = c.security();
+    let (escalation, privileged) = (
+        escalation_problem(sc, c.name),
+        privileged_problem(sc, c.name),
+    );
+    push(c, escalation);
+    push(c, privileged);
 }
 
 fn seccomp(c: &mut Container) {
-    let seccomp = c
-        .effective("seccompProfile")
-        .and_then(|s| s.get("type"))
-        .and_then(Value::as_str);
-    if seccomp != Some("RuntimeDefault") {
-        let message = format!(
-            "container {} does not use the RuntimeDefault seccomp profile (it is {})",
-            c.name,
-            seccomp.map_or_else(|| "not set".to_owned(), |s| format!("'{s}'"))
-        );
-        c.push("securityContext.seccompProfile.type", message);
-    }
+    let p = seccomp_problem(c.security(), c.name, &["RuntimeDefault"]);
+    push(c, p);
 }
 
 fn resources(c: &mut Container) {
