@@ -10,6 +10,7 @@
 
 pub mod flows;
 pub mod pods;
+mod services;
 
 use std::collections::BTreeMap;
 

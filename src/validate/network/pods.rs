@@ -65,7 +65,8 @@ pub struct RedisOf {
 /// The label every namespace carries (Kubernetes sets it).
 const NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
-fn labels_of(v: Option<&Value>) -> Labels {
+/// The string-valued labels of a `labels` mapping.
+pub(super) fn labels_of(v: Option<&Value>) -> Labels {
     v.and_then(Value::as_object)
         .map(|m| {
             m.iter()
