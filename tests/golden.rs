@@ -6,6 +6,8 @@
 //! diff like code.
 
 mod common;
+#[path = "golden/operators.rs"]
+mod operators;
 
 use common::{portalgen, read_tree, render_all, repo};
 

@@ -13,6 +13,10 @@ use super::names::Names;
 /// Namespaces of the platform.
 pub const SYSTEM_NAMESPACE: &str = "portal-system";
 pub const MONITORING_NAMESPACE: &str = "monitoring";
+/// Where the CloudNativePG operator runs (its instances' NetworkPolicies let it in).
+pub const CNPG_NAMESPACE: &str = "cnpg-system";
+/// Where Istio's control plane and its ingress gateway run.
+pub const ISTIO_NAMESPACE: &str = "istio-system";
 /// Velero reads its Schedules from its own namespace only.
 pub const VELERO_NAMESPACE: &str = "velero";
 /// The label every rendered object carries, and its value (policy PG-M001).
@@ -86,9 +90,9 @@ pub(super) fn namespaces(names: &Names) -> Namespaces {
     Namespaces {
         system: names.system_namespace,
         monitoring: MONITORING_NAMESPACE,
-        ingress_gateway: "istio-system",
+        ingress_gateway: ISTIO_NAMESPACE,
         dns: "kube-system",
-        cnpg_operator: "cnpg-system",
+        cnpg_operator: CNPG_NAMESPACE,
         velero: VELERO_NAMESPACE,
         platform: vec![names.system_namespace, MONITORING_NAMESPACE],
     }

@@ -1,8 +1,11 @@
 //! The `argocd/` family (DESIGN §4): the environment's AppProject, the bootstrap project
 //! with the root Application (app of apps), and one Application per folder of the rendered
-//! tree: platform, monitoring, and each tenant shard that holds a tenant.
+//! tree: platform, monitoring, and each tenant shard that holds a tenant; and the
+//! operators the tree relies on (`operators`), each from its Helm chart, with their own
+//! AppProject.
 
 pub mod model;
+pub mod operators;
 
 use minijinja::{context, Value};
 
@@ -32,6 +35,11 @@ fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
         path: "argocd/project.yaml".into(),
         template: "argocd/project.yaml",
         context: context! { m => m.clone(), p => Value::from(minijinja::value::Serde(&d.project)) },
+    });
+    out.push(Artifact {
+        path: "argocd/projects/operators.yaml".into(),
+        template: "argocd/project.yaml",
+        context: context! { m => m.clone(), p => Value::from(minijinja::value::Serde(&d.operators_project)) },
     });
     for app in &d.applications {
         out.push(Artifact {

@@ -14,11 +14,17 @@
 
 use serde::Serialize;
 
+use super::operators::{self, HelmSource};
 use crate::families::{Destination, Sync, FAMILIES};
 use crate::model::Model;
 
 pub const ARGOCD_NAMESPACE: &str = "argocd";
 pub const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+/// The AppProjects come before every Application of the root Application.
+const PROJECT_WAVE: &str = "-2";
+/// The operators' Applications come before every other Application: the platform's and
+/// the tenants' objects are their custom resources.
+pub const OPERATOR_WAVE: &str = "-1";
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Delivery {
@@ -29,6 +35,9 @@ pub struct Delivery {
     pub tree: String,
     pub server: &'static str,
     pub project: Project,
+    /// The operators' own project: their Helm repositories, namespaces and cluster kinds
+    /// (CRDs, webhooks, cluster roles), which the environment's project does not admit.
+    pub operators_project: Project,
     pub bootstrap_project: Project,
     /// The root Application (app of apps) that syncs `argocd/`.
     pub root: Application,
@@ -40,6 +49,8 @@ pub struct Project {
     pub name: String,
     pub description: String,
     pub wave: &'static str,
+    /// The repositories its Applications may read: git, or Helm chart repositories.
+    pub source_repos: Vec<String>,
     /// Namespaces Applications of the project may deploy to (on the in-cluster server).
     pub destinations: Vec<String>,
     /// Cluster-scoped kinds the project may manage: exactly those rendered.
@@ -63,8 +74,12 @@ pub struct Application {
     /// Sync wave of the Application object itself, within the root Application.
     pub wave: &'static str,
     pub destination_namespace: &'static str,
-    /// Folders of the repository, each synced recursively.
+    /// Folders of the repository, each synced recursively (none for a Helm chart).
     pub paths: Vec<String>,
+    /// The Helm chart it installs instead of folders of the repository.
+    pub helm: Option<HelmSource>,
+    /// Whether an automated sync deletes what left the source.
+    pub prune: bool,
     pub sync_options: Vec<&'static str>,
     pub retry: Retry,
     pub revision_history_limit: u32,
@@ -133,12 +148,37 @@ pub fn resolve(m: &Model) -> Delivery {
                 wave: syncs[0].wave,
                 destination_namespace: syncs[0].namespace,
                 paths: syncs.iter().map(|s| format!("{tree}/{}", s.path)).collect(),
+                helm: None,
+                prune: true,
                 sync_options,
                 retry: retry.clone(),
                 revision_history_limit: 10,
                 ignore_differences: ignore,
             }
         })
+        .collect::<Vec<_>>();
+    let operators_project_name = format!("{}-{env}-operators", m.names.prefix);
+    let relied_on = operators::relied_on(m);
+    let applications = relied_on
+        .iter()
+        .map(|o| Application {
+            name: format!("{}-{env}-{}", m.names.prefix, o.name),
+            file: format!("applications/operators/{}.yaml", o.name),
+            project: operators_project_name.clone(),
+            wave: OPERATOR_WAVE,
+            destination_namespace: o.namespace,
+            paths: Vec::new(),
+            helm: Some(o.helm_source()),
+            // A chart release that drops a CRD must not take every custom resource of
+            // that kind with it: an operator's leftovers are removed by hand.
+            prune: false,
+            // The CRDs are too big for the last-applied annotation of a client-side apply.
+            sync_options: vec!["CreateNamespace=true", "ServerSideApply=true"],
+            retry: retry.clone(),
+            revision_history_limit: 10,
+            ignore_differences: Vec::new(),
+        })
+        .chain(applications)
         .collect();
     debug_assert!(m
         .tenants
@@ -163,6 +203,8 @@ pub fn resolve(m: &Model) -> Delivery {
         wave: "0",
         destination_namespace: ARGOCD_NAMESPACE,
         paths: vec![format!("{tree}/argocd")],
+        helm: None,
+        prune: true,
         sync_options: vec!["PruneLast=true"],
         retry: retry.clone(),
         revision_history_limit: 10,
@@ -179,7 +221,8 @@ pub fn resolve(m: &Model) -> Delivery {
             description: format!(
                 "The portal's {env} environment: only its namespaces and its repository"
             ),
-            wave: "-1",
+            wave: PROJECT_WAVE,
+            source_repos: vec![m.gitops.repo_url.clone()],
             destinations: destinations
                 .iter()
                 .map(|d| d.namespace().to_owned())
@@ -193,7 +236,8 @@ pub fn resolve(m: &Model) -> Delivery {
         bootstrap_project: Project {
             name: bootstrap_name,
             description: format!("Bootstraps the portal's {env} environment: Argo CD objects only"),
-            wave: "-1",
+            wave: PROJECT_WAVE,
+            source_repos: vec![m.gitops.repo_url.clone()],
             destinations: vec![ARGOCD_NAMESPACE.to_owned()],
             cluster_resources: Vec::new(),
             namespace_resources: vec![
@@ -207,7 +251,62 @@ pub fn resolve(m: &Model) -> Delivery {
                 },
             ],
         },
+        operators_project: operators_project(operators_project_name, env, &relied_on),
         root,
         applications,
+    }
+}
+
+/// The cluster-scoped kinds the operators' charts create.
+const OPERATOR_CLUSTER_KINDS: &[GroupKind] = &[
+    GroupKind {
+        group: "",
+        kind: "Namespace",
+    },
+    GroupKind {
+        group: "admissionregistration.k8s.io",
+        kind: "MutatingWebhookConfiguration",
+    },
+    GroupKind {
+        group: "admissionregistration.k8s.io",
+        kind: "ValidatingWebhookConfiguration",
+    },
+    GroupKind {
+        group: "apiextensions.k8s.io",
+        kind: "CustomResourceDefinition",
+    },
+    GroupKind {
+        group: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+    },
+    GroupKind {
+        group: "rbac.authorization.k8s.io",
+        kind: "ClusterRoleBinding",
+    },
+];
+
+/// The operators' project: their chart repositories, their namespaces and the cluster
+/// kinds of their charts. Kept apart from the environment's project, so the Applications
+/// of the platform and of the tenants can never create a CRD or a webhook.
+fn operators_project(name: String, env: &str, relied_on: &[&operators::OperatorChart]) -> Project {
+    let mut source_repos: Vec<String> = relied_on.iter().map(|o| o.repo_url.to_owned()).collect();
+    source_repos.sort();
+    source_repos.dedup();
+    let mut destinations: Vec<String> = Vec::new();
+    for o in relied_on {
+        if !destinations.iter().any(|d| d == o.namespace) {
+            destinations.push(o.namespace.to_owned());
+        }
+    }
+    Project {
+        name,
+        description: format!(
+            "The operators the portal's {env} environment relies on: their charts, namespaces and cluster kinds only"
+        ),
+        wave: PROJECT_WAVE,
+        source_repos,
+        destinations,
+        cluster_resources: OPERATOR_CLUSTER_KINDS.to_vec(),
+        namespace_resources: Vec::new(),
     }
 }
