@@ -5,6 +5,7 @@
 //! values: `yaml` writes a scalar (quoting words YAML 1.1 would misread, like `on` or
 //! `12:30`), and `toyaml(indent)` writes a mapping or a list as an indented block.
 
+mod metadata;
 pub mod team;
 
 use std::path::{Path, PathBuf};
@@ -204,6 +205,8 @@ fn base_environment() -> Environment<'static> {
     );
     env.add_filter("yaml", yaml_filter);
     env.add_filter("toyaml", toyaml_filter);
+    env.add_function("metadata", metadata::metadata);
+    env.add_function("label_block", metadata::label_block);
     env
 }
 
