@@ -118,83 +118,18 @@ pub fn resolve(m: &Model) -> Delivery {
     };
     let project_name = format!("{}-{env}", m.names.prefix);
 
-    // The families' synced folders, grouped by Application in registry order.
-    let mut grouped: Vec<(String, Vec<Sync>)> = Vec::new();
-    for sync in FAMILIES.iter().flat_map(|f| (f.syncs)(m)) {
-        match grouped
-            .iter_mut()
-            .find(|(name, _)| *name == sync.application)
-        {
-            Some((_, syncs)) => syncs.push(sync),
-            None => grouped.push((sync.application.clone(), vec![sync])),
-        }
-    }
-    let applications = grouped
-        .into_iter()
-        .map(|(name, syncs)| {
-            let ignore: Vec<IgnoreDifference> = syncs
-                .iter()
-                .flat_map(|s| s.ignore_differences.iter().cloned())
-                .collect();
-            let mut sync_options = vec!["CreateNamespace=true", "PruneLast=true"];
-            if !ignore.is_empty() {
-                // Without it, a sync would still write the ignored fields.
-                sync_options.push("RespectIgnoreDifferences=true");
-            }
-            Application {
-                name: format!("{}-{env}-{name}", m.names.prefix),
-                file: format!("applications/{name}.yaml"),
-                project: project_name.clone(),
-                wave: syncs[0].wave,
-                destination_namespace: syncs[0].namespace,
-                paths: syncs.iter().map(|s| format!("{tree}/{}", s.path)).collect(),
-                helm: None,
-                prune: true,
-                sync_options,
-                retry: retry.clone(),
-                revision_history_limit: 10,
-                ignore_differences: ignore,
-            }
-        })
-        .collect::<Vec<_>>();
     let operators_project_name = format!("{}-{env}-operators", m.names.prefix);
     let relied_on = operators::relied_on(m);
-    let applications = relied_on
-        .iter()
-        .map(|o| Application {
-            name: format!("{}-{env}-{}", m.names.prefix, o.name),
-            file: format!("applications/operators/{}.yaml", o.name),
-            project: operators_project_name.clone(),
-            wave: OPERATOR_WAVE,
-            destination_namespace: o.namespace,
-            paths: Vec::new(),
-            helm: Some(o.helm_source()),
-            // A chart release that drops a CRD must not take every custom resource of
-            // that kind with it: an operator's leftovers are removed by hand.
-            prune: false,
-            // The CRDs are too big for the last-applied annotation of a client-side apply.
-            sync_options: vec!["CreateNamespace=true", "ServerSideApply=true"],
-            retry: retry.clone(),
-            revision_history_limit: 10,
-            ignore_differences: Vec::new(),
-        })
-        .chain(applications)
+    let applications = operator_applications(m, &relied_on, &operators_project_name, &retry)
+        .into_iter()
+        .chain(family_applications(m, &tree, &project_name, &retry))
         .collect();
     debug_assert!(m
         .tenants
         .iter()
         .all(|t| m.shards.iter().any(|s| s.name == t.shard)));
 
-    let mut destinations: Vec<Destination> =
-        FAMILIES.iter().flat_map(|f| (f.destinations)(m)).collect();
-    // Platform namespaces first, then the tenants', then operators' (a stable sort keeps
-    // the registry order within each).
-    destinations.sort_by_key(|d| match d {
-        Destination::Platform(_) => 0,
-        Destination::Tenants(_) => 1,
-        Destination::Operator(_) => 2,
-    });
-    destinations.dedup();
+    let destinations = destinations(m);
     let bootstrap_name = format!("{}-{env}-bootstrap", m.names.prefix);
     let root = Application {
         name: format!("{}-{env}-root", m.names.prefix),
@@ -255,6 +190,94 @@ pub fn resolve(m: &Model) -> Delivery {
         root,
         applications,
     }
+}
+
+/// One Application per group of the families' synced folders, in registry order.
+fn family_applications(m: &Model, tree: &str, project: &str, retry: &Retry) -> Vec<Application> {
+    let env = &m.env.name;
+    let mut grouped: Vec<(String, Vec<Sync>)> = Vec::new();
+    for sync in FAMILIES.iter().flat_map(|f| (f.syncs)(m)) {
+        match grouped
+            .iter_mut()
+            .find(|(name, _)| *name == sync.application)
+        {
+            Some((_, syncs)) => syncs.push(sync),
+            None => grouped.push((sync.application.clone(), vec![sync])),
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|(name, syncs)| {
+            let ignore: Vec<IgnoreDifference> = syncs
+                .iter()
+                .flat_map(|s| s.ignore_differences.iter().cloned())
+                .collect();
+            let mut sync_options = vec!["CreateNamespace=true", "PruneLast=true"];
+            if !ignore.is_empty() {
+                // Without it, a sync would still write the ignored fields.
+                sync_options.push("RespectIgnoreDifferences=true");
+            }
+            Application {
+                name: format!("{}-{env}-{name}", m.names.prefix),
+                file: format!("applications/{name}.yaml"),
+                project: project.to_owned(),
+                wave: syncs[0].wave,
+                destination_namespace: syncs[0].namespace,
+                paths: syncs.iter().map(|s| format!("{tree}/{}", s.path)).collect(),
+                helm: None,
+                prune: true,
+                sync_options,
+                retry: retry.clone(),
+                revision_history_limit: 10,
+                ignore_differences: ignore,
+            }
+        })
+        .collect()
+}
+
+/// One Application per operator the tree relies on, from its pinned Helm chart.
+fn operator_applications(
+    m: &Model,
+    relied_on: &[&'static operators::OperatorChart],
+    project: &str,
+    retry: &Retry,
+) -> Vec<Application> {
+    let env = &m.env.name;
+    relied_on
+        .iter()
+        .map(|o| Application {
+            name: format!("{}-{env}-{}", m.names.prefix, o.name),
+            file: format!("applications/operators/{}.yaml", o.name),
+            project: project.to_owned(),
+            wave: OPERATOR_WAVE,
+            destination_namespace: o.namespace,
+            paths: Vec::new(),
+            helm: Some(o.helm_source()),
+            // A chart release that drops a CRD must not take every custom resource of
+            // that kind with it: an operator's leftovers are removed by hand.
+            prune: false,
+            // The CRDs are too big for the last-applied annotation of a client-side apply.
+            sync_options: vec!["CreateNamespace=true", "ServerSideApply=true"],
+            retry: retry.clone(),
+            revision_history_limit: 10,
+            ignore_differences: Vec::new(),
+        })
+        .collect()
+}
+
+/// The namespaces the environment's project admits, from the families' registry: the
+/// platform's first, then the tenants', then the operators' (a stable sort keeps the
+/// registry order within each).
+fn destinations(m: &Model) -> Vec<Destination> {
+    let mut destinations: Vec<Destination> =
+        FAMILIES.iter().flat_map(|f| (f.destinations)(m)).collect();
+    destinations.sort_by_key(|d| match d {
+        Destination::Platform(_) => 0,
+        Destination::Tenants(_) => 1,
+        Destination::Operator(_) => 2,
+    });
+    destinations.dedup();
+    destinations
 }
 
 /// The cluster-scoped kinds the operators' charts create.
