@@ -66,6 +66,29 @@ const ISTIO_VERSION: &str = "1.30.3";
 const ISTIO_WHY: &str = "`networking.istio.io/v1` Gateway and VirtualService (served since 1.22); 1.30.3 stops the full push on every metadata-only VirtualService change (Argo CD's labels and annotations)";
 
 /// Every operator the tree may rely on, in the order their Applications are listed.
+/// One of Istio's charts: one repository, version and namespace for all three.
+const fn istio(
+    name: &'static str,
+    chart: &'static str,
+    release_name: Option<&'static str>,
+    when: &'static str,
+) -> OperatorChart {
+    OperatorChart {
+        name,
+        chart,
+        repo_url: ISTIO_REPO,
+        version: ISTIO_VERSION,
+        app_version: ISTIO_VERSION,
+        namespace: ISTIO_NAMESPACE,
+        release_name,
+        parameters: &[],
+        serves: &["networking.istio.io"],
+        why: ISTIO_WHY,
+        when,
+        relied_on: always,
+    }
+}
+
 pub const OPERATORS: &[OperatorChart] = &[
     OperatorChart {
         name: "cloudnative-pg",
@@ -168,50 +191,11 @@ pub const OPERATORS: &[OperatorChart] = &[
         when: "every environment (the `RedisCluster` or `Redis`)",
         relied_on: always,
     },
-    OperatorChart {
-        name: "istio-base",
-        chart: "base",
-        repo_url: ISTIO_REPO,
-        version: ISTIO_VERSION,
-        app_version: ISTIO_VERSION,
-        namespace: ISTIO_NAMESPACE,
-        release_name: None,
-        parameters: &[],
-        serves: &["networking.istio.io"],
-        why: ISTIO_WHY,
-        when: "every environment (Istio's CRDs)",
-        relied_on: always,
-    },
-    OperatorChart {
-        name: "istiod",
-        chart: "istiod",
-        repo_url: ISTIO_REPO,
-        version: ISTIO_VERSION,
-        app_version: ISTIO_VERSION,
-        namespace: ISTIO_NAMESPACE,
-        release_name: None,
-        parameters: &[],
-        serves: &["networking.istio.io"],
-        why: ISTIO_WHY,
-        when: "every environment (the control plane)",
-        relied_on: always,
-    },
-    OperatorChart {
-        name: "istio-ingressgateway",
-        chart: "gateway",
-        repo_url: ISTIO_REPO,
-        version: ISTIO_VERSION,
-        app_version: ISTIO_VERSION,
-        namespace: ISTIO_NAMESPACE,
-        // The chart labels its pods `istio: <release name without "istio-">`: the
-        // Gateway selects `istio: ingressgateway`.
-        release_name: Some("istio-ingressgateway"),
-        parameters: &[],
-        serves: &["networking.istio.io"],
-        why: ISTIO_WHY,
-        when: "every environment (the Gateway's and the Ingress's pods)",
-        relied_on: always,
-    },
+    istio("istio-base", "base", None, "every environment (Istio's CRDs)"),
+    istio("istiod", "istiod", None, "every environment (the control plane)"),
+    // The chart labels its pods `istio: <release name without "istio-">`: the Gateway
+    // selects `istio: ingressgateway`.
+    istio("istio-ingressgateway", "gateway", Some("istio-ingressgateway"), "every environment (the Gateway's and the Ingress's pods)"),
 ];
 
 /// The Helm chart an operator's Application installs.
