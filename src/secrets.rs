@@ -345,6 +345,10 @@ const SECRET_NAME_ENDINGS: &[&str] = &[
     "webhookurl",
 ];
 
+/// Normalised field names that end like a secret's but hold the *name* of a Secret (a Helm
+/// chart's `credentials.existingSecret`).
+const SECRET_REFERENCE_ENDINGS: &[&str] = &["existingsecret"];
+
 /// Whether a field or variable name says that it holds a secret.
 pub fn is_secret_name(name: &str) -> bool {
     // Compared from the end, without building the normalised name: this runs on every key
@@ -354,10 +358,11 @@ pub fn is_secret_name(name: &str) -> bool {
         .rev()
         .filter(u8::is_ascii_alphanumeric)
         .map(|b| b.to_ascii_lowercase());
-    SECRET_NAME_ENDINGS.iter().any(|e| {
+    let ends_with = |e: &&str| {
         let mut rest = norm.clone();
         e.bytes().rev().all(|b| rest.next() == Some(b))
-    })
+    };
+    SECRET_NAME_ENDINGS.iter().any(ends_with) && !SECRET_REFERENCE_ENDINGS.iter().any(ends_with)
 }
 
 #[cfg(test)]

@@ -167,4 +167,6 @@ fn references_are_whole_variables() {
     assert!(!is_reference("${A}tail"));
     assert!(is_secret_name("DB_PASSWORD") && is_secret_name("apiKey"));
     assert!(!is_secret_name("secretName"));
+    assert!(!is_secret_name("credentials.existingSecret"));
+    assert!(is_secret_name("clientSecret") && is_secret_name("credentials.secret"));
 }

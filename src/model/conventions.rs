@@ -19,6 +19,11 @@ pub const CNPG_NAMESPACE: &str = "cnpg-system";
 pub const ISTIO_NAMESPACE: &str = "istio-system";
 /// Velero reads its Schedules from its own namespace only.
 pub const VELERO_NAMESPACE: &str = "velero";
+/// Where external-dns runs, and the Secret of its CloudFlare API token (a DNS-edit token
+/// of the zone) there.
+pub const EXTERNAL_DNS_NAMESPACE: &str = "external-dns";
+pub const EXTERNAL_DNS_TOKEN_SECRET: &str = "external-dns-cloudflare";
+pub const EXTERNAL_DNS_TOKEN_KEY: &str = "api-token";
 /// The label every rendered object carries, and its value (policy PG-M001).
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "portalgen";

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::cloud::{Cloud, DatabaseCredentials};
 use super::tiers::{BackupLevel, TierDefaults};
 use super::Primary;
 use crate::spec::Environment;
@@ -14,6 +15,8 @@ pub struct Database {
     pub name: &'static str,
     pub instances: u32,
     pub storage: String,
+    /// The cloud profile's (`spec.overrides.cloud.storageClass`).
+    pub storage_class: String,
     pub image: &'static str,
     pub database: &'static str,
     pub owner: &'static str,
@@ -24,7 +27,33 @@ pub struct Database {
     pub replica_source: Option<String>,
     /// Continuous backups (WAL archiving + daily base backup), when on.
     pub backup: Option<DatabaseBackup>,
+    /// A primary that replica environments stream from: its read-write Service exposed
+    /// to their regions.
+    pub cross_region: Option<CrossRegionEndpoint>,
 }
+
+/// The primary database's endpoint for the replica regions: a CloudNativePG managed
+/// Service (`spec.managed.services.additional`) of type LoadBalancer on the cloud's private
+/// network, named in DNS by external-dns as the host the replicas stream from
+/// (`<db>-rw.<region>.db.<domain>`, DNS only: the CloudFlare proxy carries HTTP, not
+/// PostgreSQL).
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossRegionEndpoint {
+    pub service: String,
+    pub host: String,
+    pub annotations: BTreeMap<String, String>,
+    /// The replica environments that stream from it, for the comment.
+    pub replicas: Vec<String>,
+    /// Who may connect through the load balancer: the private address ranges the peered
+    /// regions' nodes use (the load balancer keeps their source address).
+    pub source_ranges: Vec<&'static str>,
+}
+
+/// The annotation external-dns reads a Service's host names from.
+pub const EXTERNAL_DNS_HOSTNAME: &str = "external-dns.alpha.kubernetes.io/hostname";
+
+/// The private address ranges (RFC 1918) a private load balancer admits.
+pub const PRIVATE_RANGES: &[&str] = &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 
 /// The requests and limits of an operator's container (laid out as they are).
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -77,6 +106,8 @@ pub struct DatabaseBackup {
     pub destination: String,
     pub retention: &'static str,
     pub credentials_secret: &'static str,
+    /// The cloud's credentials object and its keys in the Secret.
+    pub credentials: DatabaseCredentials,
     /// Six-field cron (CloudNativePG takes seconds first).
     pub schedule: &'static str,
 }
@@ -89,6 +120,7 @@ pub struct Redis {
     pub leaders: u32,
     pub followers: u32,
     pub storage: String,
+    pub storage_class: String,
     pub image: &'static str,
     pub exporter_image: &'static str,
     /// Of each Redis node (a standalone Redis is a small cache, a cluster node a shard).
@@ -170,7 +202,25 @@ pub struct VeleroSchedule {
     pub schedule: &'static str,
     pub ttl: &'static str,
     pub namespaces: Vec<String>,
+    /// Where the schedule's backups go: the BackupStorageLocation the tree renders.
+    pub location: VeleroLocation,
 }
+
+/// Velero's `BackupStorageLocation` `default` (the Schedule names it; the Velero chart is
+/// told to make none of its own).
+#[derive(Debug, Clone, Serialize)]
+pub struct VeleroLocation {
+    pub name: &'static str,
+    pub provider: &'static str,
+    pub bucket: String,
+    pub prefix: &'static str,
+    pub config: BTreeMap<&'static str, String>,
+    pub credentials_secret: &'static str,
+    pub credentials_key: &'static str,
+}
+
+/// The Secret Velero's chart mounts as its cloud credentials (in Velero's namespace).
+pub const VELERO_CREDENTIALS_SECRET: &str = "velero-credentials";
 
 /// PostgreSQL's parameters (values from the architecture notes; connections by tier).
 fn postgres_parameters(d: &TierDefaults) -> BTreeMap<&'static str, String> {
@@ -192,11 +242,12 @@ pub(super) fn database(
     env: &Environment,
     d: &TierDefaults,
     primary: Option<&Primary>,
+    replicas: &[&Environment],
+    cloud: &Cloud,
     names: &super::names::Names,
 ) -> Database {
     let spec = &env.spec;
     let o = &spec.overrides;
-    let name = env.name.clone();
     let primary_info = primary;
     let parameters = postgres_parameters(d);
     let db_instances = o
@@ -213,6 +264,7 @@ pub(super) fn database(
         name: names.database,
         instances: db_instances,
         storage: db_storage,
+        storage_class: cloud.storage_class.clone(),
         image: "ghcr.io/cloudnative-pg/postgresql:16.6",
         database: names.sql_database,
         owner: names.sql_owner,
@@ -220,16 +272,37 @@ pub(super) fn database(
         resources: POSTGRES_RESOURCES,
         replica_source: primary_info.as_ref().map(|p| p.name.clone()),
         backup: (d.backups == BackupLevel::Continuous).then(|| DatabaseBackup {
-            destination: format!("s3://{}-backups-{name}/postgresql", names.prefix),
+            destination: cloud.object_store.database_path.clone(),
             retention: "30d",
             credentials_secret: names.backup_credentials,
+            credentials: cloud.object_store.database_credentials.clone(),
             schedule: "0 0 3 * * *",
+        }),
+        cross_region: (!replicas.is_empty()).then(|| CrossRegionEndpoint {
+            service: format!("{}-rw-cross-region", names.database),
+            host: db_host(names.database, &spec.region, &spec.domain),
+            annotations: {
+                let mut a = cloud.internal_load_balancer_annotations.clone();
+                a.insert(
+                    EXTERNAL_DNS_HOSTNAME.to_owned(),
+                    db_host(names.database, &spec.region, &spec.domain),
+                );
+                a
+            },
+            replicas: replicas.iter().map(|r| r.name.clone()).collect(),
+            source_ranges: PRIVATE_RANGES.to_vec(),
         }),
     }
 }
 
+/// The host a replica region's database streams from: the primary's read-write endpoint,
+/// named by region under the domain.
+pub fn db_host(database: &str, region: &str, domain: &str) -> String {
+    format!("{database}-rw.{region}.db.{domain}")
+}
+
 /// Redis: a standalone cache below the tiers that shard it, else a Redis Cluster.
-pub(super) fn redis(d: &TierDefaults, names: &super::names::Names) -> Redis {
+pub(super) fn redis(d: &TierDefaults, cloud: &Cloud, names: &super::names::Names) -> Redis {
     let cluster = d.redis_leaders > 1;
     // The opstree operator names the client service of a cluster `<name>-leader`.
     let client_name = if cluster {
@@ -244,6 +317,7 @@ pub(super) fn redis(d: &TierDefaults, names: &super::names::Names) -> Redis {
         leaders: d.redis_leaders,
         followers: d.redis_followers,
         storage: d.redis_storage.to_owned(),
+        storage_class: cloud.storage_class.clone(),
         image: "quay.io/opstree/redis:v7.0.15",
         exporter_image: "quay.io/opstree/redis-exporter:v1.44.0",
         resources: if cluster {
@@ -268,7 +342,7 @@ pub(super) fn redis(d: &TierDefaults, names: &super::names::Names) -> Redis {
 
 /// The backups of a tier: Velero's daily schedule of the platform and the tenants, kept
 /// three days, or thirty beside continuous database backups.
-pub(super) fn backups(d: &TierDefaults, names: &super::names::Names) -> Backups {
+pub(super) fn backups(d: &TierDefaults, cloud: &Cloud, names: &super::names::Names) -> Backups {
     let velero = match d.backups {
         BackupLevel::None => None,
         BackupLevel::Daily => Some(("72h0m0s", "0 2 * * *")),
@@ -284,6 +358,15 @@ pub(super) fn backups(d: &TierDefaults, names: &super::names::Names) -> Backups 
                 names.system_namespace.to_owned(),
                 names.tenant_namespaces.to_owned(),
             ],
+            location: VeleroLocation {
+                name: "default",
+                provider: cloud.object_store.velero_provider,
+                bucket: cloud.object_store.bucket.clone(),
+                prefix: cloud.object_store.velero_prefix,
+                config: cloud.object_store.velero_config.clone(),
+                credentials_secret: VELERO_CREDENTIALS_SECRET,
+                credentials_key: super::cloud::VELERO_CREDENTIALS_KEY,
+            },
         }),
     }
 }

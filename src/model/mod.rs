@@ -1,6 +1,7 @@
 //! The resolved model of one environment (DESIGN §3): tier defaults with the spec's
 //! overrides applied, every name and number decided. Templates only lay these values out.
 
+pub mod cloud;
 pub mod conventions;
 pub mod data;
 mod disruption;
@@ -58,6 +59,8 @@ pub struct Model {
     pub routes: Vec<network::Route>,
     pub database: Database,
     pub redis: Redis,
+    /// The cloud profile (`spec.cloud`, `spec.overrides.cloud`).
+    pub cloud: cloud::Cloud,
     pub backups: Backups,
     pub mesh: Mesh,
     pub ingress: Ingress,
@@ -185,8 +188,14 @@ pub fn resolve_with_peers(
     let shards = spec.gitops.tenant_shards.unwrap_or(DEFAULT_TENANT_SHARDS);
     let tenants = tenants::resolve(&spec.tenants, shards, names.tenant_namespace_prefix);
     let shard_list = tenants::shards(&tenants, shards);
-    let redis = data::redis(&d, &names);
-    let database = data::database(env, &d, primary_info.as_ref(), &names);
+    let cloud = cloud::resolve(env, &system.name);
+    let replicas: Vec<&Environment> = peers
+        .iter()
+        .copied()
+        .filter(|p| p.spec.replica_of.as_deref() == Some(env.name.as_str()))
+        .collect();
+    let redis = data::redis(&d, &cloud, &names);
+    let database = data::database(env, &d, primary_info.as_ref(), &replicas, &cloud, &names);
     let database_secret = format!("{}-app", database.name);
     let mut problems = Vec::new();
     let services = services::resolve(
@@ -242,7 +251,8 @@ pub fn resolve_with_peers(
         routes,
         database,
         redis,
-        backups: data::backups(&d, &names),
+        backups: data::backups(&d, &cloud, &names),
+        cloud,
         mesh: mesh(spec.tier, &names),
         ingress: ingress(env, system, &names),
         monitoring: Monitoring {
@@ -287,10 +297,7 @@ fn primary_of(
         (Role::Replica, Some(p)) => Some(Primary {
             name: p.name.clone(),
             region: p.spec.region.clone(),
-            db_host: format!(
-                "{}-rw.{}.db.{}",
-                names.database, p.spec.region, p.spec.domain
-            ),
+            db_host: data::db_host(names.database, &p.spec.region, &p.spec.domain),
         }),
         _ => None,
     }

@@ -165,6 +165,7 @@ fn check_alone(env: &Environment) -> Vec<Diagnostic> {
         _ => {}
     }
     out.extend(env_names(env));
+    out.extend(region_of_cloud(env));
     if let Some(list) = &env.spec.tenants.list {
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, t) in list.iter().enumerate() {
@@ -183,6 +184,26 @@ fn check_alone(env: &Environment) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// The region must be a region id of the environment's cloud; the hint names the cloud
+/// whose id it is, when it is one.
+fn region_of_cloud(env: &Environment) -> Option<Diagnostic> {
+    let (cloud, region) = (env.spec.cloud, env.spec.region.as_str());
+    if cloud.is_region(region) {
+        return None;
+    }
+    let hint = match CloudProvider::ALL.into_iter().find(|c| c.is_region(region)) {
+        Some(other) => format!("'{region}' is a {} region: set cloud: {}", other.as_str(), other.as_str()),
+        None => format!("a {} region id looks like {}", cloud.as_str(), cloud.example_region()),
+    };
+    Some(
+        env.diagnostic(
+            "/spec/region",
+            format!("'{region}' is not a region of cloud '{}'", cloud.as_str()),
+        )
+        .with_hint(Some(hint)),
+    )
 }
 
 /// Every key of an `env` override that is not an environment variable name.

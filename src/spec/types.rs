@@ -67,6 +67,10 @@ impl Role {
 pub struct EnvironmentSpec {
     pub tier: Tier,
     pub region: String,
+    /// The cloud the environment's cluster runs on (its region ids, storage class, load
+    /// balancers and object store: see `model::cloud`).
+    #[serde(default)]
+    pub cloud: CloudProvider,
     #[serde(default)]
     pub role: Role,
     pub replica_of: Option<String>,
@@ -81,6 +85,66 @@ pub struct EnvironmentSpec {
     /// Patches of rendered objects, applied in order before the checks (see `crate::patch`).
     #[serde(default)]
     pub patches: Vec<crate::patch::PatchSpec>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CloudProvider {
+    #[default]
+    Aws,
+    Gcp,
+    Azure,
+}
+
+impl CloudProvider {
+    pub const ALL: [CloudProvider; 3] = [CloudProvider::Aws, CloudProvider::Gcp, CloudProvider::Azure];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloudProvider::Aws => "aws",
+            CloudProvider::Gcp => "gcp",
+            CloudProvider::Azure => "azure",
+        }
+    }
+    /// Whether `region` is a region id of `provider`: AWS `us-east-1`, `ap-southeast-2`,
+    /// `us-gov-west-1`; GCP `europe-west1`, `northamerica-northeast2`; Azure `westeurope`,
+    /// `eastus2`.
+    pub fn is_region(self, region: &str) -> bool {
+            let provider = self;
+        let parts: Vec<&str> = region.split('-').collect();
+        let lower = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+        let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        match provider {
+            CloudProvider::Aws => {
+                parts.len() >= 3
+                    && parts[0].len() == 2
+                    && parts[..parts.len() - 1].iter().all(|p| lower(p))
+                    && digits(parts[parts.len() - 1])
+            }
+            CloudProvider::Gcp => {
+                parts.len() == 2 && lower(parts[0]) && {
+                    let p = parts[1];
+                    let letters = p.trim_end_matches(|c: char| c.is_ascii_digit());
+                    lower(letters) && digits(&p[letters.len()..])
+                }
+            }
+            CloudProvider::Azure => {
+                parts.len() == 1 && {
+                    let letters = region.trim_end_matches(|c: char| c.is_ascii_digit());
+                    lower(letters) && region.len() - letters.len() <= 1
+                }
+            }
+        }
+    }
+
+    /// An example region id of each cloud, for messages.
+    pub fn example_region(self) -> &'static str {
+        match self {
+            CloudProvider::Aws => "us-east-1",
+            CloudProvider::Gcp => "europe-west1",
+            CloudProvider::Azure => "westeurope",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -181,6 +245,30 @@ pub struct Overrides {
     #[serde(default)]
     pub image_pull_secrets: Vec<String>,
     pub priority_class_name: Option<String>,
+    /// What the cloud profile decides, where this environment differs.
+    pub cloud: Option<CloudOverride>,
+}
+
+/// The values of a cloud profile an environment may replace (`spec.overrides.cloud`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudOverride {
+    pub storage_class: Option<String>,
+    /// Of the public ingress gateway's Service.
+    pub load_balancer_annotations: Option<BTreeMap<String, String>>,
+    /// Of the database's cross-region endpoint (a private load balancer).
+    pub internal_load_balancer_annotations: Option<BTreeMap<String, String>>,
+    pub object_store: Option<ObjectStoreOverride>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectStoreOverride {
+    /// The S3 or GCS bucket, or the Azure Blob container.
+    pub bucket: Option<String>,
+    /// Azure only: the storage account and its resource group.
+    pub storage_account: Option<String>,
+    pub resource_group: Option<String>,
 }
 
 /// What an environment changes of one service.
@@ -233,4 +321,36 @@ pub struct CpuMemoryOverride {
 pub struct DatabaseOverride {
     pub instances: Option<u32>,
     pub storage: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_ids_are_told_apart_by_cloud() {
+        use CloudProvider::*;
+        for (region, cloud) in [
+            ("us-east-1", Aws),
+            ("ap-southeast-2", Aws),
+            ("us-gov-west-1", Aws),
+            ("europe-west1", Gcp),
+            ("northamerica-northeast2", Gcp),
+            ("westeurope", Azure),
+            ("eastus2", Azure),
+        ] {
+            for other in CloudProvider::ALL {
+                assert_eq!(
+                    other.is_region(region),
+                    other == cloud,
+                    "{region} as {other:?}"
+                );
+            }
+        }
+        for bad in ["", "us-east", "US-east-1", "europe-west", "east-us-2x", "eastus22", "-1"] {
+            for cloud in CloudProvider::ALL {
+                assert!(!cloud.is_region(bad), "{bad} as {cloud:?}");
+            }
+        }
+    }
 }

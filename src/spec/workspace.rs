@@ -179,6 +179,19 @@ impl Loaded {
                         env.spec.tier.as_str()
                     ),
                 )),
+                // The primary's endpoint is a private load balancer reached over the cloud's
+                // own network (peering); between clouds there is none.
+                Some(p) if p.spec.cloud != env.spec.cloud => problems.push(
+                    env.diagnostic(
+                        "/spec/replicaOf",
+                        format!(
+                            "'{primary}' runs on cloud '{}', this environment on '{}'; a replica streams from its primary over the cloud's private network",
+                            p.spec.cloud.as_str(),
+                            env.spec.cloud.as_str()
+                        ),
+                    )
+                    .with_hint(Some(format!("set cloud: {}", p.spec.cloud.as_str()))),
+                ),
                 Some(_) => {}
             }
         }

@@ -604,6 +604,43 @@ fn image_cases() -> Vec<Case> {
 /// Overrides that contradict each other.
 fn override_cases() -> Vec<Case> {
     vec![
+        // Cloud profiles (issue 13): the region is one of the cloud's, and the cloud is one
+        // of three.
+        case(
+            "a GCP region on the default cloud (aws)",
+            sub("region: us-east-1", "region: europe-west1"),
+            7,
+            "spec.region",
+            "'europe-west1' is not a region of cloud 'aws'",
+        ),
+        case(
+            "an AWS region on Azure",
+            after_tier("  cloud: azure\n"),
+            8,
+            "spec.region",
+            "set cloud: aws",
+        ),
+        case(
+            "an unknown cloud",
+            after_tier("  cloud: gce\n"),
+            7,
+            "spec.cloud",
+            "gcp",
+        ),
+        case(
+            "an unknown key of the cloud overrides",
+            after_tier("  overrides:\n    cloud:\n      storageclass: fast\n"),
+            9,
+            "spec.overrides.cloud.storageclass",
+            "storageClass",
+        ),
+        case(
+            "an Azure storage account with capitals",
+            after_tier("  overrides:\n    cloud:\n      objectStore: {storageAccount: Portal}\n"),
+            9,
+            "spec.overrides.cloud.objectStore.storageAccount",
+            "3 to 24 lowercase letters and digits",
+        ),
         case(
             "minReplicas above maxReplicas",
             after_tier("  overrides:\n    autoscaling: {minReplicas: 9, maxReplicas: 3}\n"),

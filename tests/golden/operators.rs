@@ -82,11 +82,35 @@ fn relied_on(objects: &[(String, serde_json::Value)]) -> BTreeSet<(String, Strin
                 }
             }
         }
+        // A Service that asks external-dns for a record: a CloudNativePG managed Service's
+        // template, or the ingress gateway chart's Service by a Helm parameter.
+        if names_external_dns_host(o) {
+            out.insert((
+                "external-dns.alpha.kubernetes.io".into(),
+                "annotation hostname".into(),
+            ));
+        }
         if kind == "Ingress" && o["spec"]["ingressClassName"] == "istio" {
             out.insert(("networking.istio.io".into(), "Ingress class istio".into()));
         }
     }
     out
+}
+
+/// Whether an object, anywhere in it, names an external-dns host: an `annotations` map
+/// with the key, or a Helm parameter that sets it.
+fn names_external_dns_host(v: &serde_json::Value) -> bool {
+    const KEY: &str = "external-dns.alpha.kubernetes.io/hostname";
+    match v {
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| {
+            (k == "annotations" && v.get(KEY).is_some())
+                || (k == "name"
+                    && v.as_str().is_some_and(|n| n.replace('\\', "").ends_with(KEY)))
+                || names_external_dns_host(v)
+        }),
+        serde_json::Value::Array(items) => items.iter().any(names_external_dns_host),
+        _ => false,
+    }
 }
 
 fn serves(o: &OperatorChart, group: &str, kind: &str) -> bool {

@@ -252,7 +252,7 @@ fn operator_applications(
             wave: OPERATOR_WAVE,
             destination_namespace: o.namespace,
             paths: Vec::new(),
-            helm: Some(o.helm_source()),
+            helm: Some(o.helm_source(m)),
             // A chart release that drops a CRD must not take every custom resource of
             // that kind with it: an operator's leftovers are removed by hand.
             prune: false,

@@ -13,8 +13,10 @@
 
 use serde::Serialize;
 
+use crate::model::data::EXTERNAL_DNS_HOSTNAME;
 use crate::model::{
-    Model, CNPG_NAMESPACE, ISTIO_NAMESPACE, MONITORING_NAMESPACE, VELERO_NAMESPACE,
+    Model, CNPG_NAMESPACE, EXTERNAL_DNS_NAMESPACE, EXTERNAL_DNS_TOKEN_KEY,
+    EXTERNAL_DNS_TOKEN_SECRET, ISTIO_NAMESPACE, MONITORING_NAMESPACE, VELERO_NAMESPACE,
 };
 
 /// One operator's chart.
@@ -35,6 +37,8 @@ pub struct OperatorChart {
     pub release_name: Option<&'static str>,
     /// Helm parameters (`--set`), only where the chart's defaults do not fit.
     pub parameters: &'static [(&'static str, &'static str)],
+    /// The parameters that depend on the environment (its cloud, its hosts), after those.
+    pub environment_parameters: fn(&Model) -> Vec<HelmParameter>,
     /// The API groups (or `group/Kind`) of the objects this operator reconciles.
     pub serves: &'static [&'static str],
     /// Why this version at least.
@@ -47,6 +51,15 @@ pub struct OperatorChart {
 
 fn always(_: &Model) -> bool {
     true
+}
+
+/// Whether a Service of the tree asks external-dns for a record.
+fn names_a_host(m: &Model) -> bool {
+    m.edge.origin_record.is_some() || m.database.cross_region.is_some()
+}
+
+fn no_parameters(_: &Model) -> Vec<HelmParameter> {
+    Vec::new()
 }
 
 fn velero_schedule(m: &Model) -> bool {
@@ -71,6 +84,7 @@ const fn istio(
     name: &'static str,
     chart: &'static str,
     release_name: Option<&'static str>,
+    environment_parameters: fn(&Model) -> Vec<HelmParameter>,
     when: &'static str,
 ) -> OperatorChart {
     OperatorChart {
@@ -82,6 +96,7 @@ const fn istio(
         namespace: ISTIO_NAMESPACE,
         release_name,
         parameters: &[],
+        environment_parameters,
         serves: &["networking.istio.io"],
         why: ISTIO_WHY,
         when,
@@ -99,6 +114,7 @@ pub const OPERATORS: &[OperatorChart] = &[
         namespace: CNPG_NAMESPACE,
         release_name: None,
         parameters: &[],
+        environment_parameters: no_parameters,
         serves: &["postgresql.cnpg.io"],
         why: "the last line before 1.31, which removes the in-tree `barmanObjectStore` the prod backups use",
         when: "every environment (the `Cluster`)",
@@ -130,6 +146,7 @@ pub const OPERATORS: &[OperatorChart] = &[
             ("nodeExporter.enabled", "false"),
             ("prometheus.enabled", "false"),
         ],
+        environment_parameters: no_parameters,
         serves: &["monitoring.coreos.com"],
         why: "`AlertmanagerConfig` v1alpha1 and the Alertmanager's `alertmanagerConfigMatcherStrategy` (operator 0.63 and later); the chart is the official one that ships the operator with its CRDs and kube-state-metrics",
         when: "every environment (Prometheus, monitors, rules)",
@@ -144,6 +161,7 @@ pub const OPERATORS: &[OperatorChart] = &[
         namespace: "cert-manager",
         release_name: None,
         parameters: &[("crds.enabled", "true")],
+        environment_parameters: no_parameters,
         serves: &["cert-manager.io", "acme.cert-manager.io"],
         why: "the `crds.enabled` chart value (1.15 and later); 1.19.4 fixes CVE-2026-24051 and CVE-2025-68121",
         when: "every environment (the Ingress names a cluster issuer)",
@@ -158,6 +176,7 @@ pub const OPERATORS: &[OperatorChart] = &[
         namespace: VELERO_NAMESPACE,
         release_name: None,
         parameters: &[],
+        environment_parameters: velero_parameters,
         serves: &["velero.io"],
         why: "the Schedule's namespace glob (`portal-tenant-*` in `includedNamespaces`) needs Velero 1.18",
         when: "where a Velero `Schedule` is rendered (staging, prod)",
@@ -172,6 +191,7 @@ pub const OPERATORS: &[OperatorChart] = &[
         namespace: "vpa",
         release_name: None,
         parameters: &[],
+        environment_parameters: no_parameters,
         serves: &["autoscaling.k8s.io"],
         why: "`autoscaling.k8s.io/v1` VerticalPodAutoscaler with `controlledResources` and the `Off` and `Recreate` modes",
         when: "every environment (one VPA per service)",
@@ -186,16 +206,49 @@ pub const OPERATORS: &[OperatorChart] = &[
         namespace: "redis-operator",
         release_name: None,
         parameters: &[],
+        environment_parameters: no_parameters,
         serves: &["redis.redis.opstreelabs.in"],
         why: "`redis.redis.opstreelabs.in/v1beta2` RedisCluster and Redis with the exporter sidecar (v1beta2 since 0.15)",
         when: "every environment (the `RedisCluster` or `Redis`)",
         relied_on: always,
     },
-    istio("istio-base", "base", None, "every environment (Istio's CRDs)"),
-    istio("istiod", "istiod", None, "every environment (the control plane)"),
+    istio("istio-base", "base", None, no_parameters, "every environment (Istio's CRDs)"),
+    istio("istiod", "istiod", None, no_parameters, "every environment (the control plane)"),
     // The chart labels its pods `istio: <release name without "istio-">`: the Gateway
     // selects `istio: ingressgateway`.
-    istio("istio-ingressgateway", "gateway", Some("istio-ingressgateway"), "every environment (the Gateway's and the Ingress's pods)"),
+    istio(
+        "istio-ingressgateway",
+        "gateway",
+        Some("istio-ingressgateway"),
+        ingress_gateway_parameters,
+        "every environment (the Gateway's and the Ingress's pods)",
+    ),
+    OperatorChart {
+        name: "external-dns",
+        chart: "external-dns",
+        repo_url: "https://kubernetes-sigs.github.io/external-dns/",
+        version: "1.19.0",
+        app_version: "0.19.0",
+        namespace: EXTERNAL_DNS_NAMESPACE,
+        release_name: None,
+        // Only the Services that name a host in the annotation, only the environment's
+        // domain, and never a record it did not create (`upsert-only`): the proxied
+        // records are CloudFlare Terraform's. Records are DNS only (external-dns does not
+        // proxy unless told).
+        parameters: &[
+            ("provider.name", "cloudflare"),
+            ("sources[0]", "service"),
+            ("policy", "upsert-only"),
+            ("env[0].name", "CF_API_TOKEN"),
+            ("env[0].valueFrom.secretKeyRef.name", EXTERNAL_DNS_TOKEN_SECRET),
+            ("env[0].valueFrom.secretKeyRef.key", EXTERNAL_DNS_TOKEN_KEY),
+        ],
+        environment_parameters: external_dns_parameters,
+        serves: &["external-dns.alpha.kubernetes.io"],
+        why: "the `provider.name` chart value and `--txt-owner-id` ownership records (chart 1.14 and later); 1.19.0 is the chart of external-dns 0.19",
+        when: "every environment (the ingress gateway's origin record, a primary's database endpoint)",
+        relied_on: names_a_host,
+    },
 ];
 
 /// The Helm chart an operator's Application installs.
@@ -208,10 +261,86 @@ pub struct HelmSource {
     pub parameters: Vec<HelmParameter>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct HelmParameter {
-    pub name: &'static str,
-    pub value: &'static str,
+    pub name: String,
+    pub value: String,
+    /// `--set-string`: an annotation's value stays a string even when it reads `true`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub force_string: bool,
+}
+
+impl HelmParameter {
+    fn new(name: impl Into<String>, value: impl Into<String>) -> HelmParameter {
+        HelmParameter {
+            name: name.into(),
+            value: value.into(),
+            force_string: false,
+        }
+    }
+
+    /// `<map>.<key>` for a key with dots or commas (an annotation's), escaped as Helm's
+    /// `--set` reads it, with a string value.
+    fn map_entry(map: &str, key: &str, value: &str) -> HelmParameter {
+        let escape = |s: &str| s.replace('\\', "\\\\").replace('.', "\\.").replace(',', "\\,");
+        HelmParameter {
+            name: format!("{map}.{}", escape(key)),
+            value: value.replace('\\', "\\\\").replace(',', "\\,"),
+            force_string: true,
+        }
+    }
+}
+
+/// The ingress gateway's Service: the cloud's public load balancer, and, unless the edge
+/// points at an origin of the team's (`spec.cloudflare.originHost` outside the tree), the
+/// origin record external-dns makes for it (DNS only).
+fn ingress_gateway_parameters(m: &Model) -> Vec<HelmParameter> {
+    let mut out: Vec<HelmParameter> = m
+        .cloud
+        .load_balancer_annotations
+        .iter()
+        .map(|(k, v)| HelmParameter::map_entry("service.annotations", k, v))
+        .collect();
+    if let Some(host) = &m.edge.origin_record {
+        out.push(HelmParameter::map_entry(
+            "service.annotations",
+            EXTERNAL_DNS_HOSTNAME,
+            host,
+        ));
+    }
+    out
+}
+
+
+/// Only the environment's domain, and ownership records that name the environment, so two
+/// environments' external-dns in one zone never touch each other's records.
+fn external_dns_parameters(m: &Model) -> Vec<HelmParameter> {
+    vec![
+        HelmParameter::new("domainFilters[0]", &m.env.domain),
+        HelmParameter::new("txtOwnerId", format!("{}-{}", m.system.name, m.env.name)),
+    ]
+}
+
+/// Velero: the cloud's object-store plugin, the credentials Secret, and no storage or
+/// snapshot location of the chart's own (the tree renders the BackupStorageLocation the
+/// Schedule names); volume snapshots through CSI.
+fn velero_parameters(m: &Model) -> Vec<HelmParameter> {
+    let Some(v) = &m.backups.velero else {
+        return Vec::new();
+    };
+    let plugin = &m.cloud.object_store.velero_plugin;
+    vec![
+        HelmParameter::new("backupsEnabled", "false"),
+        HelmParameter::new("snapshotsEnabled", "false"),
+        HelmParameter::new("configuration.features", "EnableCSI"),
+        HelmParameter::new("credentials.useSecret", "true"),
+        HelmParameter::new("credentials.existingSecret", v.location.credentials_secret),
+        HelmParameter::new("initContainers[0].name", plugin.name),
+        HelmParameter::new("initContainers[0].image", plugin.image),
+        HelmParameter::new("initContainers[0].volumeMounts[0].name", "plugins"),
+        HelmParameter::new("initContainers[0].volumeMounts[0].mountPath", "/target"),
+    ]
 }
 
 /// The operators environment `m` relies on, in table order.
@@ -220,7 +349,7 @@ pub fn relied_on(m: &Model) -> Vec<&'static OperatorChart> {
 }
 
 impl OperatorChart {
-    pub fn helm_source(&self) -> HelmSource {
+    pub fn helm_source(&self, m: &Model) -> HelmSource {
         HelmSource {
             repo_url: self.repo_url,
             chart: self.chart,
@@ -229,7 +358,8 @@ impl OperatorChart {
             parameters: self
                 .parameters
                 .iter()
-                .map(|&(name, value)| HelmParameter { name, value })
+                .map(|&(name, value)| HelmParameter::new(name, value))
+                .chain((self.environment_parameters)(m))
                 .collect(),
         }
     }

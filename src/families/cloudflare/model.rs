@@ -53,6 +53,10 @@ pub struct Edge {
     /// Where this environment's proxied records and pool point: `spec.cloudflare.originHost`,
     /// by default `origin-<region>.<domain>`.
     pub origin_host: String,
+    /// The origin record the tree makes, DNS only, for the cluster's ingress load balancer
+    /// (external-dns, from the ingress gateway Service's annotation): the default origin
+    /// host. `None` when `spec.cloudflare.originHost` names an origin of the team's.
+    pub origin_record: Option<String>,
     /// The environment that owns the zone-wide resources (maybe this one).
     pub zone_owner: String,
     pub variables: Variables,
@@ -211,6 +215,7 @@ pub fn resolve(
     Ok(Edge {
         zone_id: spec.cloudflare.zone_id.clone(),
         domain: spec.domain.clone(),
+        origin_record: spec.cloudflare.origin_host.is_none().then(|| origin.clone()),
         origin_host: origin,
         zone_owner,
         variables: Variables {

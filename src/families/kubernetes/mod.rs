@@ -184,6 +184,10 @@ fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
             "kubernetes/platform/data/velero-schedule.yaml",
             "kubernetes/data/velero-schedule.yaml",
         );
+        add(
+            "kubernetes/platform/data/velero-storage-location.yaml",
+            "kubernetes/data/velero-storage-location.yaml",
+        );
     }
     add(
         "kubernetes/platform/mesh/gateway.yaml",
