@@ -24,6 +24,11 @@ pub const VELERO_NAMESPACE: &str = "velero";
 pub const EXTERNAL_DNS_NAMESPACE: &str = "external-dns";
 pub const EXTERNAL_DNS_TOKEN_SECRET: &str = "external-dns-cloudflare";
 pub const EXTERNAL_DNS_TOKEN_KEY: &str = "api-token";
+/// Where cert-manager runs: its cluster resource namespace, where a ClusterIssuer's Secrets
+/// (the ACME account key, the DNS provider's token) are read from.
+pub const CERT_MANAGER_NAMESPACE: &str = "cert-manager";
+/// Where the External Secrets Operator runs.
+pub const EXTERNAL_SECRETS_NAMESPACE: &str = "external-secrets";
 /// The label every rendered object carries, and its value (policy PG-M001).
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "portalgen";
@@ -84,6 +89,9 @@ pub(super) fn pod_security_labels() -> IndexMap<&'static str, &'static str> {
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncWaves {
     pub cluster: &'static str,
+    /// The ExternalSecrets: after their namespaces, before every reader (the data stores,
+    /// the app, the operators' objects).
+    pub secrets: &'static str,
     pub data: &'static str,
     pub app: &'static str,
     pub tenant_namespace: &'static str,
@@ -124,10 +132,12 @@ pub(super) fn tenancy() -> Tenancy {
     }
 }
 
-/// A tenant's namespace comes before its objects, the cluster objects before the data
-/// stores, and those before the app.
+/// A tenant's namespace comes before its objects, the cluster objects and the secrets
+/// before the data stores, and those before the app. Within a wave Argo CD applies
+/// Namespaces before custom resources, so the ExternalSecrets share the namespaces' wave.
 pub(super) const WAVES: SyncWaves = SyncWaves {
     cluster: "-1",
+    secrets: "-1",
     data: "0",
     app: "1",
     tenant_namespace: "-1",

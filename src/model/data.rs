@@ -25,6 +25,10 @@ pub struct Database {
     pub resources: ContainerResources,
     /// For a replica: stream from the primary instead of initdb.
     pub replica_source: Option<String>,
+    /// For a replica: the Secrets of its client certificate for the primary's
+    /// `streaming_replica` user and of the primary's CA (copies of the primary's
+    /// `<db>-replication` and `<db>-ca`, through the secret store).
+    pub replica_tls: Option<ReplicaTls>,
     /// Continuous backups (WAL archiving + daily base backup), when on.
     pub backup: Option<DatabaseBackup>,
     /// A primary that replica environments stream from: its read-write Service exposed
@@ -47,6 +51,29 @@ pub struct CrossRegionEndpoint {
     /// Who may connect through the load balancer: the private address ranges the peered
     /// regions' nodes use (the load balancer keeps their source address).
     pub source_ranges: Vec<&'static str>,
+}
+
+/// The Secrets a replica's database reads to stream from its primary.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplicaTls {
+    /// `tls.crt` and `tls.key`: the client certificate of `streaming_replica`.
+    pub client: String,
+    /// `ca.crt`: the primary's CA, which signed its server certificate.
+    pub ca: String,
+}
+
+/// A key of a Secret, as `secretKeyRef`, `redisSecret` and their kind name it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretKeyRef {
+    pub name: String,
+    pub key: &'static str,
+}
+
+/// The Secrets the CloudNativePG operator makes for a cluster named `name` (the tree never
+/// asks the secret store for them): the application user's, the superuser's, the CA, the
+/// replication client certificate and the server certificate.
+pub fn cnpg_secrets(name: &str) -> [String; 5] {
+    ["app", "superuser", "ca", "replication", "server"].map(|s| format!("{name}-{s}"))
 }
 
 /// The annotation external-dns reads a Service's host names from.
@@ -139,6 +166,10 @@ pub struct Redis {
     /// Security Standard (PG-P001).
     pub pod_security: RedisPodSecurity,
     pub container_security: ContainerSecurity,
+    /// The password every node requires (`kubernetesConfig.redisSecret`): the operator gives
+    /// it to the Redis servers and the exporters as `REDIS_PASSWORD`, and every service that
+    /// uses Redis reads the same key.
+    pub auth: SecretKeyRef,
 }
 
 /// A pod's securityContext, as the CRDs spell it.
@@ -271,6 +302,10 @@ pub(super) fn database(
         parameters,
         resources: POSTGRES_RESOURCES,
         replica_source: primary_info.as_ref().map(|p| p.name.clone()),
+        replica_tls: primary_info.map(|_| ReplicaTls {
+            client: format!("{}-primary-replication", names.database),
+            ca: format!("{}-primary-ca", names.database),
+        }),
         backup: (d.backups == BackupLevel::Continuous).then(|| DatabaseBackup {
             destination: cloud.object_store.database_path.clone(),
             retention: "30d",
@@ -337,8 +372,15 @@ pub(super) fn redis(d: &TierDefaults, cloud: &Cloud, names: &super::names::Names
         },
         pod_security,
         container_security,
+        auth: SecretKeyRef {
+            name: names.redis_auth.to_owned(),
+            key: REDIS_PASSWORD_KEY,
+        },
     }
 }
+
+/// The key of the Redis password in its Secret.
+pub const REDIS_PASSWORD_KEY: &str = "password";
 
 /// The backups of a tier: Velero's daily schedule of the platform and the tenants, kept
 /// three days, or thirty beside continuous database backups.

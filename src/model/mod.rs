@@ -9,9 +9,11 @@ pub mod names;
 pub mod network;
 pub mod quantity;
 mod scaling;
+pub mod secrets;
 pub mod services;
 pub mod tenants;
 pub mod tiers;
+pub mod tls;
 
 use std::collections::BTreeMap;
 
@@ -64,6 +66,14 @@ pub struct Model {
     pub backups: Backups,
     pub mesh: Mesh,
     pub ingress: Ingress,
+    /// The ClusterIssuer and the Certificates (`model::tls`).
+    pub tls: tls::Tls,
+    /// Every Secret the tree reads from the secret store (`model::secrets`).
+    pub secrets: secrets::Secrets,
+    /// What the system file and the environment declare the cluster has (`spec.external`):
+    /// the reference check's declared prerequisites, besides its built-in ones.
+    #[serde(skip_serializing)]
+    pub external: Vec<crate::spec::ExternalRef>,
     pub monitoring: Monitoring,
     pub alerting: Alerting,
     /// Prometheus and alerting (see `families::prometheus`).
@@ -137,13 +147,13 @@ pub struct FaultInjection {
     pub delay: &'static str,
 }
 
+/// The public entry of the system: its hosts, served by the mesh Gateway alone (one owner
+/// per host, see `model::tls`), and routed by the VirtualService.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ingress {
-    /// The Ingress and the VirtualService: the built-in app's name, else the system's.
+    /// The VirtualService: the built-in app's name, else the system's.
     pub name: String,
-    pub class: &'static str,
-    pub cluster_issuer: &'static str,
-    pub tls_secret: &'static str,
+    /// The apex first, then the wildcard tenant host.
     pub hosts: Vec<String>,
 }
 
@@ -205,6 +215,7 @@ pub fn resolve_with_peers(
             defaults: &d,
             primary: primary_info.as_ref(),
             redis_host: &redis.host,
+            redis_secret: &redis.auth,
             database_secret: &database_secret,
             namespace: names.system_namespace,
         },
@@ -225,6 +236,7 @@ pub fn resolve_with_peers(
         system.is_builtin(),
     );
     let routes = network::routes(&services, system.is_builtin());
+    let ingress = ingress(env, system);
 
     let mut model = Model {
         env: EnvInfo {
@@ -253,8 +265,21 @@ pub fn resolve_with_peers(
         redis,
         backups: data::backups(&d, &cloud, &names),
         cloud,
+        tls: tls::resolve(
+            &spec.domain,
+            &ingress.hosts,
+            &format!("{}/{}", names.system_namespace, names.gateway),
+            names.gateway_tls,
+        ),
         mesh: mesh(spec.tier, &names),
-        ingress: ingress(env, system, &names),
+        ingress,
+        secrets: secrets::Secrets::default(),
+        external: system
+            .external
+            .iter()
+            .chain(&spec.external)
+            .cloned()
+            .collect(),
         monitoring: Monitoring {
             level: d.monitoring,
         },
@@ -283,6 +308,15 @@ pub fn resolve_with_peers(
     // the others render).
     model.observability = observability::resolve(&model);
     model.grafana = grafana::resolve(&model);
+    // Every Secret read, once the sections that read them are resolved.
+    model.secrets = secrets::resolve(
+        &model,
+        secrets::store_name(
+            spec.secrets.store.as_deref(),
+            system.secrets.store.as_deref(),
+            &system.name,
+        ),
+    );
     model.delivery = delivery::resolve(&model);
     Ok(model)
 }
@@ -326,16 +360,13 @@ fn mesh(tier: Tier, names: &names::Names) -> Mesh {
     }
 }
 
-fn ingress(env: &Environment, system: &System, names: &names::Names) -> Ingress {
+fn ingress(env: &Environment, system: &System) -> Ingress {
     Ingress {
         name: if system.is_builtin() {
             "portal-app".to_owned()
         } else {
             system.name.clone()
         },
-        class: "istio",
-        cluster_issuer: "letsencrypt-dns01",
-        tls_secret: names.ingress_tls,
         hosts: vec![env.spec.domain.clone(), format!("*.{}", env.spec.domain)],
     }
 }

@@ -40,10 +40,11 @@ pub struct Names {
     pub sql_owner: &'static str,
     pub backup_credentials: &'static str,
     pub redis: &'static str,
+    /// The Secret of Redis's password: `<prefix>-redis-auth`.
+    pub redis_auth: &'static str,
     pub velero_schedule: &'static str,
     pub gateway: &'static str,
     pub gateway_tls: &'static str,
-    pub ingress_tls: &'static str,
     pub tenant_admin_role: &'static str,
 }
 
@@ -61,10 +62,10 @@ impl Names {
             sql_owner: intern(format!("{sql}_user")),
             backup_credentials: p("-backup-credentials"),
             redis: p("-redis"),
+            redis_auth: p("-redis-auth"),
             velero_schedule: p("-daily"),
             gateway: p("-gateway"),
             gateway_tls: p("-tls"),
-            ingress_tls: p("-ingress-tls"),
             tenant_admin_role: p("-tenant-admin"),
         }
     }

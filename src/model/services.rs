@@ -11,7 +11,10 @@ use super::scaling::{self, Knobs};
 use super::tiers::TierDefaults;
 use super::Primary;
 use crate::diagnostic::Diagnostic;
-use crate::spec::system::{ServiceSpec, System, USES_DATABASE, USES_INTERNET, USES_REDIS};
+use crate::spec::system::{
+    ServiceSpec, System, DATABASE_URL_ENV, REDIS_PASSWORD_ENV, USES_DATABASE, USES_INTERNET,
+    USES_REDIS,
+};
 use crate::spec::{Environment, Role, Tier};
 pub use scaling::{Autoscaling, CpuMemory, Resources, Vpa};
 
@@ -119,6 +122,8 @@ pub(super) struct Context<'a> {
     pub defaults: &'a TierDefaults,
     pub primary: Option<&'a Primary>,
     pub redis_host: &'a str,
+    /// The Redis password's Secret and key.
+    pub redis_secret: &'a super::data::SecretKeyRef,
     pub database_secret: &'a str,
     /// The platform namespace.
     pub namespace: &'a str,
@@ -171,9 +176,16 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
     let mut secret_env = Vec::new();
     if uses.database {
         secret_env.push(SecretEnv {
-            name: "DATABASE_URL".into(),
+            name: DATABASE_URL_ENV.into(),
             secret: cx.database_secret.into(),
             key: "uri".into(),
+        });
+    }
+    if uses.redis {
+        secret_env.push(SecretEnv {
+            name: REDIS_PASSWORD_ENV.into(),
+            secret: cx.redis_secret.name.clone(),
+            key: cx.redis_secret.key.into(),
         });
     }
     secret_env.extend(s.secret_env.iter().map(|(name, r)| SecretEnv {

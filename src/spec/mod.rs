@@ -166,6 +166,9 @@ fn check_alone(env: &Environment) -> Vec<Diagnostic> {
     }
     out.extend(env_names(env));
     out.extend(region_of_cloud(env));
+    for (pointer, message, hint) in external_problems(&env.spec.external) {
+        out.push(env.diagnostic(&pointer, message).with_hint(Some(hint)));
+    }
     if let Some(list) = &env.spec.tenants.list {
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, t) in list.iter().enumerate() {
@@ -186,6 +189,33 @@ fn check_alone(env: &Environment) -> Vec<Diagnostic> {
     out
 }
 
+/// The rules of `spec.external` (of an environment or of the system file) a schema cannot
+/// state: a namespaced kind names its namespace, a cluster-scoped kind none. Each problem is
+/// (JSON pointer, message, hint).
+pub(crate) fn external_problems(refs: &[ExternalRef]) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for (i, r) in refs.iter().enumerate() {
+        let kind = r.kind.as_str();
+        match (&r.namespace, r.kind.cluster_scoped()) {
+            (None, false) => out.push((
+                format!("/spec/external/{i}"),
+                format!(
+                    "a {kind} lives in a namespace: external {kind} '{}' names none",
+                    r.name
+                ),
+                "add namespace: <the namespace it is in>".to_owned(),
+            )),
+            (Some(ns), true) => out.push((
+                format!("/spec/external/{i}/namespace"),
+                format!("a {kind} is cluster-scoped: it has no namespace ('{ns}')"),
+                "remove the namespace".to_owned(),
+            )),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The region must be a region id of the environment's cloud; the hint names the cloud
 /// whose id it is, when it is one.
 fn region_of_cloud(env: &Environment) -> Option<Diagnostic> {
@@ -194,8 +224,16 @@ fn region_of_cloud(env: &Environment) -> Option<Diagnostic> {
         return None;
     }
     let hint = match CloudProvider::ALL.into_iter().find(|c| c.is_region(region)) {
-        Some(other) => format!("'{region}' is a {} region: set cloud: {}", other.as_str(), other.as_str()),
-        None => format!("a {} region id looks like {}", cloud.as_str(), cloud.example_region()),
+        Some(other) => format!(
+            "'{region}' is a {} region: set cloud: {}",
+            other.as_str(),
+            other.as_str()
+        ),
+        None => format!(
+            "a {} region id looks like {}",
+            cloud.as_str(),
+            cloud.example_region()
+        ),
     };
     Some(
         env.diagnostic(

@@ -25,6 +25,12 @@ pub const USES_DATABASE: &str = "database";
 pub const USES_REDIS: &str = "redis";
 pub const USES_INTERNET: &str = "internet";
 
+/// The variable a service that uses the database gets its connection URI in, and the one a
+/// service that uses Redis gets the Redis password in (both by `secretKeyRef`): no `env` or
+/// `secretEnv` of such a service may set them.
+pub const DATABASE_URL_ENV: &str = "DATABASE_URL";
+pub const REDIS_PASSWORD_ENV: &str = "REDIS_PASSWORD";
+
 /// Names no service may take: what `uses` means otherwise, and the names of objects
 /// portalgen renders beside the services in the same namespace (a NetworkPolicy or a
 /// ServiceMonitor of that name would collide).
@@ -58,6 +64,12 @@ pub struct SystemSpec {
     /// Applied to every environment's rendered objects, before the environment's own.
     #[serde(default)]
     pub patches: Vec<crate::patch::PatchSpec>,
+    /// The secret store of every environment (an environment's own wins).
+    #[serde(default)]
+    pub secrets: super::SecretsSpec,
+    /// Objects every environment's tree references without making them.
+    #[serde(default)]
+    pub external: Vec<super::ExternalRef>,
 }
 
 /// One service of the system file, as written.
@@ -137,6 +149,10 @@ pub struct System {
     pub services: Vec<ServiceSpec>,
     /// `spec.patches`.
     pub patches: Vec<crate::patch::PatchSpec>,
+    /// `spec.secrets`.
+    pub secrets: super::SecretsSpec,
+    /// `spec.external`.
+    pub external: Vec<super::ExternalRef>,
     /// Where it was read from; `None` for the built-in system.
     pub file: Option<PathBuf>,
     spans: SpanIndex,
@@ -183,6 +199,8 @@ impl System {
                 slo: None,
             }],
             patches: Vec::new(),
+            secrets: super::SecretsSpec::default(),
+            external: Vec::new(),
             file: None,
             spans: SpanIndex::default(),
         }
@@ -265,6 +283,8 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<System, Vec<Diagnostic>>
         name: file.metadata.name,
         services: file.spec.services,
         patches: file.spec.patches,
+        secrets: file.spec.secrets,
+        external: file.spec.external,
         file: Some(path.to_path_buf()),
         spans,
     };
@@ -293,6 +313,9 @@ pub fn is_platform_env(system: &str, name: &str) -> bool {
 /// The rules of the system file a schema cannot state.
 fn check(system: &System) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    for (pointer, message, hint) in super::external_problems(&system.external) {
+        out.push(system.diagnostic(&pointer, message).with_hint(Some(hint)));
+    }
     let mut names: HashMap<&str, usize> = HashMap::new();
     let mut ports: HashMap<u16, usize> = HashMap::new();
     let mut routes: HashMap<String, (usize, usize)> = HashMap::new();
@@ -411,6 +434,27 @@ fn check_service(system: &System, i: usize, s: &ServiceSpec) -> Vec<Diagnostic> 
             out.push(
                 system.key_diagnostic(&pointer, format!("'{key}' is in both env and secretEnv")),
             );
+        }
+    }
+    // The variables portalgen gives a service for what it uses.
+    let injected = [
+        (DATABASE_URL_ENV, USES_DATABASE),
+        (REDIS_PASSWORD_ENV, USES_REDIS),
+    ];
+    for (list, keys) in [
+        ("env", s.env.keys().collect::<Vec<_>>()),
+        ("secretEnv", s.secret_env.keys().collect()),
+    ] {
+        for key in keys {
+            if let Some((_, uses)) = injected
+                .iter()
+                .find(|(k, u)| k == key && s.uses.iter().any(|x| x == u))
+            {
+                out.push(system.key_diagnostic(
+                    &at(&format!("/{list}/{}", escape(key))),
+                    format!("'{key}' is set by portalgen on a service that uses {uses}"),
+                ));
+            }
         }
     }
     if let Some(m) = &s.metrics {

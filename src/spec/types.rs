@@ -80,6 +80,12 @@ pub struct EnvironmentSpec {
     pub cloudflare: Cloudflare,
     pub gitops: Gitops,
     pub alerting: Alerting,
+    /// Where the tree's Secrets come from (`spec.secrets.store`).
+    #[serde(default)]
+    pub secrets: SecretsSpec,
+    /// Objects the cluster has that the tree references without making them.
+    #[serde(default)]
+    pub external: Vec<ExternalRef>,
     #[serde(default)]
     pub overrides: Overrides,
     /// Patches of rendered objects, applied in order before the checks (see `crate::patch`).
@@ -97,7 +103,8 @@ pub enum CloudProvider {
 }
 
 impl CloudProvider {
-    pub const ALL: [CloudProvider; 3] = [CloudProvider::Aws, CloudProvider::Gcp, CloudProvider::Azure];
+    pub const ALL: [CloudProvider; 3] =
+        [CloudProvider::Aws, CloudProvider::Gcp, CloudProvider::Azure];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -110,7 +117,7 @@ impl CloudProvider {
     /// `us-gov-west-1`; GCP `europe-west1`, `northamerica-northeast2`; Azure `westeurope`,
     /// `eastus2`.
     pub fn is_region(self, region: &str) -> bool {
-            let provider = self;
+        let provider = self;
         let parts: Vec<&str> = region.split('-').collect();
         let lower = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
         let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
@@ -144,6 +151,74 @@ impl CloudProvider {
             CloudProvider::Gcp => "europe-west1",
             CloudProvider::Azure => "westeurope",
         }
+    }
+}
+
+/// `spec.secrets` of an environment or of the system file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct SecretsSpec {
+    /// The External Secrets Operator's `ClusterSecretStore` every ExternalSecret reads from.
+    pub store: Option<String>,
+}
+
+/// An object the cluster has and the tree references without making it (`spec.external`):
+/// the reference check (PG-R001) takes it as a declared prerequisite.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ExternalRef {
+    pub kind: ExternalKind,
+    /// None for a cluster-scoped kind (and required for the others).
+    pub namespace: Option<String>,
+    pub name: String,
+    /// Its labels (a Service's, or a Deployment's pods'), for the selectors that pick it.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The kinds `spec.external` may declare: those the reference check resolves.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExternalKind {
+    Secret,
+    ConfigMap,
+    ServiceAccount,
+    Service,
+    Deployment,
+    Gateway,
+    Role,
+    ClusterRole,
+    Issuer,
+    ClusterIssuer,
+    SecretStore,
+    ClusterSecretStore,
+    BackupStorageLocation,
+}
+
+impl ExternalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExternalKind::Secret => "Secret",
+            ExternalKind::ConfigMap => "ConfigMap",
+            ExternalKind::ServiceAccount => "ServiceAccount",
+            ExternalKind::Service => "Service",
+            ExternalKind::Deployment => "Deployment",
+            ExternalKind::Gateway => "Gateway",
+            ExternalKind::Role => "Role",
+            ExternalKind::ClusterRole => "ClusterRole",
+            ExternalKind::Issuer => "Issuer",
+            ExternalKind::ClusterIssuer => "ClusterIssuer",
+            ExternalKind::SecretStore => "SecretStore",
+            ExternalKind::ClusterSecretStore => "ClusterSecretStore",
+            ExternalKind::BackupStorageLocation => "BackupStorageLocation",
+        }
+    }
+
+    /// Whether objects of the kind have no namespace.
+    pub fn cluster_scoped(self) -> bool {
+        matches!(
+            self,
+            ExternalKind::ClusterRole
+                | ExternalKind::ClusterIssuer
+                | ExternalKind::ClusterSecretStore
+        )
     }
 }
 
@@ -347,7 +422,15 @@ mod tests {
                 );
             }
         }
-        for bad in ["", "us-east", "US-east-1", "europe-west", "east-us-2x", "eastus22", "-1"] {
+        for bad in [
+            "",
+            "us-east",
+            "US-east-1",
+            "europe-west",
+            "east-us-2x",
+            "eastus22",
+            "-1",
+        ] {
             for cloud in CloudProvider::ALL {
                 assert!(!cloud.is_region(bad), "{bad} as {cloud:?}");
             }

@@ -7,16 +7,14 @@
 //! groups whose objects its operator reconciles (`serves`); a test of the rendered trees
 //! fails when a tree renders (or references) a group no rendered operator serves.
 //!
-//! External Secrets is not a row: no tree renders an `ExternalSecret` or references one
-//! yet (every secret is assumed to exist). The row comes with the first ExternalSecret; the
-//! test above fails until it does.
 
 use serde::Serialize;
 
 use crate::model::data::EXTERNAL_DNS_HOSTNAME;
 use crate::model::{
-    Model, CNPG_NAMESPACE, EXTERNAL_DNS_NAMESPACE, EXTERNAL_DNS_TOKEN_KEY,
-    EXTERNAL_DNS_TOKEN_SECRET, ISTIO_NAMESPACE, MONITORING_NAMESPACE, VELERO_NAMESPACE,
+    Model, CERT_MANAGER_NAMESPACE, CNPG_NAMESPACE, EXTERNAL_DNS_NAMESPACE, EXTERNAL_DNS_TOKEN_KEY,
+    EXTERNAL_DNS_TOKEN_SECRET, EXTERNAL_SECRETS_NAMESPACE, ISTIO_NAMESPACE, MONITORING_NAMESPACE,
+    VELERO_NAMESPACE,
 };
 
 /// One operator's chart.
@@ -54,7 +52,7 @@ fn always(_: &Model) -> bool {
 }
 
 /// Whether a Service of the tree asks external-dns for a record.
-fn names_a_host(m: &Model) -> bool {
+pub fn names_a_host(m: &Model) -> bool {
     m.edge.origin_record.is_some() || m.database.cross_region.is_some()
 }
 
@@ -70,8 +68,12 @@ fn any_service(m: &Model) -> bool {
     !m.services.is_empty()
 }
 
-fn cluster_issuer(m: &Model) -> bool {
-    !m.ingress.cluster_issuer.is_empty()
+fn certificates(m: &Model) -> bool {
+    !m.tls.certificates.is_empty()
+}
+
+fn external_secrets(m: &Model) -> bool {
+    !m.secrets.uses.is_empty()
 }
 
 const ISTIO_REPO: &str = "https://istio-release.storage.googleapis.com/charts";
@@ -158,14 +160,30 @@ pub const OPERATORS: &[OperatorChart] = &[
         repo_url: "https://charts.jetstack.io",
         version: "v1.19.4",
         app_version: "1.19.4",
-        namespace: "cert-manager",
+        namespace: CERT_MANAGER_NAMESPACE,
         release_name: None,
         parameters: &[("crds.enabled", "true")],
         environment_parameters: no_parameters,
         serves: &["cert-manager.io", "acme.cert-manager.io"],
         why: "the `crds.enabled` chart value (1.15 and later); 1.19.4 fixes CVE-2026-24051 and CVE-2025-68121",
-        when: "every environment (the Ingress names a cluster issuer)",
-        relied_on: cluster_issuer,
+        when: "every environment (the `ClusterIssuer` and the Gateway's `Certificate`)",
+        relied_on: certificates,
+    },
+    OperatorChart {
+        name: "external-secrets",
+        chart: "external-secrets",
+        repo_url: "https://charts.external-secrets.io",
+        version: "2.9.0",
+        app_version: "2.9.0",
+        namespace: EXTERNAL_SECRETS_NAMESPACE,
+        release_name: None,
+        // The chart installs its CRDs (`installCRDs`, on by default).
+        parameters: &[],
+        environment_parameters: no_parameters,
+        serves: &["external-secrets.io"],
+        why: "`external-secrets.io/v1` ExternalSecret and ClusterSecretStore (served since 0.17); 2.9.0 is the release whose CRDs the checks use",
+        when: "every environment (one `ExternalSecret` per Secret the tree reads)",
+        relied_on: external_secrets,
     },
     OperatorChart {
         name: "velero",
@@ -221,7 +239,7 @@ pub const OPERATORS: &[OperatorChart] = &[
         "gateway",
         Some("istio-ingressgateway"),
         ingress_gateway_parameters,
-        "every environment (the Gateway's and the Ingress's pods)",
+        "every environment (the Gateway's pods)",
     ),
     OperatorChart {
         name: "external-dns",
@@ -283,7 +301,11 @@ impl HelmParameter {
     /// `<map>.<key>` for a key with dots or commas (an annotation's), escaped as Helm's
     /// `--set` reads it, with a string value.
     fn map_entry(map: &str, key: &str, value: &str) -> HelmParameter {
-        let escape = |s: &str| s.replace('\\', "\\\\").replace('.', "\\.").replace(',', "\\,");
+        let escape = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('.', "\\.")
+                .replace(',', "\\,")
+        };
         HelmParameter {
             name: format!("{map}.{}", escape(key)),
             value: value.replace('\\', "\\\\").replace(',', "\\,"),
@@ -311,7 +333,6 @@ fn ingress_gateway_parameters(m: &Model) -> Vec<HelmParameter> {
     }
     out
 }
-
 
 /// Only the environment's domain, and ownership records that name the environment, so two
 /// environments' external-dns in one zone never touch each other's records.

@@ -27,6 +27,10 @@ pub const FAMILY: Family = Family {
             group: "rbac.authorization.k8s.io",
             kind: "ClusterRole",
         },
+        GroupKind {
+            group: "cert-manager.io",
+            kind: "ClusterIssuer",
+        },
     ],
 };
 
@@ -75,6 +79,24 @@ fn destinations(model: &Model) -> Vec<Destination> {
         // Velero reads Schedules from its own namespace only.
         out.push(Destination::Operator(VELERO_NAMESPACE));
     }
+    // A Secret is read in its reader's namespace, a Certificate's Secret too: the
+    // operators' namespaces that read one (cert-manager's issuer token, Velero's and
+    // external-dns's credentials, the ingress gateway's TLS Secret).
+    let elsewhere = model
+        .secrets
+        .uses
+        .iter()
+        .map(|s| s.namespace.as_str())
+        .chain(model.tls.certificates.iter().map(|c| c.namespace));
+    for ns in elsewhere {
+        if model.namespaces.platform.contains(&ns) {
+            continue;
+        }
+        let ns = crate::model::names::intern(ns.to_owned());
+        if !out.contains(&Destination::Operator(ns)) {
+            out.push(Destination::Operator(ns));
+        }
+    }
     out
 }
 
@@ -104,11 +126,9 @@ fn plan_service(model: &Model, m: &Value, service: &Service, out: &mut Vec<Artif
     if service.pdb.is_some() {
         add("pdb.yaml");
     }
-    // The built-in app's folder also holds the shared network files, in the order they
-    // always had.
+    // The built-in app's folder also holds the shared NetworkPolicies.
     if *folder == model.network.folder {
         add("network-policies.yaml");
-        add("ingress.yaml");
     }
 }
 
@@ -122,7 +142,6 @@ const SERVICE_TEMPLATES: &[&str] = &[
     "kubernetes/app/vpa.yaml",
     "kubernetes/app/pdb.yaml",
     "kubernetes/app/network-policies.yaml",
-    "kubernetes/app/ingress.yaml",
 ];
 
 fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
@@ -152,10 +171,6 @@ fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
         add(
             &format!("kubernetes/platform/{network}/network-policies.yaml"),
             "kubernetes/app/network-policies.yaml",
-        );
-        add(
-            &format!("kubernetes/platform/{network}/ingress.yaml"),
-            "kubernetes/app/ingress.yaml",
         );
     }
     add(
@@ -194,10 +209,27 @@ fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
         "kubernetes/mesh/gateway.yaml",
     );
     add(
+        "kubernetes/platform/tls/cluster-issuer.yaml",
+        "kubernetes/tls/cluster-issuer.yaml",
+    );
+    if !model.tls.certificates.is_empty() {
+        add(
+            "kubernetes/platform/tls/certificates.yaml",
+            "kubernetes/tls/certificates.yaml",
+        );
+    }
+    add(
         "kubernetes/platform/mesh/virtual-service.yaml",
         "kubernetes/mesh/virtual-service.yaml",
     );
     debug_assert!(model.env.tier != Tier::Prod || model.mesh.fault_injection.is_none());
+    for secret in &model.secrets.uses {
+        out.push(Artifact {
+            path: secret.file.clone(),
+            template: "kubernetes/secrets/external-secret.yaml",
+            context: context! { m => m.clone(), s => Value::from(minijinja::value::Serde(secret)) },
+        });
+    }
 
     for tenant in &model.tenants {
         out.push(Artifact {
