@@ -167,7 +167,16 @@ pub fn render<'t, D: Send>(
     }
     problems.extend(patch::unmatched(&model.patches, &applied));
     // The policy rules that relate objects of different files (per-file rules ran above).
-    problems.extend(validate::policy::check_tree(&tree.files, model.env.tier));
+    let cx = validate::policy::TreeContext {
+        tier: model.env.tier,
+        place: validate::references::TreePlace {
+            repo_url: Some(&model.delivery.repo_url),
+            folder: Some(&model.delivery.tree),
+            paths: artifacts.iter().map(|a| a.path.as_str()).collect(),
+        },
+        declared: declared(model),
+    };
+    problems.extend(validate::policy::check_tree_in(&tree.files, &cx));
     if !problems.is_empty() {
         return Err(Error::Rendered(problems));
     }
@@ -184,4 +193,28 @@ pub fn render<'t, D: Send>(
         patches: model.patches.clone(),
         by_path,
     })
+}
+
+/// The prerequisites an environment declares: its ClusterSecretStore and `spec.external`
+/// (the system file's and its own).
+fn declared(model: &Model) -> Vec<validate::references::Declared> {
+    let store = validate::references::Declared {
+        kind: "ClusterSecretStore".to_owned(),
+        namespace: None,
+        name: model.secrets.store.clone(),
+        labels: Default::default(),
+    };
+    std::iter::once(store)
+        .chain(
+            model
+                .external
+                .iter()
+                .map(|e| validate::references::Declared {
+                    kind: e.kind.as_str().to_owned(),
+                    namespace: e.namespace.clone(),
+                    name: e.name.clone(),
+                    labels: e.labels.clone(),
+                }),
+        )
+        .collect()
 }

@@ -6,6 +6,7 @@
 pub mod kubernetes;
 pub mod network;
 pub mod policy;
+pub mod references;
 pub mod yaml_subset;
 
 /// The PromQL checks, which belong to the prometheus family (kept here by name for callers

@@ -111,6 +111,9 @@ pub enum Check {
     Text(fn(file: &str, text: &str) -> Vec<Diagnostic>),
     /// The objects of the rule's kinds in the whole tree of one environment.
     Tree(fn(objects: &[Located], tier: Tier, out: &mut Vec<Diagnostic>)),
+    /// The same, with what the environment says about the tree's place: every path of the
+    /// tree, where it is in its repository, and the prerequisites it declares.
+    TreeIn(fn(objects: &[Located], cx: &TreeContext, out: &mut Vec<Diagnostic>)),
     /// A rendered JSON file, parsed (Terraform resources are not Kubernetes objects).
     Json(fn(file: &str, value: &Value) -> Vec<Diagnostic>),
 }
@@ -136,6 +139,7 @@ pub const RULES: &[Rule] = &[
     rules::cross::D001,
     rules::flows::C001,
     rules::flows::C002,
+    rules::references::R001,
     rules::edge::E001,
     rules::edge::E002,
     rules::edge::E003,
@@ -354,7 +358,11 @@ fn tree_kinds() -> &'static BTreeSet<&'static str> {
     KINDS.get_or_init(|| {
         RULES
             .iter()
-            .filter(|r| r.checks.iter().any(|c| matches!(c, Check::Tree(_))))
+            .filter(|r| {
+                r.checks
+                    .iter()
+                    .any(|c| matches!(c, Check::Tree(_) | Check::TreeIn(_)))
+            })
             .flat_map(|r| r.kinds.names().expect("a tree rule names its kinds"))
             .collect()
     })
@@ -418,16 +426,42 @@ pub fn tree_objects(files: &BTreeMap<String, Vec<u8>>) -> Vec<Located> {
     objects
 }
 
+/// What the tree rules know of an environment besides its objects.
+#[derive(Debug, Clone)]
+pub struct TreeContext<'a> {
+    pub tier: Tier,
+    /// Every path of the tree, and where the tree is in its repository (the texts given to
+    /// [`check_tree_in`] may be only those the rules read).
+    pub place: crate::validate::references::TreePlace<'a>,
+    /// The prerequisites the environment declares (its secret store, `spec.external`).
+    pub declared: Vec<crate::validate::references::Declared>,
+}
+
 /// The rules that relate objects of different files of one environment's tree: HPA vs VPA
 /// (PG-A001), a PDB vs its workload's replicas (PG-D001), fault injection vs the tier
-/// (PG-F001), the network flows (PG-C001, PG-C002). `files` are the rendered files by path.
+/// (PG-F001), the network flows (PG-C001, PG-C002), the references (PG-R001, with no
+/// declared prerequisites: see [`check_tree_in`]). `files` are the rendered files by path.
 pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnostic> {
+    let cx = TreeContext {
+        tier,
+        place: crate::validate::references::TreePlace {
+            repo_url: None,
+            folder: None,
+            paths: files.keys().map(String::as_str).collect(),
+        },
+        declared: Vec::new(),
+    };
+    check_tree_in(files, &cx)
+}
+
+/// [`check_tree`] knowing the environment (`cx`).
+pub fn check_tree_in(files: &BTreeMap<String, Vec<u8>>, cx: &TreeContext) -> Vec<Diagnostic> {
     let objects = tree_objects(files);
     let mut out = Vec::new();
-    for_each_check(|_, check| {
-        if let Check::Tree(f) = check {
-            f(&objects, tier, &mut out);
-        }
+    for_each_check(|_, check| match check {
+        Check::Tree(f) => f(&objects, cx.tier, &mut out),
+        Check::TreeIn(f) => f(&objects, cx, &mut out),
+        _ => {}
     });
     out
 }

@@ -7,5 +7,6 @@ pub mod flows;
 pub mod metadata;
 pub mod namespace;
 pub mod operator_pods;
+pub mod references;
 pub mod secrets;
 pub mod workload;
