@@ -175,6 +175,7 @@ pub fn render<'t, D: Send>(
             paths: artifacts.iter().map(|a| a.path.as_str()).collect(),
         },
         declared: declared(model),
+        complete: problems.is_empty(),
     };
     problems.extend(validate::policy::check_tree_in(&tree.files, &cx));
     if !problems.is_empty() {

@@ -56,6 +56,7 @@ fn context(files: &Files, declared: Vec<Declared>) -> TreeContext<'_> {
             paths: files.keys().map(String::as_str).collect(),
         },
         declared,
+        complete: true,
     }
 }
 

@@ -435,6 +435,10 @@ pub struct TreeContext<'a> {
     pub place: crate::validate::references::TreePlace<'a>,
     /// The prerequisites the environment declares (its secret store, `spec.external`).
     pub declared: Vec<crate::validate::references::Declared>,
+    /// Whether every file of the tree passed its own checks. A file that failed is not in
+    /// the tree, and the references into it would only repeat its findings: the reference
+    /// rule waits for a complete tree.
+    pub complete: bool,
 }
 
 /// The rules that relate objects of different files of one environment's tree: HPA vs VPA
@@ -450,6 +454,7 @@ pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnost
             paths: files.keys().map(String::as_str).collect(),
         },
         declared: Vec::new(),
+        complete: true,
     };
     check_tree_in(files, &cx)
 }

@@ -51,6 +51,9 @@ pub const R001: Rule = Rule {
 };
 
 fn check(objects: &[Located], cx: &TreeContext, out: &mut Vec<Diagnostic>) {
+    if !cx.complete {
+        return;
+    }
     for u in references::unresolved(objects, &cx.declared, &cx.place) {
         let r = &u.reference;
         let message = format!("{} {}", r.from.doc.describe(), u.problem);
