@@ -225,3 +225,159 @@ pub fn store_name(env: Option<&str>, system_file: Option<&str>, system: &str) ->
     env.or(system_file)
         .map_or_else(|| format!("{system}-secret-store"), str::to_owned)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    /// The model of environment `name` of the project at `root` (relative to the crate).
+    fn model(root: &str, name: &str) -> Model {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(root);
+        let ws = crate::spec::Workspace::open(Path::new(&root)).unwrap();
+        crate::pipeline::model_of(&ws.load_all(), name).unwrap()
+    }
+
+    /// (namespace/name, keys) of every Secret read.
+    fn table(m: &Model) -> Vec<(String, Vec<&str>)> {
+        m.secrets
+            .uses
+            .iter()
+            .map(|s| {
+                (
+                    format!("{}/{}", s.namespace, s.name),
+                    s.keys.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_prod_replica_reads_every_secret_of_the_issue_and_nothing_an_operator_makes() {
+        let m = model("", "prod-eu");
+        assert_eq!(
+            table(&m),
+            [
+                (
+                    "cert-manager/cloudflare-api-token".to_owned(),
+                    vec!["api-token"]
+                ),
+                (
+                    "external-dns/external-dns-cloudflare".to_owned(),
+                    vec!["api-token"]
+                ),
+                (
+                    "monitoring/alertmanager-pagerduty".to_owned(),
+                    vec!["routing-key"]
+                ),
+                (
+                    "monitoring/alertmanager-slack".to_owned(),
+                    vec!["webhook-url"]
+                ),
+                (
+                    "portal-system/portal-backup-credentials".to_owned(),
+                    vec!["ACCESS_KEY_ID", "ACCESS_SECRET_KEY"]
+                ),
+                (
+                    "portal-system/portal-db-primary-ca".to_owned(),
+                    vec!["ca.crt"]
+                ),
+                (
+                    "portal-system/portal-db-primary-replication".to_owned(),
+                    vec!["tls.crt", "tls.key"]
+                ),
+                (
+                    "portal-system/portal-redis-auth".to_owned(),
+                    vec!["password"]
+                ),
+                (
+                    "portal-system/portal-secrets".to_owned(),
+                    vec!["session-secret"]
+                ),
+                ("velero/velero-credentials".to_owned(), vec!["cloud"]),
+            ]
+        );
+        // The database's own Secret (DATABASE_URL) is CloudNativePG's, not the store's.
+        assert!(!m.secrets.uses.iter().any(|s| s.name == "portal-db-app"));
+        let redis = m
+            .secrets
+            .uses
+            .iter()
+            .find(|s| s.name == "portal-redis-auth")
+            .unwrap();
+        assert_eq!(redis.remote_key, "prod-eu/portal-system/portal-redis-auth");
+        assert_eq!(
+            redis.file,
+            "kubernetes/platform/secrets/portal-system/portal-redis-auth.yaml"
+        );
+        assert!(
+            redis.read_by.contains("RedisCluster portal-redis"),
+            "{}",
+            redis.read_by
+        );
+        assert!(
+            redis
+                .read_by
+                .contains("Deployment portal-app (env REDIS_PASSWORD)"),
+            "{}",
+            redis.read_by
+        );
+        assert_eq!(m.secrets.store, "portal-secret-store");
+        assert_eq!(m.secrets.refresh_interval, "1h");
+    }
+
+    #[test]
+    fn dev_reads_no_backup_replication_or_paging_secret() {
+        let names: Vec<String> = table(&model("", "dev"))
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert!(names.contains(&"portal-system/portal-redis-auth".to_owned()));
+        assert!(names.contains(&"monitoring/alertmanager-slack".to_owned()));
+        for absent in [
+            "portal-backup-credentials",
+            "portal-db-primary",
+            "alertmanager-pagerduty",
+            "velero-credentials",
+        ] {
+            assert!(
+                !names.iter().any(|n| n.contains(absent)),
+                "{absent} in {names:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn readers_of_one_secret_share_one_entry_with_every_key_read() {
+        let m = model("examples/microservices", "prod");
+        let keys = m
+            .secrets
+            .uses
+            .iter()
+            .find(|s| s.name == "auth-keys")
+            .unwrap();
+        assert_eq!(keys.keys, ["jwt-public-key", "jwt-signing-key"]);
+        assert_eq!(
+            keys.read_by,
+            "Deployment api-gateway (env JWT_PUBLIC_KEY); Deployment auth-service (env JWT_SIGNING_KEY)"
+        );
+        // An image pull secret keeps its type.
+        let pull = m
+            .secrets
+            .uses
+            .iter()
+            .find(|s| s.name == "registry-credentials")
+            .unwrap();
+        assert_eq!(pull.keys, [".dockerconfigjson"]);
+        assert_eq!(pull.secret_type, Some("kubernetes.io/dockerconfigjson"));
+        assert_eq!(m.secrets.store, "tasks-secret-store");
+    }
+
+    #[test]
+    fn the_environments_store_wins_over_the_system_files_and_the_default() {
+        assert_eq!(store_name(Some("a"), Some("b"), "shop"), "a");
+        assert_eq!(store_name(None, Some("b"), "shop"), "b");
+        assert_eq!(store_name(None, None, "shop"), "shop-secret-store");
+    }
+}

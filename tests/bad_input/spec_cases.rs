@@ -62,6 +62,7 @@ pub(super) fn cases() -> Vec<Case> {
         replica_cases(),
         image_cases(),
         override_cases(),
+        reference_cases(),
     ]
     .into_iter()
     .flatten()
@@ -706,6 +707,55 @@ fn override_cases() -> Vec<Case> {
             8,
             "spec.overrides.autoscaling",
             "give both",
+        ),
+    ]
+}
+
+/// The secret store and the declared prerequisites (issue 13, `spec.secrets`,
+/// `spec.external`).
+fn reference_cases() -> Vec<Case> {
+    vec![
+        case(
+            "a typo in secrets",
+            after_tier("  secrets: {stroe: vault}\n"),
+            7,
+            "spec.secrets.stroe",
+            "store",
+        ),
+        case(
+            "a store name that is no Kubernetes name",
+            after_tier("  secrets: {store: Vault_Backend}\n"),
+            7,
+            "spec.secrets.store",
+            "Vault_Backend",
+        ),
+        case(
+            "a typo of external",
+            after_tier("  extrenal: []\n"),
+            7,
+            "spec.extrenal",
+            "external",
+        ),
+        case(
+            "an external kind the check does not resolve",
+            after_tier("  external:\n    - {kind: Configmap, namespace: shared, name: ca}\n"),
+            8,
+            "spec.external[0].kind",
+            "ConfigMap",
+        ),
+        case(
+            "a namespaced external without its namespace",
+            after_tier("  external:\n    - {kind: ConfigMap, name: shared-ca}\n"),
+            8,
+            "spec.external[0]",
+            "a ConfigMap lives in a namespace: external ConfigMap 'shared-ca' names none",
+        ),
+        case(
+            "a cluster-scoped external with a namespace",
+            after_tier("  external:\n    - {kind: ClusterIssuer, namespace: cert-manager, name: corp-ca}\n"),
+            8,
+            "spec.external[0].namespace",
+            "a ClusterIssuer is cluster-scoped: it has no namespace ('cert-manager')",
         ),
     ]
 }

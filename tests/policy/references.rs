@@ -668,3 +668,76 @@ fn an_ingress_and_mounted_volumes_resolve_or_are_findings() {
     ];
     assert_eq!(r001(&files, declared), Vec::<Diagnostic>::new());
 }
+
+/// How a team declares what its cluster has: a reference of a team's extra template fails
+/// `validate` with the entry to declare, and passes once the spec declares it; the spec
+/// names the secret store the ExternalSecrets read (the environment's, else the system
+/// file's, else `<system>-secret-store`).
+#[test]
+fn a_team_declares_an_external_prerequisite_and_names_its_secret_store() {
+    let s = common::Scratch::new();
+    let spec = common::minimal_spec("dev", "dev", 1);
+    s.write_env("dev", &spec);
+    let extra = s.root().join("templates/extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    std::fs::write(
+        extra.join("auditors.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:{{ metadata(\"auditors\", m.namespaces.system, labels=m.labels) }}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: corp-auditor}\nsubjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: auditors}]\n",
+    )
+    .unwrap();
+    let (code, out, _) = common::run(s.cmd().args(["validate", "dev"]));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("[PG-R001] RoleBinding portal-system/auditors names ClusterRole corp-auditor, which nothing in the tree makes and no prerequisite declares"),
+        "{out}"
+    );
+    assert!(
+        out.contains("at: RoleBinding portal-system/auditors: roleRef.name"),
+        "{out}"
+    );
+    assert!(
+        out.contains("external: [{kind: ClusterRole, name: corp-auditor}]"),
+        "{out}"
+    );
+
+    let declared = spec.replace(
+        "  alerting:",
+        "  secrets: {store: vault-backend}\n  external:\n    - {kind: ClusterRole, name: corp-auditor}\n  alerting:",
+    );
+    s.write_env("dev", &declared);
+    let (code, out, err) = common::run(s.cmd().args(["validate", "dev"]));
+    assert_eq!(code, Some(0), "{out}{err}");
+    let store = |s: &common::Scratch| {
+        let docs =
+            common::stream(
+                s.cmd()
+                    .args(["render", "dev", "--stdout", "--kind", "ExternalSecret"]),
+            );
+        let stores: std::collections::BTreeSet<String> = docs
+            .iter()
+            .map(|d| {
+                d["spec"]["secretStoreRef"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert!(docs.len() >= 4, "{docs:?}");
+        stores.into_iter().collect::<Vec<_>>()
+    };
+    assert_eq!(store(&s), ["vault-backend"]);
+
+    // Without the environment's, the system file's store; without either, the default.
+    s.write_env(
+        "dev",
+        &spec.replace(
+            "  alerting:",
+            "  external:\n    - {kind: ClusterRole, name: corp-auditor}\n  alerting:",
+        ),
+    );
+    assert_eq!(store(&s), ["portal-secret-store"]);
+    s.write_system(
+        "apiVersion: portalgen.dev/v1alpha1\nkind: System\nmetadata: {name: shop}\nspec:\n  secrets: {store: corp-store}\n  services:\n    - {name: web, port: 3000, routes: [\"/\"]}\n",
+    );
+    assert_eq!(store(&s), ["corp-store"]);
+}
