@@ -198,9 +198,18 @@ fn default_storage_class(provider: CloudProvider) -> &'static str {
 fn public_annotations(provider: CloudProvider) -> &'static [(&'static str, &'static str)] {
     match provider {
         CloudProvider::Aws => &[
-            ("service.beta.kubernetes.io/aws-load-balancer-type", "external"),
-            ("service.beta.kubernetes.io/aws-load-balancer-nlb-target-type", "ip"),
-            ("service.beta.kubernetes.io/aws-load-balancer-scheme", "internet-facing"),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-type",
+                "external",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+                "ip",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-scheme",
+                "internet-facing",
+            ),
         ],
         CloudProvider::Gcp => &[("cloud.google.com/l4-rbs", "enabled")],
         CloudProvider::Azure => &[(
@@ -215,15 +224,30 @@ fn public_annotations(provider: CloudProvider) -> &'static [(&'static str, &'sta
 fn internal_annotations(provider: CloudProvider) -> &'static [(&'static str, &'static str)] {
     match provider {
         CloudProvider::Aws => &[
-            ("service.beta.kubernetes.io/aws-load-balancer-type", "external"),
-            ("service.beta.kubernetes.io/aws-load-balancer-nlb-target-type", "ip"),
-            ("service.beta.kubernetes.io/aws-load-balancer-scheme", "internal"),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-type",
+                "external",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+                "ip",
+            ),
+            (
+                "service.beta.kubernetes.io/aws-load-balancer-scheme",
+                "internal",
+            ),
         ],
         CloudProvider::Gcp => &[
             ("networking.gke.io/load-balancer-type", "Internal"),
-            ("networking.gke.io/internal-load-balancer-allow-global-access", "true"),
+            (
+                "networking.gke.io/internal-load-balancer-allow-global-access",
+                "true",
+            ),
         ],
-        CloudProvider::Azure => &[("service.beta.kubernetes.io/azure-load-balancer-internal", "true")],
+        CloudProvider::Azure => &[(
+            "service.beta.kubernetes.io/azure-load-balancer-internal",
+            "true",
+        )],
     }
 }
 

@@ -194,8 +194,16 @@ fn region_of_cloud(env: &Environment) -> Option<Diagnostic> {
         return None;
     }
     let hint = match CloudProvider::ALL.into_iter().find(|c| c.is_region(region)) {
-        Some(other) => format!("'{region}' is a {} region: set cloud: {}", other.as_str(), other.as_str()),
-        None => format!("a {} region id looks like {}", cloud.as_str(), cloud.example_region()),
+        Some(other) => format!(
+            "'{region}' is a {} region: set cloud: {}",
+            other.as_str(),
+            other.as_str()
+        ),
+        None => format!(
+            "a {} region id looks like {}",
+            cloud.as_str(),
+            cloud.example_region()
+        ),
     };
     Some(
         env.diagnostic(

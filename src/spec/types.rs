@@ -97,7 +97,8 @@ pub enum CloudProvider {
 }
 
 impl CloudProvider {
-    pub const ALL: [CloudProvider; 3] = [CloudProvider::Aws, CloudProvider::Gcp, CloudProvider::Azure];
+    pub const ALL: [CloudProvider; 3] =
+        [CloudProvider::Aws, CloudProvider::Gcp, CloudProvider::Azure];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -110,7 +111,7 @@ impl CloudProvider {
     /// `us-gov-west-1`; GCP `europe-west1`, `northamerica-northeast2`; Azure `westeurope`,
     /// `eastus2`.
     pub fn is_region(self, region: &str) -> bool {
-            let provider = self;
+        let provider = self;
         let parts: Vec<&str> = region.split('-').collect();
         let lower = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
         let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
@@ -360,7 +361,15 @@ mod tests {
                 );
             }
         }
-        for bad in ["", "us-east", "US-east-1", "europe-west", "east-us-2x", "eastus22", "-1"] {
+        for bad in [
+            "",
+            "us-east",
+            "US-east-1",
+            "europe-west",
+            "east-us-2x",
+            "eastus22",
+            "-1",
+        ] {
             for cloud in CloudProvider::ALL {
                 assert!(!cloud.is_region(bad), "{bad} as {cloud:?}");
             }

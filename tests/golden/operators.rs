@@ -105,7 +105,8 @@ fn names_external_dns_host(v: &serde_json::Value) -> bool {
         serde_json::Value::Object(map) => map.iter().any(|(k, v)| {
             (k == "annotations" && v.get(KEY).is_some())
                 || (k == "name"
-                    && v.as_str().is_some_and(|n| n.replace('\\', "").ends_with(KEY)))
+                    && v.as_str()
+                        .is_some_and(|n| n.replace('\\', "").ends_with(KEY)))
                 || names_external_dns_host(v)
         }),
         serde_json::Value::Array(items) => items.iter().any(names_external_dns_host),

@@ -283,7 +283,11 @@ impl HelmParameter {
     /// `<map>.<key>` for a key with dots or commas (an annotation's), escaped as Helm's
     /// `--set` reads it, with a string value.
     fn map_entry(map: &str, key: &str, value: &str) -> HelmParameter {
-        let escape = |s: &str| s.replace('\\', "\\\\").replace('.', "\\.").replace(',', "\\,");
+        let escape = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('.', "\\.")
+                .replace(',', "\\,")
+        };
         HelmParameter {
             name: format!("{map}.{}", escape(key)),
             value: value.replace('\\', "\\\\").replace(',', "\\,"),
@@ -311,7 +315,6 @@ fn ingress_gateway_parameters(m: &Model) -> Vec<HelmParameter> {
     }
     out
 }
-
 
 /// Only the environment's domain, and ownership records that name the environment, so two
 /// environments' external-dns in one zone never touch each other's records.

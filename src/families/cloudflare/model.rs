@@ -215,7 +215,11 @@ pub fn resolve(
     Ok(Edge {
         zone_id: spec.cloudflare.zone_id.clone(),
         domain: spec.domain.clone(),
-        origin_record: spec.cloudflare.origin_host.is_none().then(|| origin.clone()),
+        origin_record: spec
+            .cloudflare
+            .origin_host
+            .is_none()
+            .then(|| origin.clone()),
         origin_host: origin,
         zone_owner,
         variables: Variables {

@@ -338,7 +338,11 @@ fn day_ranges(days: &[i32]) -> Vec<String> {
             j += 1;
         }
         let (a, b) = (DAYS[days[i] as usize], DAYS[days[j] as usize]);
-        out.push(if i == j { a.to_owned() } else { format!("{a}:{b}") });
+        out.push(if i == j {
+            a.to_owned()
+        } else {
+            format!("{a}:{b}")
+        });
         i = j + 1;
     }
     out
