@@ -760,3 +760,46 @@ mod services;
 
 #[path = "observability/behaviour.rs"]
 mod behaviour;
+
+/// The Secrets the routing reads, for the tree's table of secrets: each receiver's key,
+/// in the AlertmanagerConfig's namespace, and each one the rendered config names.
+#[test]
+fn the_routing_lists_the_secrets_its_receivers_read() {
+    let ws = Workspace::open(&repo()).unwrap();
+    let loaded = ws.load_all();
+    for (env, expected) in [
+        (
+            "prod-us",
+            &[
+                ("alertmanager-slack", "webhook-url"),
+                ("alertmanager-pagerduty", "routing-key"),
+                ("alertmanager-smtp", "password"),
+            ][..],
+        ),
+        (
+            "staging",
+            &[
+                ("alertmanager-slack", "webhook-url"),
+                ("alertmanager-smtp", "password"),
+            ][..],
+        ),
+    ] {
+        let model = portalgen::pipeline::model_of(&loaded, env).unwrap();
+        let secrets = model.observability.routing.secrets();
+        let got: Vec<(&str, &str)> = secrets.iter().map(|s| (s.name, s.key)).collect();
+        assert_eq!(got, expected, "{env}");
+        let config = render(env);
+        let config = text(&config, "prometheus/alertmanager-config.yaml");
+        for s in &secrets {
+            assert_eq!(s.namespace, "monitoring");
+            assert!(s.read_by.starts_with("AlertmanagerConfig monitoring/portal (receiver "));
+            assert!(
+                config.contains(&format!("name: {}\n", s.name))
+                    && config.contains(&format!("key: {}\n", s.key)),
+                "{env}: {} {}",
+                s.name,
+                s.key
+            );
+        }
+    }
+}
