@@ -792,7 +792,9 @@ fn the_routing_lists_the_secrets_its_receivers_read() {
         let config = text(&config, "prometheus/alertmanager-config.yaml");
         for s in &secrets {
             assert_eq!(s.namespace, "monitoring");
-            assert!(s.read_by.starts_with("AlertmanagerConfig monitoring/portal (receiver "));
+            assert!(s
+                .read_by
+                .starts_with("AlertmanagerConfig monitoring/portal (receiver "));
             assert!(
                 config.contains(&format!("name: {}\n", s.name))
                     && config.contains(&format!("key: {}\n", s.key)),
