@@ -538,6 +538,14 @@ fn replica_cases() -> Vec<Case> {
             "of tier 'prod'",
         ),
         case(
+            "replica on another cloud than its primary",
+            after_tier("  cloud: gcp\n  role: replica\n  replicaOf: prim\n")
+                .replace("region: us-east-1", "region: europe-west1"),
+            9,
+            "spec.replicaOf",
+            "runs on cloud 'aws', this environment on 'gcp'",
+        ),
+        case(
             "replica of itself",
             after_tier("  role: replica\n  replicaOf: bad\n"),
             8,
