@@ -83,7 +83,7 @@ impl Reads {
 }
 
 /// The Secrets model `m` reads, from `store`. Needs the shared part, the observability
-/// section (the Alertmanager's receivers) and the TLS section.
+/// section (the Alertmanager's receivers: `AlertRouting::secrets`) and the TLS section.
 pub fn resolve(m: &Model, store: String) -> Secrets {
     let mut reads = Reads::default();
     let system = m.namespaces.system;
@@ -140,28 +140,9 @@ pub fn resolve(m: &Model, store: String) -> Secrets {
             redis.kind, redis.name
         ),
     );
-    // The Alertmanager's receivers. TODO(alerting): the email digest receiver's
-    // `alertmanager-smtp`/`password` joins here once the routing model has it.
-    let routing = &m.observability.alertmanager;
-    let mut receiver = |secret: &str, key: &str, what: &str| {
-        reads.add(
-            routing.namespace,
-            secret,
-            &[key],
-            format!("AlertmanagerConfig {} ({what})", routing.name),
-        );
-    };
-    receiver(
-        routing.slack.api_url.name,
-        routing.slack.api_url.key,
-        "the Slack receiver's apiURL",
-    );
-    if let Some(p) = &routing.pagerduty {
-        receiver(
-            p.routing_key.name,
-            p.routing_key.key,
-            "the PagerDuty receiver's routingKey",
-        );
+    // The Alertmanager's receivers (Slack, PagerDuty, the email digest's SMTP password).
+    for r in m.observability.routing.secrets() {
+        reads.add(r.namespace, r.name, &[r.key], r.read_by);
     }
     let issuer = &m.tls.issuer;
     reads.add(
@@ -275,6 +256,7 @@ mod tests {
                     "monitoring/alertmanager-slack".to_owned(),
                     vec!["webhook-url"]
                 ),
+                ("monitoring/alertmanager-smtp".to_owned(), vec!["password"]),
                 (
                     "portal-system/portal-backup-credentials".to_owned(),
                     vec!["ACCESS_KEY_ID", "ACCESS_SECRET_KEY"]

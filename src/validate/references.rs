@@ -38,10 +38,6 @@ pub enum MadeBy {
     Cluster,
     /// The Helm chart of that name, when an Application of the tree installs it.
     Chart(&'static str),
-    /// TODO(alerting): the Alertmanager the alerting helper renders makes it
-    /// (`alertmanager-operated`); until that is merged the Prometheus's alerting endpoint
-    /// would resolve to nothing. Remove the row when the Alertmanager is in the tree.
-    Interim,
 }
 
 /// One built-in prerequisite: an object the tree may reference without making it.
@@ -155,15 +151,6 @@ pub const PREREQUISITES: &[Prerequisite] = &[
         ports: &["http-monitoring"],
         made_by: MadeBy::Chart("velero"),
         what: "the Velero server's metrics, scraped by the tree's ServiceMonitor",
-    },
-    Prerequisite {
-        kind: "Service",
-        namespace: Some("monitoring"),
-        name: "alertmanager-operated",
-        labels: &[("operated-alertmanager", "true")],
-        ports: &["web"],
-        made_by: MadeBy::Interim,
-        what: "the Alertmanager's Service (interim: until the Alertmanager is rendered)",
     },
 ];
 
@@ -351,7 +338,7 @@ fn provided(objects: &[Located], declared: &[Declared]) -> Provided {
     let charts = charts(objects);
     for r in PREREQUISITES {
         let applies = match r.made_by {
-            MadeBy::Cluster | MadeBy::Interim => true,
+            MadeBy::Cluster => true,
             MadeBy::Chart(chart) => charts.contains(chart),
         };
         if !applies {

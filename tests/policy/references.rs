@@ -152,6 +152,7 @@ fn the_references_of_prod_eu_cover_every_kind_the_issue_names() {
         "portal-system/portal-db-primary-ca",
         "monitoring/alertmanager-slack",
         "monitoring/alertmanager-pagerduty",
+        "monitoring/alertmanager-smtp",
         "cert-manager/cloudflare-api-token",
         "velero/velero-credentials",
         "external-dns/external-dns-cloudflare",
@@ -363,6 +364,21 @@ fn a_broken_reference_of_each_kind_is_a_finding_that_names_it() {
         &[
             "AlertmanagerConfig monitoring/portal names Secret monitoring/alertmanager-slack",
             "slackConfigs[0].apiURL.name",
+        ],
+    );
+    let found = r001(
+        &edited(
+            &us,
+            &format!("{secrets}/monitoring/alertmanager-smtp.yaml"),
+            gone,
+        ),
+        ok(),
+    );
+    fired(
+        &found,
+        &[
+            "AlertmanagerConfig monitoring/portal names Secret monitoring/alertmanager-smtp",
+            "emailConfigs[0].authPassword.name",
         ],
     );
     // cert-manager's issuer token, in its cluster resource namespace.

@@ -131,8 +131,8 @@ pub const OPERATORS: &[OperatorChart] = &[
         namespace: MONITORING_NAMESPACE,
         release_name: Some("prometheus-operator"),
         // The operator, its CRDs and kube-state-metrics (scraped in `monitoring` by the
-        // tree's ServiceMonitor) only: the tree renders its own Prometheus, rules and
-        // Alertmanager configuration.
+        // tree's ServiceMonitor) only: the tree renders its own Prometheus, rules,
+        // Alertmanager and its configuration.
         parameters: &[
             ("alertmanager.enabled", "false"),
             ("coreDns.enabled", "false"),
