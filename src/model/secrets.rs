@@ -9,8 +9,10 @@
 //! on the rendered tree, that every Secret read is made by one of these or declared.
 //!
 //! The remote key convention: the Secret `<secret>` of namespace `<namespace>` of environment
-//! `<env>` is the store's entry `<env>/<namespace>/<secret>`, one property per key (e.g.
-//! `prod-us/monitoring/alertmanager-slack`, property `webhook-url`).
+//! `<env>` of system `<system>` is the store's entry `<system>/<env>/<namespace>/<secret>`,
+//! one property per key (e.g. `portal/prod-us/monitoring/alertmanager-slack`, property
+//! `webhook-url`). The system's name comes first because a store is often shared by teams,
+//! and two systems may both have an environment `prod` and a Secret in `monitoring`.
 
 use std::collections::BTreeMap;
 
@@ -47,7 +49,8 @@ pub struct SecretUse {
     pub keys: Vec<String>,
     /// Who reads it (objects and fields), for the comment and the docs.
     pub read_by: String,
-    /// The store's entry: `<env>/<namespace>/<name>`; each key is one of its properties.
+    /// The store's entry: `<system>/<env>/<namespace>/<name>`; each key is one of its
+    /// properties.
     pub remote_key: String,
     /// The Secret's type when it is not `Opaque` (an image pull secret).
     pub secret_type: Option<&'static str>,
@@ -175,7 +178,7 @@ pub fn resolve(m: &Model, store: String) -> Secrets {
         );
     }
 
-    let env = &m.env.name;
+    let (system, env) = (&m.system.name, &m.env.name);
     Secrets {
         store,
         refresh_interval: REFRESH_INTERVAL,
@@ -183,7 +186,7 @@ pub fn resolve(m: &Model, store: String) -> Secrets {
             .by_secret
             .into_iter()
             .map(|((namespace, name), r)| SecretUse {
-                remote_key: remote_key(env, &namespace, &name),
+                remote_key: remote_key(system, env, &namespace, &name),
                 file: format!("{FOLDER}/{namespace}/{name}.yaml"),
                 keys: r.keys.into_iter().collect(),
                 read_by: r.readers.join("; "),
@@ -195,9 +198,9 @@ pub fn resolve(m: &Model, store: String) -> Secrets {
     }
 }
 
-/// The store's entry of Secret `name` of `namespace` in environment `env`.
-pub fn remote_key(env: &str, namespace: &str, name: &str) -> String {
-    format!("{env}/{namespace}/{name}")
+/// The store's entry of Secret `name` of `namespace` in environment `env` of `system`.
+pub fn remote_key(system: &str, env: &str, namespace: &str, name: &str) -> String {
+    format!("{system}/{env}/{namespace}/{name}")
 }
 
 /// The store of an environment: its own `spec.secrets.store`, else the system file's, else
@@ -288,7 +291,10 @@ mod tests {
             .iter()
             .find(|s| s.name == "portal-redis-auth")
             .unwrap();
-        assert_eq!(redis.remote_key, "prod-eu/portal-system/portal-redis-auth");
+        assert_eq!(
+            redis.remote_key,
+            "portal/prod-eu/portal-system/portal-redis-auth"
+        );
         assert_eq!(
             redis.file,
             "kubernetes/platform/secrets/portal-system/portal-redis-auth.yaml"
