@@ -1347,3 +1347,64 @@ pub fn unresolved<'a>(
     }
     out
 }
+
+/// The built-in prerequisites as a Markdown table, for docs/system.md ("Prerequisites").
+pub fn prerequisites_table() -> String {
+    let mut out = String::from(
+        "| kind | namespace | name | labels | who makes it | what |\n|---|---|---|---|---|---|\n",
+    );
+    for p in PREREQUISITES {
+        let labels: Vec<String> = p
+            .labels
+            .iter()
+            .map(|(k, v)| format!("`{k}: {v}`"))
+            .collect();
+        let by = match p.made_by {
+            MadeBy::Cluster => "the cluster".to_owned(),
+            MadeBy::Chart(c) => format!("the `{c}` chart, when the tree installs it"),
+        };
+        out.push_str(&format!(
+            "| {} | {} | `{}` | {} | {by} | {} |\n",
+            p.kind,
+            match p.namespace {
+                Some("*") => "every namespace".to_owned(),
+                Some(ns) => format!("`{ns}`"),
+                None => "(cluster)".to_owned(),
+            },
+            p.name,
+            if labels.is_empty() {
+                "".to_owned()
+            } else {
+                labels.join(", ")
+            },
+            p.what
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mesh_hosts_are_services_only_in_their_cluster_forms() {
+        let svc = |h: &str| mesh_service(h, "own");
+        assert_eq!(svc("web"), Some(("own".into(), "web".into())));
+        assert_eq!(svc("web.shop.svc"), Some(("shop".into(), "web".into())));
+        assert_eq!(
+            svc("web.shop.svc.cluster.local"),
+            Some(("shop".into(), "web".into()))
+        );
+        // A host outside the cluster (a ServiceEntry's) is not the tree's to resolve.
+        assert_eq!(svc("api.example.com"), None);
+        assert_eq!(svc("web.shop"), None);
+    }
+
+    #[test]
+    fn the_prerequisites_table_lists_every_row() {
+        let table = prerequisites_table();
+        assert_eq!(table.lines().count(), PREREQUISITES.len() + 2);
+        assert!(table.contains("| Deployment | `istio-system` | `istio-ingressgateway` | `app: istio-ingressgateway`, `istio: ingressgateway` | the `gateway` chart, when the tree installs it |"), "{table}");
+    }
+}
