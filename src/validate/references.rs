@@ -1402,6 +1402,16 @@ mod tests {
     }
 
     #[test]
+    fn docs_system_md_shows_the_prerequisites_table() {
+        let doc = include_str!("../../docs/system.md");
+        let table = prerequisites_table();
+        assert!(
+            doc.contains(&table),
+            "docs/system.md (Prerequisites) lacks the table:\n{table}"
+        );
+    }
+
+    #[test]
     fn the_prerequisites_table_lists_every_row() {
         let table = prerequisites_table();
         assert_eq!(table.lines().count(), PREREQUISITES.len() + 2);
