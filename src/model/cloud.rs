@@ -191,6 +191,26 @@ fn default_storage_class(provider: CloudProvider) -> &'static str {
     }
 }
 
+/// An NLB of the AWS Load Balancer Controller targeting pod IPs, of a scheme.
+const fn aws_nlb(scheme: &'static str) -> [(&'static str, &'static str); 3] {
+    [
+        (
+            "service.beta.kubernetes.io/aws-load-balancer-type",
+            "external",
+        ),
+        (
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+            "ip",
+        ),
+        (
+            "service.beta.kubernetes.io/aws-load-balancer-scheme",
+            scheme,
+        ),
+    ]
+}
+const AWS_NLB_PUBLIC: [(&str, &str); 3] = aws_nlb("internet-facing");
+const AWS_NLB_INTERNAL: [(&str, &str); 3] = aws_nlb("internal");
+
 /// A public layer-4 load balancer in front of the ingress gateway: on AWS an NLB of the
 /// AWS Load Balancer Controller targeting pod IPs (the in-tree controller would make a
 /// Classic ELB); on GKE the backend-service based passthrough NLB. AKS makes its public
@@ -198,20 +218,7 @@ fn default_storage_class(provider: CloudProvider) -> &'static str {
 /// probes on the gateway's ports.
 fn public_annotations(provider: CloudProvider) -> &'static [(&'static str, &'static str)] {
     match provider {
-        CloudProvider::Aws => &[
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-type",
-                "external",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
-                "ip",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-scheme",
-                "internet-facing",
-            ),
-        ],
+        CloudProvider::Aws => &AWS_NLB_PUBLIC,
         CloudProvider::Gcp => &[("cloud.google.com/l4-rbs", "enabled")],
         CloudProvider::Azure => &[],
     }
@@ -221,20 +228,7 @@ fn public_annotations(provider: CloudProvider) -> &'static [(&'static str, &'sta
 /// access to answer clients of another region.
 fn internal_annotations(provider: CloudProvider) -> &'static [(&'static str, &'static str)] {
     match provider {
-        CloudProvider::Aws => &[
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-type",
-                "external",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
-                "ip",
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-scheme",
-                "internal",
-            ),
-        ],
+        CloudProvider::Aws => &AWS_NLB_INTERNAL,
         CloudProvider::Gcp => &[
             ("networking.gke.io/load-balancer-type", "Internal"),
             (

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::network::pods::Pods;
+use super::network::pods::{labels as pairs, labels_of, Pods};
 use super::network::{selects, Labels};
 use super::policy::{pod_template, Located};
 use super::At;
@@ -278,22 +278,6 @@ impl Provided {
 
 fn str_at<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {
     v.at(pointer).and_then(Value::as_str)
-}
-
-fn labels_of(v: Option<&Value>) -> Labels {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn pairs(l: &[(&str, &str)]) -> Labels {
-    l.iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
 }
 
 /// The helm charts the tree's Applications install.

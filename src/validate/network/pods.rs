@@ -147,7 +147,8 @@ pub fn labels_of(v: Option<&Value>) -> Labels {
         .unwrap_or_default()
 }
 
-fn labels(pairs: &[(&str, &str)]) -> Labels {
+/// Labels from `(key, value)` pairs.
+pub fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
