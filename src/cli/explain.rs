@@ -73,7 +73,14 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let objects = match explain::find(&index, &templates, &artifacts, &query)
         .map_err(|d| Error::Invalid(vec![d]))?
     {
-        Found::Objects(objects) => objects,
+        Found::Objects(mut objects) => {
+            for e in &mut objects {
+                for l in &mut e.leaves {
+                    l.origin = l.origin.relative_to(&ws.root);
+                }
+            }
+            objects
+        }
         Found::Missing { seen } => {
             let names: Vec<String> = seen.iter().map(|(_, o)| o.to_string()).collect();
             let hint = did_you_mean(&args.object, names.iter().map(String::as_str))

@@ -466,16 +466,29 @@ fn context_origin(
     }
 }
 
-/// A leaf of a JSON document a family built: the model value it equals, else the code's.
+/// A leaf of a JSON document a family built: derived from the recorded model values it
+/// equals or contains (the longest), else the code's.
 fn json_origin(index: &Index, path: &str, value: &Json) -> Origin {
-    match scalar_text(value).and_then(|t| index.by_value.get(&t)) {
-        Some(o) if scalar_text(value).is_some_and(|t| t.len() >= 3) => Origin::derived(
+    let code = Origin::Code {
+        file: code_of(path),
+    };
+    let Some(text) = scalar_text(value) else {
+        return code;
+    };
+    let source = index.by_value.get(&text).filter(|_| text.len() >= 3).or_else(|| {
+        index
+            .by_value
+            .iter()
+            .filter(|(v, _)| v.len() >= 5 && text.contains(v.as_str()))
+            .max_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| b.0.cmp(a.0)))
+            .map(|(_, o)| o)
+    });
+    match source {
+        Some(o) => Origin::derived(
             format!("the family's document ({})", code_of(path)),
             vec![o.clone()],
         ),
-        _ => Origin::Code {
-            file: code_of(path),
-        },
+        None => code,
     }
 }
 
@@ -756,6 +769,76 @@ pub fn objects_of(
     Ok(validate::parse_yaml_documents(&patched)
         .map(|docs| docs.iter().map(validate::Document::object_ref).collect())
         .unwrap_or_default())
+}
+
+/// Every object of every planned file, explained (the test that every leaf of the shipped
+/// trees has an origin walks these).
+#[allow(clippy::result_large_err)]
+pub fn explain_all(
+    index: &Index,
+    templates: &Templates,
+    artifacts: &[Artifact],
+) -> Result<Vec<Explained>, crate::diagnostic::Diagnostic> {
+    use rayon::prelude::*;
+    let files: Vec<Vec<Explained>> = artifacts
+        .par_iter()
+        .map(|a| explain_file(index, templates, a))
+        .collect::<Result<_, _>>()?;
+    Ok(files.into_iter().flatten().collect())
+}
+
+/// One field that differs between two explained objects, with each side's leaf.
+pub struct Difference<'a> {
+    pub path: FieldPath,
+    pub old: Option<&'a Leaf>,
+    pub new: Option<&'a Leaf>,
+}
+
+/// The fields of two versions of an object whose values differ (`diff --explain`), in
+/// the order of the new side, then those only in the old.
+pub fn differences<'a>(old: &'a Explained, new: &'a Explained) -> Vec<Difference<'a>> {
+    let by_path: HashMap<&FieldPath, &Leaf> = old.leaves.iter().map(|l| (&l.path, l)).collect();
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for l in &new.leaves {
+        seen.insert(&l.path);
+        let o = by_path.get(&l.path).copied();
+        if o.is_none_or(|o| o.value != l.value) {
+            out.push(Difference {
+                path: l.path.clone(),
+                old: o,
+                new: Some(l),
+            });
+        }
+    }
+    for l in &old.leaves {
+        if !seen.contains(&l.path) {
+            out.push(Difference {
+                path: l.path.clone(),
+                old: Some(l),
+                new: None,
+            });
+        }
+    }
+    out
+}
+
+/// Explains the object of a planned file (by kind, namespace and name, or the file's
+/// only document) of one side of a diff.
+#[allow(clippy::result_large_err)]
+pub fn explain_in(
+    index: &Index,
+    templates: &Templates,
+    artifacts: &[Artifact],
+    file: &str,
+    query: &Query,
+) -> Result<Option<Explained>, crate::diagnostic::Diagnostic> {
+    let Some(a) = artifacts.iter().find(|a| a.path == file) else {
+        return Ok(None);
+    };
+    Ok(explain_file(index, templates, a)?
+        .into_iter()
+        .find(|e| query.matches(file, &e.object)))
 }
 
 /// The leaves of `e` at or below `path`.

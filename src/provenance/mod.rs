@@ -110,6 +110,47 @@ impl Origin {
         }
     }
 
+    /// The origin with its files relative to the project root `root` (as people type them).
+    pub fn relative_to(&self, root: &std::path::Path) -> Origin {
+        let rel = |f: &PathBuf| f.strip_prefix(root).map_or_else(|_| f.clone(), PathBuf::from);
+        match self {
+            Origin::Spec {
+                file,
+                position,
+                pointer,
+            } => Origin::Spec {
+                file: rel(file),
+                position: *position,
+                pointer: pointer.clone(),
+            },
+            Origin::SystemFile {
+                file,
+                position,
+                pointer,
+            } => Origin::SystemFile {
+                file: rel(file),
+                position: *position,
+                pointer: pointer.clone(),
+            },
+            Origin::Patch {
+                file,
+                position,
+                pointer,
+                how,
+            } => Origin::Patch {
+                file: rel(file),
+                position: *position,
+                pointer: pointer.clone(),
+                how,
+            },
+            Origin::Derived { rule, from } => Origin::Derived {
+                rule: rule.clone(),
+                from: from.iter().map(|o| o.relative_to(root)).collect(),
+            },
+            other => other.clone(),
+        }
+    }
+
     /// A spec value at `pointer` of `env`, with its position.
     pub fn spec(env: &Environment, pointer: &str) -> Origin {
         Origin::Spec {
