@@ -85,13 +85,13 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             let names: Vec<String> = seen.iter().map(|(_, o)| o.to_string()).collect();
             let hint = did_you_mean(&args.object, names.iter().map(String::as_str))
                 .or_else(|| {
-                    did_you_mean(&args.object, seen.iter().map(|(_, o)| o.name.as_str()))
-                        .and_then(|n| {
-                            let hit = seen.iter().find(|(_, o)| o.name == n)?;
-                            Some(hit.1.to_string())
-                        })
+                    // Else the object whose name is nearest the name asked for.
+                    let asked = args.object.rsplit('/').next().unwrap_or_default();
+                    let near = explain::nearest(asked, seen.iter().map(|(_, o)| o.name.as_str()))?;
+                    let hit = seen.iter().find(|(_, o)| o.name == near)?;
+                    Some(format!("did you mean {}?", quote(&hit.1.to_string())))
                 })
-                .map_or_else(String::new, |h| format!("; did you mean {}?", quote(&h)));
+                .map_or_else(String::new, |h| format!("; {h}"));
             return Err(Error::Other(format!(
                 "no object {} in the rendered tree of {name}{hint}",
                 quote(&args.object)
@@ -151,7 +151,7 @@ fn no_path(objects: &[Explained], p: &FieldPath) -> Error {
     }
     let asked = p.quoted();
     let hint = did_you_mean(&asked, candidates.iter().map(String::as_str))
-        .map_or_else(String::new, |h| format!("; did you mean {}?", quote(&h)));
+        .map_or_else(String::new, |h| format!("; {h}"));
     let what = objects
         .first()
         .map_or_else(String::new, |e| e.object.describe());

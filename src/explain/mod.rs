@@ -404,7 +404,7 @@ pub fn explain_file(
                         if ids.len() == 1 && !other {
                             from.remove(0)
                         } else {
-                            let line = source.as_deref().and_then(|s| literal_line(s, path, None));
+                            let line = source.as_deref().and_then(|s| literal_line(s, &object, path, None));
                             let at = match line {
                                 Some(l) => format!("templates/{}:{l}", a.template),
                                 None => format!("templates/{}", a.template),
@@ -416,7 +416,7 @@ pub fn explain_file(
                     Some(m) if m == value || scalar_text(m) == scalar_text(value) => {
                         Origin::TemplateLiteral {
                             template: a.template.to_owned(),
-                            line: source.as_deref().and_then(|s| literal_line(s, path, Some(value))),
+                            line: source.as_deref().and_then(|s| literal_line(s, &object, path, Some(value))),
                         }
                     }
                     _ => fallback(index, value),
@@ -599,7 +599,41 @@ fn walk(
 /// The line of the template that writes the leaf at `path`: the first line that writes
 /// its key with that value, else the first that writes its key (for a list item, the
 /// key of its list).
-fn literal_line(source: &str, path: &FieldPath, value: Option<&Json>) -> Option<u64> {
+fn literal_line(
+    source: &str,
+    object: &ObjectRef,
+    path: &FieldPath,
+    value: Option<&Json>,
+) -> Option<u64> {
+    // The document of the template that writes this kind (and names this object, when
+    // it is named literally): between the `---` lines around its `kind:` line.
+    let lines: Vec<&str> = source.lines().collect();
+    let mut sections = Vec::new();
+    let mut start = 0;
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim_end() == "---" {
+            sections.push((start, i));
+            start = i + 1;
+        }
+    }
+    sections.push((start, lines.len()));
+    let kind_line = format!("kind: {}", object.kind);
+    let writes_kind = |&&(a, b): &&(usize, usize)| lines[a..b].iter().any(|l| l.trim_end() == kind_line);
+    let names = |&&(a, b): &&(usize, usize)| lines[a..b].iter().any(|l| l.contains(object.name.as_str()));
+    let section = sections
+        .iter()
+        .filter(writes_kind)
+        .find(names)
+        .or_else(|| sections.iter().find(writes_kind));
+    if let Some(&(a, b)) = section.filter(|_| sections.len() > 1) {
+        if let Some(found) = literal_line_in(&lines[a..b], path, value) {
+            return Some(found + a as u64);
+        }
+    }
+    literal_line_in(&lines, path, value)
+}
+
+fn literal_line_in(lines: &[&str], path: &FieldPath, value: Option<&Json>) -> Option<u64> {
     let key = path.segments.iter().rev().find_map(|s| match s {
         Segment::Key(k) => Some(k.as_str()),
         Segment::Index(_) => None,
@@ -612,13 +646,18 @@ fn literal_line(source: &str, path: &FieldPath, value: Option<&Json>) -> Option<
             || t.starts_with(&format!("\"{key}\":"))
             || t.starts_with(&format!("{{{key}:"))
     };
-    let lines: Vec<&str> = source.lines().collect();
     if let Some(text) = &text {
+        // A literal argument of a template function (`metadata("tenant-quota", …)`).
+        let quoted = format!("\"{text}\"");
+        let argument = || lines.iter().position(|l| l.contains("(") && l.contains(quoted.as_str()));
         if !last_is_index {
             if let Some(i) = lines
                 .iter()
                 .position(|l| writes_key(l) && l.contains(text.as_str()))
             {
+                return Some(i as u64 + 1);
+            }
+            if let Some(i) = argument() {
                 return Some(i as u64 + 1);
             }
         } else if let Some(k) = lines.iter().position(|l| writes_key(l)) {
@@ -841,6 +880,19 @@ pub fn explain_in(
         .find(|e| query.matches(file, &e.object)))
 }
 
+/// The candidate nearest `word` (Jaro-Winkler, as `did_you_mean`), if close enough.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if word.len() > 64 {
+        return None;
+    }
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
 /// The leaves of `e` at or below `path`.
 pub fn select<'e>(e: &'e Explained, path: &FieldPath) -> Vec<&'e Leaf> {
     e.leaves
@@ -861,17 +913,42 @@ mod tests {
         assert_eq!(Marks::find("zqx"), (vec![], true));
     }
 
+    fn deployment() -> ObjectRef {
+        ObjectRef {
+            kind: "Deployment".into(),
+            namespace: None,
+            name: "web".into(),
+        }
+    }
+
     #[test]
     fn a_literal_is_found_at_the_line_that_writes_its_key() {
         let src = "kind: Deployment\nspec:\n  strategy:\n    type: RollingUpdate\n  ports:\n    - 80\n";
         let path = FieldPath::parse("spec.strategy.type");
         assert_eq!(
-            literal_line(src, &path, Some(&Json::from("RollingUpdate"))),
+            literal_line(src, &deployment(), &path, Some(&Json::from("RollingUpdate"))),
             Some(4)
         );
         assert_eq!(
-            literal_line(src, &FieldPath::parse("spec.ports[0]"), Some(&Json::from(80))),
+            literal_line(
+                src,
+                &deployment(),
+                &FieldPath::parse("spec.ports[0]"),
+                Some(&Json::from(80))
+            ),
             Some(6)
+        );
+    }
+
+    #[test]
+    fn a_literal_is_looked_for_in_the_document_of_its_object_first() {
+        let src = "kind: Service\nmetadata:\n  name: a\nspec:\n  type: ClusterIP\n---\nkind: Deployment\nmetadata:{{ metadata(\"web\") }}\nspec:\n  type: x\n";
+        let path = FieldPath::parse("spec.type");
+        assert_eq!(literal_line(src, &deployment(), &path, None), Some(10));
+        let name = FieldPath::parse("metadata.name");
+        assert_eq!(
+            literal_line(src, &deployment(), &name, Some(&Json::from("web"))),
+            Some(8)
         );
     }
 
