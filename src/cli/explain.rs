@@ -99,7 +99,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             .into());
         }
     };
-    let path = args.path.as_deref().map(FieldPath::parse);
+    let path = args.path.as_deref().map(explain::parse_path);
     let mut selected: Vec<(&Explained, Vec<&explain::Leaf>)> = Vec::new();
     for e in &objects {
         let leaves = match &path {

@@ -880,6 +880,58 @@ pub fn explain_in(
         .find(|e| query.matches(file, &e.object)))
 }
 
+/// A field path as `explain` and `diff` show it (`FieldPath::quoted`): dotted keys, `[n]`
+/// indexes and `["key"]` for a key that is not a plain word
+/// (`metadata.labels["app.kubernetes.io/name"]`).
+pub fn parse_path(text: &str) -> FieldPath {
+    let mut path = FieldPath::root();
+    let mut key = String::new();
+    let mut chars = text.chars().peekable();
+    let flush = |key: &mut String, path: &mut FieldPath| {
+        if !key.is_empty() {
+            path.segments.push(Segment::Key(std::mem::take(key)));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => flush(&mut key, &mut path),
+            '[' => {
+                flush(&mut key, &mut path);
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    let mut k = String::new();
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '\\' => k.extend(chars.next()),
+                            '"' => break,
+                            c => k.push(c),
+                        }
+                    }
+                    if chars.peek() == Some(&']') {
+                        chars.next();
+                    }
+                    path.segments.push(Segment::Key(k));
+                } else {
+                    let mut n = String::new();
+                    for c in chars.by_ref() {
+                        if c == ']' {
+                            break;
+                        }
+                        n.push(c);
+                    }
+                    path.segments.push(match n.parse() {
+                        Ok(i) => Segment::Index(i),
+                        Err(_) => Segment::Key(n),
+                    });
+                }
+            }
+            c => key.push(c),
+        }
+    }
+    flush(&mut key, &mut path);
+    path
+}
+
 /// The candidate nearest `word` (Jaro-Winkler, as `did_you_mean`), if close enough.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     if word.len() > 64 {
@@ -904,6 +956,18 @@ pub fn select<'e>(e: &'e Explained, path: &FieldPath) -> Vec<&'e Leaf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_is_read_back_as_it_is_shown() {
+        for text in [
+            "spec.template.spec.containers[0].resources.limits.cpu",
+            "metadata.labels[\"app.kubernetes.io/name\"]",
+            "data[\"portal-overview.json\"]",
+            "spec.policyTypes[1]",
+        ] {
+            assert_eq!(parse_path(text).quoted(), text);
+        }
+    }
 
     #[test]
     fn markers_are_found_in_text() {
