@@ -194,8 +194,8 @@ fn why(
     report: &Report,
 ) -> Result<String, crate::diagnostic::Error> {
     use crate::diagnostic::Error;
-    use crate::explain::{self, Index, Query};
     use crate::diff::identity::ObjectId;
+    use crate::explain::{self, Index, Query};
     let (old_model, new_model) = (
         pipeline::model_of(loaded, &names[0])?,
         pipeline::model_of(loaded, &names[1])?,
@@ -230,8 +230,10 @@ fn why(
             explain::explain_in(index, templates, plan, file, &query)
                 .map_err(|d| Error::Invalid(vec![d]))
         };
-        let (Some(a), Some(b)) = (side(&old_index, &old_plan, op)?, side(&new_index, &new_plan, np)?)
-        else {
+        let (Some(a), Some(b)) = (
+            side(&old_index, &old_plan, op)?,
+            side(&new_index, &new_plan, np)?,
+        ) else {
             continue;
         };
         s.push_str(&format!("~ {}\n", e.title));

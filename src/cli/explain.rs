@@ -184,11 +184,13 @@ fn text(selected: &[(&Explained, Vec<&explain::Leaf>)]) -> String {
         s.push_str(&format!("{} ({})\n", e.object.describe(), e.file));
         for l in leaves {
             let value = match &l.value {
-                serde_json::Value::String(v) => crate::render::scalar(&l.value)
-                    .chars()
-                    .take(120)
-                    .collect::<String>()
-                    + if v.len() > 120 { "…" } else { "" },
+                serde_json::Value::String(v) => {
+                    crate::render::scalar(&l.value)
+                        .chars()
+                        .take(120)
+                        .collect::<String>()
+                        + if v.len() > 120 { "…" } else { "" }
+                }
                 v => v.to_string(),
             };
             s.push_str(&format!("  {}: {value}\n", l.path.quoted()));

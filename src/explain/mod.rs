@@ -229,7 +229,10 @@ impl<'m> Index<'m> {
         let found = self.model.origins.lookup(pointer).map(|(_, o)| o.clone());
         match found {
             Some(Origin::Derived { rule, from }) if from.is_empty() => {
-                match value.and_then(scalar_text).and_then(|t| self.by_value.get(&t)) {
+                match value
+                    .and_then(scalar_text)
+                    .and_then(|t| self.by_value.get(&t))
+                {
                     Some(source) => Origin::derived(rule, vec![source.clone()]),
                     None => Origin::derived(rule, from),
                 }
@@ -375,60 +378,78 @@ pub fn explain_file(
             Some(b) => model
                 .patches
                 .iter()
-                .filter(|p| {
-                    p.target.matches(&validate::Document { value: b.clone() })
-                })
+                .filter(|p| p.target.matches(&validate::Document { value: b.clone() }))
                 .collect(),
             None => Vec::new(),
         };
         let mut leaves = Vec::new();
-        walk(&doc, &mut FieldPath::root(), &mut String::new(), &mut |path, pointer, value| {
-            let mut model_at = None;
-            let origin = if before.and_then(|b| b.pointer(pointer)) != Some(value) {
-                patch_origin(&patches, pointer)
-            } else if a.path.ends_with(".json") || marked.is_none() {
-                json_origin(index, &a.path, value)
-            } else {
-                match marked.and_then(|m| m.pointer(pointer)) {
-                    Some(Json::String(s)) if s.contains("zq") => {
-                        let (ids, other) = Marks::find(s);
-                        let mut from = Vec::new();
-                        for id in &ids {
-                            let (var, inner, _) = &marks.at[*id];
-                            let (o, at) = context_origin(index, &roots, &a.path, var, inner, value, ids.len() == 1 && !other);
-                            if model_at.is_none() {
-                                model_at = at;
+        walk(
+            &doc,
+            &mut FieldPath::root(),
+            &mut String::new(),
+            &mut |path, pointer, value| {
+                let mut model_at = None;
+                let origin = if before.and_then(|b| b.pointer(pointer)) != Some(value) {
+                    patch_origin(&patches, pointer)
+                } else if a.path.ends_with(".json") || marked.is_none() {
+                    json_origin(index, &a.path, value)
+                } else {
+                    match marked.and_then(|m| m.pointer(pointer)) {
+                        Some(Json::String(s)) if s.contains("zq") => {
+                            let (ids, other) = Marks::find(s);
+                            let mut from = Vec::new();
+                            for id in &ids {
+                                let (var, inner, _) = &marks.at[*id];
+                                let (o, at) = context_origin(
+                                    index,
+                                    &roots,
+                                    &a.path,
+                                    var,
+                                    inner,
+                                    value,
+                                    ids.len() == 1 && !other,
+                                );
+                                if model_at.is_none() {
+                                    model_at = at;
+                                }
+                                from.push(o);
                             }
-                            from.push(o);
+                            if ids.len() == 1 && !other {
+                                from.remove(0)
+                            } else {
+                                let line = source
+                                    .as_deref()
+                                    .and_then(|s| literal_line(s, &object, path, None));
+                                let at = match line {
+                                    Some(l) => format!("templates/{}:{l}", a.template),
+                                    None => format!("templates/{}", a.template),
+                                };
+                                model_at = None;
+                                Origin::derived(
+                                    format!("the template joins values and text ({at})"),
+                                    from,
+                                )
+                            }
                         }
-                        if ids.len() == 1 && !other {
-                            from.remove(0)
-                        } else {
-                            let line = source.as_deref().and_then(|s| literal_line(s, &object, path, None));
-                            let at = match line {
-                                Some(l) => format!("templates/{}:{l}", a.template),
-                                None => format!("templates/{}", a.template),
-                            };
-                            model_at = None;
-                            Origin::derived(format!("the template joins values and text ({at})"), from)
+                        Some(m) if m == value || scalar_text(m) == scalar_text(value) => {
+                            Origin::TemplateLiteral {
+                                template: a.template.to_owned(),
+                                line: source
+                                    .as_deref()
+                                    .and_then(|s| literal_line(s, &object, path, Some(value))),
+                            }
                         }
+                        _ => fallback(index, value),
                     }
-                    Some(m) if m == value || scalar_text(m) == scalar_text(value) => {
-                        Origin::TemplateLiteral {
-                            template: a.template.to_owned(),
-                            line: source.as_deref().and_then(|s| literal_line(s, &object, path, Some(value))),
-                        }
-                    }
-                    _ => fallback(index, value),
-                }
-            };
-            leaves.push(Leaf {
-                path: path.clone(),
-                value: value.clone(),
-                origin,
-                model: model_at,
-            });
-        });
+                };
+                leaves.push(Leaf {
+                    path: path.clone(),
+                    value: value.clone(),
+                    origin,
+                    model: model_at,
+                });
+            },
+        );
         out.push(Explained {
             object,
             file: a.path.clone(),
@@ -475,14 +496,18 @@ fn json_origin(index: &Index, path: &str, value: &Json) -> Origin {
     let Some(text) = scalar_text(value) else {
         return code;
     };
-    let source = index.by_value.get(&text).filter(|_| text.len() >= 3).or_else(|| {
-        index
-            .by_value
-            .iter()
-            .filter(|(v, _)| v.len() >= 5 && text.contains(v.as_str()))
-            .max_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| b.0.cmp(a.0)))
-            .map(|(_, o)| o)
-    });
+    let source = index
+        .by_value
+        .get(&text)
+        .filter(|_| text.len() >= 3)
+        .or_else(|| {
+            index
+                .by_value
+                .iter()
+                .filter(|(v, _)| v.len() >= 5 && text.contains(v.as_str()))
+                .max_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| b.0.cmp(a.0)))
+                .map(|(_, o)| o)
+        });
     match source {
         Some(o) => Origin::derived(
             format!("the family's document ({})", code_of(path)),
@@ -618,8 +643,10 @@ fn literal_line(
     }
     sections.push((start, lines.len()));
     let kind_line = format!("kind: {}", object.kind);
-    let writes_kind = |&&(a, b): &&(usize, usize)| lines[a..b].iter().any(|l| l.trim_end() == kind_line);
-    let names = |&&(a, b): &&(usize, usize)| lines[a..b].iter().any(|l| l.contains(object.name.as_str()));
+    let writes_kind =
+        |&&(a, b): &&(usize, usize)| lines[a..b].iter().any(|l| l.trim_end() == kind_line);
+    let names =
+        |&&(a, b): &&(usize, usize)| lines[a..b].iter().any(|l| l.contains(object.name.as_str()));
     let section = sections
         .iter()
         .filter(writes_kind)
@@ -649,7 +676,11 @@ fn literal_line_in(lines: &[&str], path: &FieldPath, value: Option<&Json>) -> Op
     if let Some(text) = &text {
         // A literal argument of a template function (`metadata("tenant-quota", …)`).
         let quoted = format!("\"{text}\"");
-        let argument = || lines.iter().position(|l| l.contains("(") && l.contains(quoted.as_str()));
+        let argument = || {
+            lines
+                .iter()
+                .position(|l| l.contains("(") && l.contains(quoted.as_str()))
+        };
         if !last_is_index {
             if let Some(i) = lines
                 .iter()
@@ -669,7 +700,10 @@ fn literal_line_in(lines: &[&str], path: &FieldPath, value: Option<&Json>) -> Op
             return Some(item.unwrap_or(k) as u64 + 1);
         }
     }
-    lines.iter().position(|l| writes_key(l)).map(|i| i as u64 + 1)
+    lines
+        .iter()
+        .position(|l| writes_key(l))
+        .map(|i| i as u64 + 1)
 }
 
 /// The object asked for: `Kind/namespace/name`, `Kind/name` (any namespace), or the path
@@ -732,7 +766,9 @@ impl Query {
         };
         match self {
             Query::File(path) => *path == a.path,
-            Query::Object { namespace, name, .. } => [namespace.as_deref(), Some(name.as_str())]
+            Query::Object {
+                namespace, name, ..
+            } => [namespace.as_deref(), Some(name.as_str())]
                 .into_iter()
                 .flatten()
                 .any(|s| s == id || s.ends_with(&format!("-{id}"))),
@@ -987,10 +1023,16 @@ mod tests {
 
     #[test]
     fn a_literal_is_found_at_the_line_that_writes_its_key() {
-        let src = "kind: Deployment\nspec:\n  strategy:\n    type: RollingUpdate\n  ports:\n    - 80\n";
+        let src =
+            "kind: Deployment\nspec:\n  strategy:\n    type: RollingUpdate\n  ports:\n    - 80\n";
         let path = FieldPath::parse("spec.strategy.type");
         assert_eq!(
-            literal_line(src, &deployment(), &path, Some(&Json::from("RollingUpdate"))),
+            literal_line(
+                src,
+                &deployment(),
+                &path,
+                Some(&Json::from("RollingUpdate"))
+            ),
             Some(4)
         );
         assert_eq!(

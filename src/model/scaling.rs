@@ -378,7 +378,12 @@ impl Knobs<'_> {
             o.set("/autoscaling/max_replicas", self.range_origin(false, d));
         }
         let defaults = [d.requests.0, d.requests.1, d.limits.0, d.limits.1];
-        let names = ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"];
+        let names = [
+            "requests.cpu",
+            "requests.memory",
+            "limits.cpu",
+            "limits.memory",
+        ];
         for i in 0..4 {
             let origin = match &self.resources[i] {
                 Some(k) => self.origin_of(k),

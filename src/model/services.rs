@@ -334,7 +334,11 @@ fn record(cx: &Context, index: usize, s: &ServiceSpec, o: &mut Origins) {
             vec![Origin::tier(
                 env.spec.tier,
                 "autoscaling",
-                if cx.defaults.autoscaling.is_some() { "on" } else { "off" },
+                if cx.defaults.autoscaling.is_some() {
+                    "on"
+                } else {
+                    "off"
+                },
             )],
         ),
     );
@@ -406,10 +410,19 @@ fn record(cx: &Context, index: usize, s: &ServiceSpec, o: &mut Origins) {
     let prefix = cx.system.name.to_ascii_uppercase().replace('-', "_");
     let cfg = |k: &str| format!("/config/{}", escape(k));
     for (key, origin) in [
-        (format!("{prefix}_ENVIRONMENT"), Origin::spec(env, "/metadata/name")),
+        (
+            format!("{prefix}_ENVIRONMENT"),
+            Origin::spec(env, "/metadata/name"),
+        ),
         (format!("{prefix}_TIER"), Origin::spec(env, "/spec/tier")),
-        (format!("{prefix}_REGION"), Origin::spec(env, "/spec/region")),
-        (format!("{prefix}_DOMAIN"), Origin::spec(env, "/spec/domain")),
+        (
+            format!("{prefix}_REGION"),
+            Origin::spec(env, "/spec/region"),
+        ),
+        (
+            format!("{prefix}_DOMAIN"),
+            Origin::spec(env, "/spec/domain"),
+        ),
         ("PORT".into(), sys("/port")),
     ] {
         o.set(cfg(&key), origin);
@@ -427,7 +440,10 @@ fn record(cx: &Context, index: usize, s: &ServiceSpec, o: &mut Origins) {
         Origin::constant("the default role, primary (src/spec/types.rs)")
     };
     o.set(cfg(&format!("{prefix}_ROLE")), role.clone());
-    o.set(cfg("DATABASE_READ_ONLY"), Origin::derived("true on a replica (src/model/services.rs)", vec![role]));
+    o.set(
+        cfg("DATABASE_READ_ONLY"),
+        Origin::derived("true on a replica (src/model/services.rs)", vec![role]),
+    );
     o.set(
         cfg(&format!("{prefix}_PRIMARY_REGION")),
         match cx.primary {
@@ -439,10 +455,15 @@ fn record(cx: &Context, index: usize, s: &ServiceSpec, o: &mut Origins) {
         },
     );
     for (k, origin) in [
-        ("METRICS_PATH", o.lookup("/metrics/path").map(|(_, o)| o.clone())),
+        (
+            "METRICS_PATH",
+            o.lookup("/metrics/path").map(|(_, o)| o.clone()),
+        ),
         (
             "REDIS_HOST",
-            Some(Origin::constant("the Redis client Service (src/model/data.rs)")),
+            Some(Origin::constant(
+                "the Redis client Service (src/model/data.rs)",
+            )),
         ),
     ] {
         if let Some(origin) = origin {
@@ -451,7 +472,10 @@ fn record(cx: &Context, index: usize, s: &ServiceSpec, o: &mut Origins) {
     }
     for (n, used) in s.uses.iter().enumerate() {
         o.set(
-            cfg(&format!("{}_URL", used.to_ascii_uppercase().replace('-', "_"))),
+            cfg(&format!(
+                "{}_URL",
+                used.to_ascii_uppercase().replace('-', "_")
+            )),
             Origin::derived(
                 "the cluster URL of a used service (src/model/services.rs)",
                 vec![sys(&format!("/uses/{n}"))],
@@ -462,7 +486,10 @@ fn record(cx: &Context, index: usize, s: &ServiceSpec, o: &mut Origins) {
         o.set(cfg(k), sys(&format!("/env/{}", escape(k))));
     }
     for k in env.spec.overrides.env.keys() {
-        o.set(cfg(k), Origin::spec(env, &format!("/spec/overrides/env/{}", escape(k))));
+        o.set(
+            cfg(k),
+            Origin::spec(env, &format!("/spec/overrides/env/{}", escape(k))),
+        );
     }
     if let Some(own) = env.spec.overrides.services.get(&s.name) {
         for k in own.env.keys() {
@@ -470,7 +497,11 @@ fn record(cx: &Context, index: usize, s: &ServiceSpec, o: &mut Origins) {
                 cfg(k),
                 Origin::spec(
                     env,
-                    &format!("/spec/overrides/services/{}/env/{}", escape(&s.name), escape(k)),
+                    &format!(
+                        "/spec/overrides/services/{}/env/{}",
+                        escape(&s.name),
+                        escape(k)
+                    ),
                 ),
             );
         }

@@ -93,9 +93,7 @@ impl Origin {
         match self {
             Origin::Spec { file, position, .. }
             | Origin::SystemFile { file, position, .. }
-            | Origin::Patch { file, position, .. } => {
-                (Some(file.display().to_string()), *position)
-            }
+            | Origin::Patch { file, position, .. } => (Some(file.display().to_string()), *position),
             Origin::TemplateLiteral { template, line } => (
                 Some(format!("templates/{template}")),
                 line.map(|line| Position { line, column: 1 }),
@@ -112,7 +110,10 @@ impl Origin {
 
     /// The origin with its files relative to the project root `root` (as people type them).
     pub fn relative_to(&self, root: &std::path::Path) -> Origin {
-        let rel = |f: &PathBuf| f.strip_prefix(root).map_or_else(|_| f.clone(), PathBuf::from);
+        let rel = |f: &PathBuf| {
+            f.strip_prefix(root)
+                .map_or_else(|_| f.clone(), PathBuf::from)
+        };
         match self {
             Origin::Spec {
                 file,

@@ -47,11 +47,17 @@ pub fn model(
             "/env/primary/db_host",
             Origin::derived(
                 "the primary's database host <db>-rw.<region>.db.<domain> (src/model/data.rs)",
-                vec![Origin::spec(p, "/spec/region"), Origin::spec(p, "/spec/domain")],
+                vec![
+                    Origin::spec(p, "/spec/region"),
+                    Origin::spec(p, "/spec/domain"),
+                ],
             ),
         );
     }
-    let name_and_system = vec![spec("/metadata/name"), Origin::system(system, "/metadata/name")];
+    let name_and_system = vec![
+        spec("/metadata/name"),
+        Origin::system(system, "/metadata/name"),
+    ];
     o.set(
         "/labels",
         Origin::derived(
@@ -79,7 +85,10 @@ pub fn model(
         "/tenancy",
         convention("the tenants' conventions", "src/model/conventions.rs"),
     );
-    o.set("/waves", convention("the sync waves", "src/model/conventions.rs"));
+    o.set(
+        "/waves",
+        convention("the sync waves", "src/model/conventions.rs"),
+    );
     o.set("/system/name", Origin::system(system, "/metadata/name"));
     o.set(
         "/system/builtin",
@@ -105,7 +114,10 @@ pub fn model(
         ("image_pull_secrets", "imagePullSecrets"),
         ("priority_class_name", "priorityClassName"),
     ] {
-        o.set(format!("/pods/{key}"), spec(&format!("/spec/overrides/{at}")));
+        o.set(
+            format!("/pods/{key}"),
+            spec(&format!("/spec/overrides/{at}")),
+        );
     }
     o.set(
         "/network",
@@ -154,23 +166,35 @@ pub fn model(
             vec![Origin::tier(
                 tier,
                 "redis",
-                format!("{} leaders, {} followers", d.redis_leaders, d.redis_followers),
+                format!(
+                    "{} leaders, {} followers",
+                    d.redis_leaders, d.redis_followers
+                ),
             )],
         ),
     );
-    o.set("/redis/leaders", Origin::tier(tier, "redis.leaders", d.redis_leaders));
+    o.set(
+        "/redis/leaders",
+        Origin::tier(tier, "redis.leaders", d.redis_leaders),
+    );
     o.set(
         "/redis/followers",
         Origin::tier(tier, "redis.followers", d.redis_followers),
     );
-    o.set("/redis/storage", Origin::tier(tier, "redis.storage", d.redis_storage));
+    o.set(
+        "/redis/storage",
+        Origin::tier(tier, "redis.storage", d.redis_storage),
+    );
     let cloud = set_or(
         "/spec/cloud",
         Origin::constant("the default cloud, aws (src/spec/types.rs)"),
     );
     o.set(
         "/cloud",
-        Origin::derived("the cloud profile (src/model/cloud.rs)", vec![cloud.clone()]),
+        Origin::derived(
+            "the cloud profile (src/model/cloud.rs)",
+            vec![cloud.clone()],
+        ),
     );
     for (model_key, spec_key) in [
         ("storage_class", "storageClass"),
@@ -219,7 +243,10 @@ pub fn model(
             vec![spec("/spec/tier")],
         ),
     );
-    o.set("/ingress", convention("the ingress class and issuer", "src/model/mod.rs"));
+    o.set(
+        "/ingress",
+        convention("the ingress class and issuer", "src/model/mod.rs"),
+    );
     o.set(
         "/ingress/name",
         Origin::derived(
@@ -242,7 +269,10 @@ pub fn model(
             format!("{:?}", d.monitoring).to_lowercase(),
         ),
     );
-    o.set("/alerting/slack_channel", spec("/spec/alerting/slackChannel"));
+    o.set(
+        "/alerting/slack_channel",
+        spec("/spec/alerting/slackChannel"),
+    );
     o.set(
         "/alerting/pagerduty",
         set_or(
@@ -251,7 +281,10 @@ pub fn model(
         ),
     );
     o.set("/gitops/repo_url", spec("/spec/gitops/repoURL"));
-    o.set("/gitops/target_revision", spec("/spec/gitops/targetRevision"));
+    o.set(
+        "/gitops/target_revision",
+        spec("/spec/gitops/targetRevision"),
+    );
     o.set(
         "/gitops/tenant_shards",
         set_or(
@@ -288,16 +321,34 @@ pub fn model(
     );
     o.set("/tenants", tenants.clone());
     for (key, rule) in [
-        ("namespace", "the tenant's namespace, prefix + id (src/model/tenants.rs)"),
-        ("admin_group", "the tenant's admin group, after its id (src/model/tenants.rs)"),
-        ("shard", "the tenant's shard, by its place in the list (src/model/tenants.rs)"),
-        ("quota", "the quota of the tenant's plan (DESIGN §4, src/model/tenants.rs)"),
+        (
+            "namespace",
+            "the tenant's namespace, prefix + id (src/model/tenants.rs)",
+        ),
+        (
+            "admin_group",
+            "the tenant's admin group, after its id (src/model/tenants.rs)",
+        ),
+        (
+            "shard",
+            "the tenant's shard, by its place in the list (src/model/tenants.rs)",
+        ),
+        (
+            "quota",
+            "the quota of the tenant's plan (DESIGN §4, src/model/tenants.rs)",
+        ),
     ] {
-        o.set(format!("/tenants/*/{key}"), Origin::derived(rule, vec![tenants.clone()]));
+        o.set(
+            format!("/tenants/*/{key}"),
+            Origin::derived(rule, vec![tenants.clone()]),
+        );
     }
     if env.spec.tenants.list.is_some() {
         for i in 0..model.tenants.len() {
-            o.set(format!("/tenants/{i}"), spec(&format!("/spec/tenants/list/{i}")));
+            o.set(
+                format!("/tenants/{i}"),
+                spec(&format!("/spec/tenants/list/{i}")),
+            );
             o.set(
                 format!("/tenants/{i}/id"),
                 spec(&format!("/spec/tenants/list/{i}/id")),

@@ -8,15 +8,17 @@ use portalgen::provenance::Origin;
 use portalgen::render::Templates;
 use portalgen::spec::Workspace;
 
-use super::common::{case, check_cases, json, minimal_spec, portalgen, repo, stderr_of, stdout_of, Scratch};
+use super::common::{
+    case, check_cases, json, minimal_spec, portalgen, repo, stderr_of, stdout_of, Scratch,
+};
 
-/// Every leaf of every object of every environment of the project at `root`, with the
-/// leaves whose origin is unknown.
-fn walk(root: &Path) -> (usize, Vec<String>) {
+/// Every leaf of every object of every environment of the project at `root`: how many of
+/// each origin kind, and the leaves whose origin is unknown.
+fn walk(root: &Path) -> (std::collections::BTreeMap<&'static str, usize>, Vec<String>) {
     let ws = Workspace::open(root).unwrap();
     let loaded = ws.load_all();
     let templates = Templates::load(Some(root), None).unwrap();
-    let mut leaves = 0;
+    let mut kinds = std::collections::BTreeMap::new();
     let mut unknown = Vec::new();
     for name in ws.files.keys() {
         let model = pipeline::model_of(&loaded, name).unwrap();
@@ -24,7 +26,10 @@ fn walk(root: &Path) -> (usize, Vec<String>) {
         let artifacts = pipeline::plan(&model, &templates);
         for e in explain::explain_all(&index, &templates, &artifacts).unwrap() {
             for l in &e.leaves {
-                leaves += 1;
+                *kinds.entry(l.origin.kind()).or_insert(0) += 1;
+                if matches!(&l.origin, Origin::Derived { from, .. } if from.is_empty()) {
+                    *kinds.entry("derived without a source").or_insert(0) += 1;
+                }
                 if matches!(l.origin, Origin::Unknown { .. }) {
                     unknown.push(format!(
                         "{name} {} {} {} = {}: {}",
@@ -38,7 +43,7 @@ fn walk(root: &Path) -> (usize, Vec<String>) {
             }
         }
     }
-    (leaves, unknown)
+    (kinds, unknown)
 }
 
 #[test]
@@ -47,15 +52,46 @@ fn every_leaf_of_every_shipped_tree_has_an_origin() {
     for example in ["microservices", "plugin-portal"] {
         roots.push(repo().join("examples").join(example));
     }
-    for root in roots {
-        let (leaves, unknown) = walk(&root);
+    for (i, root) in roots.into_iter().enumerate() {
+        let (kinds, unknown) = walk(&root);
+        let leaves: usize = kinds
+            .iter()
+            .filter(|(k, _)| **k != "derived without a source")
+            .map(|(_, n)| n)
+            .sum();
+        eprintln!("{}: {leaves} leaves, {kinds:?}", root.display());
         assert!(leaves > 1000, "{}: only {leaves} leaves", root.display());
+        // The origins the project has are all found: the shipped environments override and
+        // use tier defaults, the examples have a system file.
+        let mut expected = vec![
+            "spec",
+            "tier-default",
+            "derived",
+            "constant",
+            "template",
+            "code",
+        ];
+        if i > 0 {
+            expected.push("system-file");
+        }
+        for kind in expected {
+            assert!(
+                kinds.get(kind).is_some_and(|n| *n > 0),
+                "{}: no {kind} origin: {kinds:?}",
+                root.display()
+            );
+        }
         assert!(
             unknown.is_empty(),
             "{}: {} of {leaves} leaves without an origin:\n{}",
             root.display(),
             unknown.len(),
-            unknown.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+            unknown
+                .iter()
+                .take(40)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
 }
@@ -73,6 +109,15 @@ fn records(root: &Path, args: &[&str]) -> Vec<serde_json::Value> {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let report = json(&out.stdout);
     assert_eq!(report["version"], 1);
+    let schema = json(
+        std::fs::read_to_string(repo().join("schemas/reports/explain.v1.schema.json")).unwrap(),
+    );
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
     report["leaves"].as_array().unwrap().clone()
 }
 
@@ -146,7 +191,10 @@ fn a_derived_value_names_its_rule_and_its_sources() {
     assert_eq!(r["origin"], "derived");
     let note = r["note"].as_str().unwrap();
     assert!(note.contains("src/model/disruption.rs"), "{note}");
-    assert!(note.contains("tier default prod (pdb: maxUnavailable 1)"), "{note}");
+    assert!(
+        note.contains("tier default prod (pdb: maxUnavailable 1)"),
+        "{note}"
+    );
     assert!(
         note.contains("environments/prod-us.yaml:") && note.contains("autoscaling.minReplicas"),
         "{note}"
@@ -178,7 +226,11 @@ fn a_template_literal_points_at_the_template_line() {
     let n = r["line"].as_u64().unwrap() as usize;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[n - 1], "kind: NetworkPolicy");
-    assert!(lines[n..n + 2].concat().contains("allow-portal"), "{}", lines[n]);
+    assert!(
+        lines[n..n + 2].concat().contains("allow-portal"),
+        "{}",
+        lines[n]
+    );
 }
 
 #[test]
@@ -234,7 +286,13 @@ fn a_patched_leaf_is_the_patchs() {
     assert_eq!(r["origin_file"], "environments/app.yaml");
     let line = line_of(s.root(), &r["origin_file"], &r["line"]);
     assert!(line.contains("op: replace"), "{line}");
-    assert!(r["note"].as_str().unwrap().contains("spec.patches[0].jsonPatch[0]"), "{r}");
+    assert!(
+        r["note"]
+            .as_str()
+            .unwrap()
+            .contains("spec.patches[0].jsonPatch[0]"),
+        "{r}"
+    );
     let r = one(
         s.root(),
         "app",
@@ -251,23 +309,44 @@ fn a_patched_leaf_is_the_patchs() {
 #[test]
 fn without_a_path_every_leaf_is_explained_and_a_path_selects_a_subtree() {
     let all = records(&repo(), &["staging", "HorizontalPodAutoscaler/portal-app"]);
-    let spec = records(&repo(), &["staging", "HorizontalPodAutoscaler/portal-app", "spec"]);
-    assert!(all.len() > spec.len() && spec.len() > 4, "{} {}", all.len(), spec.len());
+    let spec = records(
+        &repo(),
+        &["staging", "HorizontalPodAutoscaler/portal-app", "spec"],
+    );
+    assert!(
+        all.len() > spec.len() && spec.len() > 4,
+        "{} {}",
+        all.len(),
+        spec.len()
+    );
     for r in &all {
         for key in ["object", "file", "path", "value", "origin", "note"] {
             assert!(!r[key].is_null(), "{key} in {r}");
         }
         assert_ne!(r["origin"], "unknown", "{r}");
     }
-    assert!(spec.iter().all(|r| r["path"].as_str().unwrap().starts_with("spec.")));
-    let min = spec.iter().find(|r| r["path"] == "spec.minReplicas").unwrap();
-    assert_eq!(min["note"], "tier default staging (autoscaling.minReplicas: 3)");
+    assert!(spec
+        .iter()
+        .all(|r| r["path"].as_str().unwrap().starts_with("spec.")));
+    let min = spec
+        .iter()
+        .find(|r| r["path"] == "spec.minReplicas")
+        .unwrap();
+    assert_eq!(
+        min["note"],
+        "tier default staging (autoscaling.minReplicas: 3)"
+    );
 }
 
 #[test]
 fn the_text_report_shows_each_value_and_its_origin() {
     let out = portalgen()
-        .args(["explain", "prod-us", "Deployment/portal-app", "spec.replicas"])
+        .args([
+            "explain",
+            "prod-us",
+            "Deployment/portal-app",
+            "spec.replicas",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -291,9 +370,15 @@ fn a_tenants_object_renders_only_its_tenants_file() {
         "ResourceQuota/portal-tenant-t00007/tenant-quota",
         "metadata.namespace",
     );
-    assert_eq!(r["file"].as_str().unwrap().rsplit('/').next(), Some("t00007.yaml"));
+    assert_eq!(
+        r["file"].as_str().unwrap().rsplit('/').next(),
+        Some("t00007.yaml")
+    );
     assert_eq!(r["origin"], "derived");
-    assert!(r["note"].as_str().unwrap().contains("spec.tenants.count"), "{r}");
+    assert!(
+        r["note"].as_str().unwrap().contains("spec.tenants.count"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -306,13 +391,30 @@ fn unknown_environment_object_or_path_is_exit_2_with_did_you_mean() {
             case(["explain", "prod-us", "Deployment/portal-ap"], 2)
                 .stderr("no object Deployment/portal-ap in the rendered tree of prod-us")
                 .stderr("did you mean 'Deployment/portal-system/portal-app'?"),
-            case(["explain", "prod-us", "Deploymnt/portal-system/portal-app"], 2)
-                .stderr("did you mean 'Deployment/portal-system/portal-app'?"),
-            case(["explain", "prod-us", "Deployment/portal-app", "spec.replica"], 2)
-                .stderr("has no field spec.replica; did you mean 'spec.replicas'?"),
+            case(
+                ["explain", "prod-us", "Deploymnt/portal-system/portal-app"],
+                2,
+            )
+            .stderr("did you mean 'Deployment/portal-system/portal-app'?"),
+            case(
+                [
+                    "explain",
+                    "prod-us",
+                    "Deployment/portal-app",
+                    "spec.replica",
+                ],
+                2,
+            )
+            .stderr("has no field spec.replica; did you mean 'spec.replicas'?"),
             case(["explain", "prod-us", "nonsense"], 2).stderr("not an object"),
             case(
-                ["explain", "prod-us", "Deployment/portal-app", "--format", "junit"],
+                [
+                    "explain",
+                    "prod-us",
+                    "Deployment/portal-app",
+                    "--format",
+                    "junit",
+                ],
                 2,
             )
             .stderr("explain has no --format junit"),
