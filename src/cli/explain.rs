@@ -33,13 +33,14 @@ pub struct Args {
 #[derive(Debug, Serialize)]
 struct Record {
     object: String,
-    file: String,
+    /// The rendered file that holds the object.
+    rendered: String,
     path: String,
     value: serde_json::Value,
     /// spec, tier-default, system-file, patch, derived, constant, code, template, unknown.
     origin: &'static str,
-    /// The file it points at (the spec, system file, patch or template), if any.
-    origin_file: Option<String>,
+    /// The file the origin points at (the spec, system file, patch or template), if any.
+    file: Option<String>,
     line: Option<u64>,
     column: Option<u64>,
     /// The model value the leaf shows (`m.services[0].replicas`), when one.
@@ -162,11 +163,11 @@ fn record(e: &Explained, l: &explain::Leaf) -> Record {
     let (file, position) = l.origin.location();
     Record {
         object: e.object.to_string(),
-        file: e.file.clone(),
+        rendered: e.file.clone(),
         path: l.path.quoted(),
         value: l.value.clone(),
         origin: l.origin.kind(),
-        origin_file: file,
+        file,
         line: position.map(|p| p.line),
         column: position.map(|p| p.column),
         model: l.model.clone(),

@@ -170,6 +170,22 @@ impl Marks {
         out
     }
 
+    /// A rendered document with every marker replaced by its real value.
+    fn unmark_all(&self, v: Json) -> Json {
+        match v {
+            Json::String(s) if s.contains("zq") => Json::String(self.unmark(&s)),
+            Json::Object(map) => Json::Object(
+                map.into_iter()
+                    .map(|(k, v)| (k, self.unmark_all(v)))
+                    .collect(),
+            ),
+            Json::Array(items) => {
+                Json::Array(items.into_iter().map(|v| self.unmark_all(v)).collect())
+            }
+            other => other,
+        }
+    }
+
     /// A rendered document with the markers in its keys replaced by the real values, so
     /// that its paths are the real render's.
     fn unmark_keys(&self, v: Json) -> Json {
@@ -339,7 +355,7 @@ pub fn explain_file(
     let unpatched = parse(&text);
     // The instrumented render (YAML files only: a JSON file's text is made in Rust).
     let mut marks = Marks { at: Vec::new() };
-    let mut roots: HashMap<String, Option<String>> = HashMap::new();
+    let mut roots: HashMap<String, Root> = HashMap::new();
     let instrumented: Vec<Json> = if a.path.ends_with(".json") {
         Vec::new()
     } else {
@@ -348,7 +364,12 @@ pub fn explain_file(
             for k in keys {
                 let var = k.to_string();
                 let v = a.context.get_item(&k).unwrap_or_default();
-                roots.insert(var.clone(), index.root_of(&var, &v));
+                let root = match index.root_of(&var, &v) {
+                    Some(pointer) => Root::Model(pointer),
+                    None if v.kind() == ValueKind::String => Root::Text,
+                    None => Root::Missing,
+                };
+                roots.insert(var.clone(), root);
                 ctx.insert(k, marks.mark(&v, &var, &mut String::new()));
             }
         }
@@ -373,7 +394,19 @@ pub fn explain_file(
             validate::Document { value: doc.clone() }.object_ref()
         };
         let before = unpatched.get(n);
-        let marked = instrumented.get(n);
+        // The instrumented document of the same object (a branch taken differently could
+        // add or drop a document).
+        let same = |d: &&Json| {
+            validate::Document {
+                value: marks.unmark_all((*d).clone()),
+            }
+            .object_ref()
+                == object
+        };
+        let marked = instrumented
+            .get(n)
+            .filter(same)
+            .or_else(|| instrumented.iter().find(same));
         let patches: Vec<&Patch> = match before {
             Some(b) => model
                 .patches
@@ -460,27 +493,43 @@ pub fn explain_file(
     Ok(out)
 }
 
+/// Where a context variable of a file is.
+enum Root {
+    /// In the model, at this pointer (`m`: the model itself).
+    Model(String),
+    /// A text a family made (`document`, `json`).
+    Text,
+    /// Nowhere the model says.
+    Missing,
+}
+
 /// The origin of a context value: the model's, found by the variable's place in the model;
 /// a text the family made (`document`, `json`), the family code's.
 #[allow(clippy::too_many_arguments)]
 fn context_origin(
     index: &Index,
-    roots: &HashMap<String, Option<String>>,
+    roots: &HashMap<String, Root>,
     path: &str,
     var: &str,
     inner: &str,
     value: &Json,
     whole: bool,
 ) -> (Origin, Option<String>) {
-    match roots.get(var).cloned().flatten() {
-        Some(root) => {
+    match roots.get(var) {
+        Some(Root::Model(root)) => {
             let pointer = format!("{root}{inner}");
             let o = index.origin(&pointer, whole.then_some(value));
             (o, Some(format!("m{}", pretty(&pointer))))
         }
-        None => (
+        Some(Root::Text) => (
             Origin::Code {
                 file: code_of(path),
+            },
+            None,
+        ),
+        _ => (
+            Origin::Unknown {
+                why: format!("the template's `{var}` is nowhere in the model"),
             },
             None,
         ),

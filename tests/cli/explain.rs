@@ -146,9 +146,9 @@ fn an_override_is_explained_by_its_line_in_the_spec() {
         "spec.replicas",
     );
     assert_eq!(r["origin"], "spec");
-    assert_eq!(r["origin_file"], "environments/prod-us.yaml");
+    assert_eq!(r["file"], "environments/prod-us.yaml");
     assert_eq!(r["model"], "m.services[0].replicas");
-    let line = line_of(&repo(), &r["origin_file"], &r["line"]);
+    let line = line_of(&repo(), &r["file"], &r["line"]);
     let col = r["column"].as_u64().unwrap() as usize;
     assert!(line.contains("replicas:"), "{line}");
     assert_eq!(
@@ -176,7 +176,7 @@ fn a_tier_default_names_the_tier_and_the_default() {
     assert_eq!(r["origin"], "tier-default");
     assert_eq!(r["note"], "tier default staging (limits.cpu: 1)");
     assert_eq!(r["value"], "1");
-    assert!(r["origin_file"].is_null() && r["line"].is_null());
+    assert!(r["file"].is_null() && r["line"].is_null());
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn a_derived_value_names_its_rule_and_its_sources() {
         "{note}"
     );
     // The first source with a place is the spec's.
-    assert_eq!(r["origin_file"], "environments/prod-us.yaml");
+    assert_eq!(r["file"], "environments/prod-us.yaml");
 }
 
 #[test]
@@ -212,8 +212,8 @@ fn a_template_literal_points_at_the_template_line() {
         "spec.strategy.type",
     );
     assert_eq!(r["origin"], "template");
-    assert_eq!(r["origin_file"], "templates/kubernetes/app/deployment.yaml");
-    let line = line_of(&repo(), &r["origin_file"], &r["line"]);
+    assert_eq!(r["file"], "templates/kubernetes/app/deployment.yaml");
+    let line = line_of(&repo(), &r["file"], &r["line"]);
     assert_eq!(line.trim(), "type: RollingUpdate");
     // In a file of several documents, the line of the object's own document.
     let r = one(
@@ -243,9 +243,9 @@ fn a_system_file_value_points_at_portalgen_yaml() {
         "spec.template.spec.containers[0].ports[0].containerPort",
     );
     assert_eq!(r["origin"], "system-file");
-    assert_eq!(r["origin_file"], "portalgen.yaml");
+    assert_eq!(r["file"], "portalgen.yaml");
     assert_eq!(r["value"], 3001);
-    let line = line_of(&root, &r["origin_file"], &r["line"]);
+    let line = line_of(&root, &r["file"], &r["line"]);
     assert_eq!(line.trim(), "port: 3001");
     // A resource the system file sets wins over the tier's default.
     let r = one(
@@ -255,7 +255,7 @@ fn a_system_file_value_points_at_portalgen_yaml() {
         "spec.template.spec.containers[0].resources.requests.memory",
     );
     assert_eq!(r["origin"], "system-file", "{r}");
-    assert!(line_of(&root, &r["origin_file"], &r["line"]).contains("memory: 400Mi"));
+    assert!(line_of(&root, &r["file"], &r["line"]).contains("memory: 400Mi"));
 }
 
 #[test]
@@ -283,8 +283,8 @@ fn a_patched_leaf_is_the_patchs() {
     );
     assert_eq!(r["origin"], "patch");
     assert_eq!(r["value"], 3);
-    assert_eq!(r["origin_file"], "environments/app.yaml");
-    let line = line_of(s.root(), &r["origin_file"], &r["line"]);
+    assert_eq!(r["file"], "environments/app.yaml");
+    let line = line_of(s.root(), &r["file"], &r["line"]);
     assert!(line.contains("op: replace"), "{line}");
     assert!(
         r["note"]
@@ -320,7 +320,7 @@ fn without_a_path_every_leaf_is_explained_and_a_path_selects_a_subtree() {
         spec.len()
     );
     for r in &all {
-        for key in ["object", "file", "path", "value", "origin", "note"] {
+        for key in ["object", "rendered", "path", "value", "origin", "note"] {
             assert!(!r[key].is_null(), "{key} in {r}");
         }
         assert_ne!(r["origin"], "unknown", "{r}");
@@ -371,7 +371,7 @@ fn a_tenants_object_renders_only_its_tenants_file() {
         "metadata.namespace",
     );
     assert_eq!(
-        r["file"].as_str().unwrap().rsplit('/').next(),
+        r["rendered"].as_str().unwrap().rsplit('/').next(),
         Some("t00007.yaml")
     );
     assert_eq!(r["origin"], "derived");
