@@ -192,9 +192,10 @@ fn default_storage_class(provider: CloudProvider) -> &'static str {
 }
 
 /// A public layer-4 load balancer in front of the ingress gateway: on AWS an NLB of the
-/// AWS Load Balancer Controller targeting pod IPs; GKE and AKS make one for a Service of
-/// type LoadBalancer without annotations, and the health probe of AKS must hit a path the
-/// gateway answers.
+/// AWS Load Balancer Controller targeting pod IPs (the in-tree controller would make a
+/// Classic ELB); on GKE the backend-service based passthrough NLB. AKS makes its public
+/// Standard load balancer for a Service of type LoadBalancer without annotations, with TCP
+/// probes on the gateway's ports.
 fn public_annotations(provider: CloudProvider) -> &'static [(&'static str, &'static str)] {
     match provider {
         CloudProvider::Aws => &[
@@ -212,10 +213,7 @@ fn public_annotations(provider: CloudProvider) -> &'static [(&'static str, &'sta
             ),
         ],
         CloudProvider::Gcp => &[("cloud.google.com/l4-rbs", "enabled")],
-        CloudProvider::Azure => &[(
-            "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path",
-            "/healthz/ready",
-        )],
+        CloudProvider::Azure => &[],
     }
 }
 
