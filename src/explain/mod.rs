@@ -124,7 +124,12 @@ impl Marks {
             }
             ValueKind::String | ValueKind::Number | ValueKind::Bool => {
                 let id = self.at.len();
-                let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                // As YAML and JSON write it (minijinja prints a boolean as `True`).
+                let text = serde_json::to_value(v)
+                    .ok()
+                    .as_ref()
+                    .and_then(scalar_text)
+                    .unwrap_or_else(|| v.to_string());
                 self.at.push((var.to_owned(), pointer.clone(), text));
                 Value::from_object(Marker {
                     id,
@@ -424,11 +429,13 @@ pub fn explain_file(
                 let mut model_at = None;
                 let origin = if before.and_then(|b| b.pointer(pointer)) != Some(value) {
                     patch_origin(&patches, pointer)
-                } else if a.path.ends_with(".json") || marked.is_none() {
+                } else if a.path.ends_with(".json") {
                     json_origin(index, &a.path, value)
+                } else if marked.is_none() {
+                    fallback(index, value)
                 } else {
                     match marked.and_then(|m| m.pointer(pointer)) {
-                        Some(Json::String(s)) if s.contains("zq") => {
+                        Some(Json::String(s)) if !Marks::find(s).0.is_empty() => {
                             let (ids, other) = Marks::find(s);
                             let mut from = Vec::new();
                             for id in &ids {
@@ -447,7 +454,13 @@ pub fn explain_file(
                                 }
                                 from.push(o);
                             }
-                            if ids.len() == 1 && !other {
+                            let real = marks.at.get(ids[0]).map(|(_, _, real)| real);
+                            if ids.len() == 1 && !other && real != scalar_text(value).as_ref() {
+                                // Not the value shown here: the instrumented render took
+                                // another branch.
+                                model_at = None;
+                                fallback(index, value)
+                            } else if ids.len() == 1 && !other {
                                 from.remove(0)
                             } else {
                                 let line = source
