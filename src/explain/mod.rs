@@ -231,7 +231,9 @@ impl<'m> Index<'m> {
             ) {
                 continue;
             }
-            if let Some(text) = json.pointer(pointer).and_then(scalar_text) {
+            // Strings only: a number or a boolean equal to another says nothing.
+            if let Some(text) = json.pointer(pointer).and_then(Json::as_str) {
+                let text = text.to_owned();
                 if text.len() >= 3 {
                     by_value.entry(text).or_insert_with(|| origin.clone());
                 }
@@ -581,7 +583,7 @@ fn json_origin(index: &Index, path: &str, value: &Json) -> Origin {
 
 /// A leaf the instrumented render does not show: the model value equal to it, if any.
 fn fallback(index: &Index, value: &Json) -> Origin {
-    match scalar_text(value).and_then(|t| index.by_value.get(&t)) {
+    match value.as_str().and_then(|t| index.by_value.get(t)) {
         Some(o) => o.clone(),
         None => Origin::Unknown {
             why: "the instrumented render took another branch here and no model value with a recorded origin equals it".into(),

@@ -398,6 +398,29 @@ fn record(cx: &Context, index: usize, s: &ServiceSpec, o: &mut Origins) {
         },
     );
     o.set("/secret_env", sys("/secretEnv"));
+    let uses_database = s.uses.iter().any(|u| u == USES_DATABASE);
+    if uses_database {
+        // DATABASE_URL first, from the database's app Secret.
+        o.set(
+            "/secret_env/0",
+            Origin::derived(
+                "DATABASE_URL from the CloudNativePG app Secret of a service that uses the database (src/model/services.rs)",
+                s.uses
+                    .iter()
+                    .position(|u| u == USES_DATABASE)
+                    .map(|n| sys(&format!("/uses/{n}")))
+                    .into_iter()
+                    .collect(),
+            ),
+        );
+    }
+    for (n, name) in s.secret_env.keys().enumerate() {
+        let at = format!("/secret_env/{}", n + usize::from(uses_database));
+        let written = format!("/secretEnv/{}", escape(name));
+        o.set(at.clone(), sys(&written));
+        o.set(format!("{at}/secret"), sys(&format!("{written}/secret")));
+        o.set(format!("{at}/key"), sys(&format!("{written}/key")));
+    }
     // The configuration: the platform's variables, then the system file's env, then the
     // environment's overrides (each key replacing the one before).
     o.set(

@@ -446,3 +446,53 @@ fn diff_explain_says_why_each_changed_field_differs() {
         [case(["diff", "prod-us", "--explain"], 2).stderr("--explain takes two environments")],
     );
 }
+
+#[test]
+fn a_template_that_compares_a_value_gets_no_made_up_origin() {
+    // The instrumented render sees a marker, not `dev`, and takes the other branch: the
+    // leaf is unknown rather than attributed to the wrong line or value.
+    let s = Scratch::new();
+    s.write_env("app", &minimal_spec("app", "dev", 1));
+    let dir = s.root().join("overrides/kubernetes/app");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("service-account.yaml"),
+        "apiVersion: v1
+kind: ServiceAccount
+metadata:{{ metadata(s.service_account, m.namespaces.system, labels=m.labels) }}
+{% if m.env.tier == \"dev\" %}
+automountServiceAccountToken: false
+{% else %}
+automountServiceAccountToken: true
+{% endif %}
+",
+    )
+    .unwrap();
+    let templates = s.root().join("overrides");
+    let mut r = records(
+        s.root(),
+        &[
+            "app",
+            "ServiceAccount/portal-app",
+            "automountServiceAccountToken",
+            "--templates",
+            templates.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.len(), 1);
+    let r = r.remove(0);
+    assert_eq!(r["value"], false);
+    assert_eq!(r["origin"], "unknown", "{r}");
+    // The other leaves of the same object are found as usual.
+    let mut name = records(
+        s.root(),
+        &[
+            "app",
+            "ServiceAccount/portal-app",
+            "metadata.name",
+            "--templates",
+            templates.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(name.remove(0)["model"], "m.services[0].service_account");
+}
