@@ -267,6 +267,21 @@ impl<'m> Index<'m> {
         }
     }
 
+    /// The recorded value (a string with a spec, system-file or tier origin) that `text`
+    /// is, or else the longest one it contains (of five characters or more).
+    fn source_of(&self, text: &str) -> Option<&Origin> {
+        self.by_value
+            .get(text)
+            .filter(|_| text.len() >= 3)
+            .or_else(|| {
+                self.by_value
+                    .iter()
+                    .filter(|(v, _)| v.len() >= 5 && text.contains(v.as_str()))
+                    .max_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| b.0.cmp(a.0)))
+                    .map(|(_, o)| o)
+            })
+    }
+
     /// Where a context variable's value is in the model (`m` is the model itself).
     fn root_of(&self, var: &str, value: &Value) -> Option<String> {
         if var == "m" {
@@ -557,22 +572,7 @@ fn json_origin(index: &Index, path: &str, value: &Json) -> Origin {
     let code = Origin::Code {
         file: code_of(path),
     };
-    let Some(text) = scalar_text(value) else {
-        return code;
-    };
-    let source = index
-        .by_value
-        .get(&text)
-        .filter(|_| text.len() >= 3)
-        .or_else(|| {
-            index
-                .by_value
-                .iter()
-                .filter(|(v, _)| v.len() >= 5 && text.contains(v.as_str()))
-                .max_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| b.0.cmp(a.0)))
-                .map(|(_, o)| o)
-        });
-    match source {
+    match value.as_str().and_then(|t| index.source_of(t)) {
         Some(o) => Origin::derived(
             format!("the family's document ({})", code_of(path)),
             vec![o.clone()],
