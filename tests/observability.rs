@@ -222,7 +222,17 @@ fn alert_routing_uses_pagerduty_only_where_asked_and_secrets_by_reference() {
     let routes = prod["spec"]["route"]["routes"].as_array().unwrap();
     assert_eq!(routes[0]["receiver"], "pagerduty");
     assert_eq!(routes[0]["matchers"][0]["value"], "critical");
+    assert!(
+        routes[0].get("activeTimeIntervals").is_none(),
+        "pages at any hour"
+    );
     assert_eq!(routes[1]["receiver"], "slack");
+    assert_eq!(routes[1]["activeTimeIntervals"][0], "business-hours");
+    // Info alerts: a daily digest by email, not a receiver without integrations.
+    assert_eq!(routes[2]["matchers"][0]["value"], "info");
+    assert_eq!(routes[2]["receiver"], "email");
+    assert_eq!(routes[2]["groupInterval"], "24h");
+    assert_eq!(routes[2]["repeatInterval"], "24h");
     let receivers = prod["spec"]["receivers"].as_array().unwrap();
     assert_eq!(receivers[0]["slackConfigs"][0]["channel"], "#portal-alerts");
     assert_eq!(
@@ -233,18 +243,126 @@ fn alert_routing_uses_pagerduty_only_where_asked_and_secrets_by_reference() {
         receivers[1]["pagerdutyConfigs"][0]["routingKey"]["name"],
         "alertmanager-pagerduty"
     );
+    let email = &receivers[2]["emailConfigs"][0];
+    assert_eq!(email["to"], "alerts@portal.example.com");
+    assert_eq!(email["smarthost"], "smtp.portal.example.com:587");
+    assert_eq!(email["authPassword"]["name"], "alertmanager-smtp");
+    assert_eq!(email["authPassword"]["key"], "password");
+    assert!(!prod.to_string().contains("\"null\""));
     let inhibit = &prod["spec"]["inhibitRules"][0];
     assert_eq!(inhibit["sourceMatch"][0]["value"], "critical");
     assert_eq!(inhibit["targetMatch"][0]["value"], "warning");
+    // Business hours in the region's location, written in UTC: New York, and Dublin.
+    let hours = |v: &Value| {
+        let i = &v["spec"]["muteTimeIntervals"][0];
+        assert_eq!(i["name"], "business-hours");
+        let t = &i["timeIntervals"][0];
+        (
+            t["weekdays"][0].as_str().unwrap().to_owned(),
+            t["times"][0]["startTime"].as_str().unwrap().to_owned(),
+            t["times"][0]["endTime"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(
+        hours(&prod),
+        ("monday:friday".into(), "13:00".into(), "22:00".into())
+    );
+    assert_eq!(
+        hours(&doc("prod-eu")),
+        ("monday:friday".into(), "08:00".into(), "17:00".into())
+    );
 
-    // Without pagerduty: true, critical alerts go to Slack and no PagerDuty receiver exists.
+    // Without pagerduty: true, critical alerts go to Slack, at any hour, and no PagerDuty
+    // receiver exists.
     let staging = doc("staging");
-    assert_eq!(staging["spec"]["route"]["routes"][0]["receiver"], "slack");
+    let critical = &staging["spec"]["route"]["routes"][0];
+    assert_eq!(critical["receiver"], "slack");
+    assert!(critical.get("activeTimeIntervals").is_none());
     assert!(!staging.to_string().contains("pagerduty"));
     assert_eq!(
         staging["spec"]["receivers"][0]["slackConfigs"][0]["channel"],
         "#portal-staging-alerts"
     );
+}
+
+#[test]
+fn the_alertmanager_is_rendered_per_tier_and_selects_the_config_across_namespaces() {
+    for (env, replicas) in [("dev", 1), ("staging", 2), ("prod-us", 3)] {
+        let tree = render(env);
+        let am = parse_yaml_documents(text(&tree, "prometheus/alertmanager.yaml"))
+            .unwrap()
+            .remove(0)
+            .value;
+        let config = parse_yaml_documents(text(&tree, "prometheus/alertmanager-config.yaml"))
+            .unwrap()
+            .remove(0)
+            .value;
+        assert_eq!(am["spec"]["replicas"], replicas, "{env}");
+        assert_eq!(
+            am["spec"]["alertmanagerConfigMatcherStrategy"]["type"],
+            "OnNamespaceExceptForAlertmanagerNamespace"
+        );
+        // Its selector matches the config's labels, in the config's namespace.
+        for (k, v) in am["spec"]["alertmanagerConfigSelector"]["matchLabels"]
+            .as_object()
+            .unwrap()
+        {
+            assert_eq!(&config["metadata"]["labels"][k], v, "{env}: {k}");
+        }
+        assert_eq!(am["metadata"]["namespace"], config["metadata"]["namespace"]);
+        assert_eq!(am["spec"]["securityContext"]["runAsNonRoot"], true);
+        assert_eq!(
+            am["spec"]["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+        // The Prometheus sends to the Service the operator makes for it.
+        let prometheus = parse_yaml_documents(text(&tree, "prometheus/prometheus.yaml"))
+            .unwrap()
+            .remove(0)
+            .value;
+        let to = &prometheus["spec"]["alerting"]["alertmanagers"][0];
+        assert_eq!(to["name"], "alertmanager-operated");
+        assert_eq!(to["namespace"], am["metadata"]["namespace"]);
+        assert_eq!(to["port"], "web");
+    }
+}
+
+#[test]
+fn the_email_digest_follows_the_spec_and_a_bad_relay_is_refused() {
+    let s = Scratch::new();
+    let spec = common::minimal_spec("dev", "dev", 1).replace(
+        "    slackChannel: \"#alerts\"\n",
+        "    slackChannel: \"#alerts\"\n    email:\n      to: oncall@example.org\n      smarthost: mail.example.org:2525\n",
+    );
+    s.write_env("dev", &spec);
+    let out = s
+        .cmd()
+        .args(["render", "dev", "--out", "out"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr_of(&out));
+    let config =
+        std::fs::read_to_string(s.root().join("out/dev/prometheus/alertmanager-config.yaml"))
+            .unwrap();
+    assert!(config.contains("- to: oncall@example.org\n"), "{config}");
+    assert!(
+        config.contains("smarthost: mail.example.org:2525\n"),
+        "{config}"
+    );
+    assert!(
+        config.contains("from: alertmanager@dev.example.com\n"),
+        "{config}"
+    );
+    // The relay without a port.
+    s.write_env(
+        "dev",
+        &spec.replace("mail.example.org:2525", "mail.example.org"),
+    );
+    let out = s.cmd().args(["validate", "dev"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stdout_of(&out) + &common::stderr_of(&out);
+    assert!(err.contains("spec.alerting.email.smarthost"), "{err}");
+    assert!(err.contains("environments/dev.yaml:23:18"), "{err}");
 }
 
 #[test]
@@ -642,3 +760,48 @@ mod services;
 
 #[path = "observability/behaviour.rs"]
 mod behaviour;
+
+/// The Secrets the routing reads, for the tree's table of secrets: each receiver's key,
+/// in the AlertmanagerConfig's namespace, and each one the rendered config names.
+#[test]
+fn the_routing_lists_the_secrets_its_receivers_read() {
+    let ws = Workspace::open(&repo()).unwrap();
+    let loaded = ws.load_all();
+    for (env, expected) in [
+        (
+            "prod-us",
+            &[
+                ("alertmanager-slack", "webhook-url"),
+                ("alertmanager-pagerduty", "routing-key"),
+                ("alertmanager-smtp", "password"),
+            ][..],
+        ),
+        (
+            "staging",
+            &[
+                ("alertmanager-slack", "webhook-url"),
+                ("alertmanager-smtp", "password"),
+            ][..],
+        ),
+    ] {
+        let model = portalgen::pipeline::model_of(&loaded, env).unwrap();
+        let secrets = model.observability.routing.secrets();
+        let got: Vec<(&str, &str)> = secrets.iter().map(|s| (s.name, s.key)).collect();
+        assert_eq!(got, expected, "{env}");
+        let config = render(env);
+        let config = text(&config, "prometheus/alertmanager-config.yaml");
+        for s in &secrets {
+            assert_eq!(s.namespace, "monitoring");
+            assert!(s
+                .read_by
+                .starts_with("AlertmanagerConfig monitoring/portal (receiver "));
+            assert!(
+                config.contains(&format!("name: {}\n", s.name))
+                    && config.contains(&format!("key: {}\n", s.key)),
+                "{env}: {} {}",
+                s.name,
+                s.key
+            );
+        }
+    }
+}

@@ -2,6 +2,8 @@
 //! fires on a crafted bad object, and a finding fails `validate` (exit 1) and `render`
 //! (exit 2, nothing written).
 
+#[path = "policy/alerting.rs"]
+mod alerting;
 mod common;
 #[path = "policy/flows.rs"]
 mod flows;
@@ -435,7 +437,7 @@ fn every_rule_has_an_id_a_title_and_a_rationale_and_is_documented() {
             rule.id
         );
     }
-    assert_eq!(policy::RULES.len(), 23);
+    assert_eq!(policy::RULES.len(), 27);
 }
 
 #[test]
@@ -541,6 +543,13 @@ fn every_registered_rule_fires_on_a_crafted_bad_object() {
             // The Redis: the operator's pods without the restricted fields.
             "PG-P001" => tree(&[("n.yaml", GOOD_NAMESPACE), ("r.yaml", REDIS_CLUSTER)]),
             "PG-M001" => file(GOOD_DEPLOYMENT.replace("  labels: {app.kubernetes.io/managed-by: portalgen}\n", "")),
+            // An alert no Prometheus evaluates.
+            "PG-O001" => tree(&[("r.yaml", ALERT_RULE)]),
+            "PG-O002" => tree(&[("c.yaml", "apiVersion: monitoring.coreos.com/v1alpha1\nkind: AlertmanagerConfig\nmetadata: {name: a, namespace: monitoring}\nspec: {route: {receiver: a}, receivers: [{name: a}, {name: b}]}\n")]),
+            // A Prometheus that evaluates the alert and sends it nowhere.
+            "PG-O003" => tree(&[("r.yaml", ALERT_RULE), ("p.yaml", PROMETHEUS)]),
+            // Two PodMonitors of one pod port.
+            "PG-O004" => tree(&[("d.yaml", GOOD_DEPLOYMENT), ("p.yaml", PROMETHEUS), ("m.yaml", &format!("{POD_MONITOR}---\n{}", POD_MONITOR.replace("name: m,", "name: m2,")))]),
             "PG-E001" => cache_rule_ids(&api_rule(&api(&[HOSTS, get, NO_AUTH]), "bypass_by_default")),
             "PG-E002" => cache_rule_ids(&api_rule(&api(&[HOSTS, get, NO_AUTH, NO_SESSION]), "override_origin")),
             "PG-E003" => cache_rule_ids(&api_rule(&api(&[get, NO_AUTH, NO_SESSION]), "bypass_by_default")),
@@ -559,6 +568,12 @@ fn every_registered_rule_fires_on_a_crafted_bad_object() {
 
 /// A Redis Cluster in the namespace of [`GOOD_NAMESPACE`] whose pods set no securityContext.
 const REDIS_CLUSTER: &str = "apiVersion: redis.redis.opstreelabs.in/v1beta2\nkind: RedisCluster\nmetadata: {name: cache, namespace: portal-tenant-acme}\nspec: {clusterSize: 3, redisExporter: {enabled: true}}\n";
+/// A PrometheusRule with one alert, in `monitoring`.
+const ALERT_RULE: &str = "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: r, namespace: monitoring}\nspec: {groups: [{name: g, rules: [{alert: Down, expr: up == 0, labels: {severity: critical}}]}]}\n";
+/// A Prometheus in `monitoring` that selects every rule and monitor of its namespace.
+const PROMETHEUS: &str = "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: p, namespace: monitoring}\nspec: {ruleSelector: {}, podMonitorSelector: {}}\n";
+/// A PodMonitor of port 3000 of the pods of [`GOOD_DEPLOYMENT`].
+const POD_MONITOR: &str = "apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: m, namespace: monitoring}\nspec: {namespaceSelector: {matchNames: [portal-system]}, selector: {matchLabels: {app: web}}, podMetricsEndpoints: [{portNumber: 3000}]}\n";
 /// A CloudNativePG cluster `db` in `portal-system`.
 const CNPG_CLUSTER: &str = "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: db, namespace: portal-system}\nspec: {instances: 2}\n";
 /// Every pod of `portal-system` isolated both ways, with nothing allowed.

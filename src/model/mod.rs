@@ -160,6 +160,10 @@ pub struct Monitoring {
 pub struct Alerting {
     pub slack_channel: String,
     pub pagerduty: bool,
+    /// The spec's `alerting.email` (the routing fills in what it leaves out).
+    pub email_to: Option<String>,
+    pub email_from: Option<String>,
+    pub smarthost: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -265,6 +269,9 @@ pub fn resolve_with_peers(
         alerting: Alerting {
             slack_channel: spec.alerting.slack_channel.clone(),
             pagerduty: spec.alerting.pagerduty,
+            email_to: spec.alerting.email.to.clone(),
+            email_from: spec.alerting.email.from.clone(),
+            smarthost: spec.alerting.email.smarthost.clone(),
         },
         gitops: Gitops {
             repo_url: spec.gitops.repo_url.clone(),

@@ -220,6 +220,19 @@ pub struct Alerting {
     pub slack_channel: String,
     #[serde(default)]
     pub pagerduty: bool,
+    /// The info alerts' daily email digest: where it goes and through which relay (each
+    /// defaults from the domain, see `families::prometheus::routing`).
+    #[serde(default)]
+    pub email: EmailDigest,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailDigest {
+    pub to: Option<String>,
+    pub from: Option<String>,
+    /// `host:port` of the SMTP relay (submission with STARTTLS).
+    pub smarthost: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -3,6 +3,7 @@
 //! JSON Schemas in `schemas/crds/`; PromQL in rules and dashboards parsed, dashboards checked
 //! for their structure; the built-in security policy ([`policy`]) applied.
 
+pub mod alerting;
 pub mod kubernetes;
 pub mod network;
 pub mod policy;

@@ -275,6 +275,14 @@ fn no_shipped_tree_fires_it_and_every_operators_pods_are_derived() {
             ),
             "{dir}: {pods:?}"
         );
+        // The Alertmanager of #13, with the operator's config-reloader.
+        assert!(
+            has_pod(
+                "alertmanager-",
+                &["alertmanager", "config-reloader", "init-config-reloader"]
+            ),
+            "{dir}: {pods:?}"
+        );
         // Every Redis pod: the server (named after its StatefulSet) and the exporter.
         let redis: Vec<_> = pods
             .iter()
@@ -286,6 +294,31 @@ fn no_shipped_tree_fires_it_and_every_operators_pods_are_derived() {
                 .iter()
                 .all(|(n, c)| c == &[n.clone(), "redis-exporter".to_owned()]),
             "{dir}: {pods:?}"
+        );
+    }
+}
+
+#[test]
+fn the_rendered_alertmanager_passes_and_without_its_seccomp_profile_is_refused() {
+    let mut tree = common::read_tree(&common::repo().join("golden/prod-us"));
+    assert_eq!(findings(&tree), vec![]);
+    let path = "prometheus/alertmanager.yaml";
+    let text = String::from_utf8(tree[path].clone()).unwrap();
+    let edited = text.replace("    seccompProfile:\n      type: RuntimeDefault\n", "");
+    assert_ne!(edited, text);
+    tree.insert(path.to_owned(), edited.into_bytes());
+    let found = findings(&tree);
+    for container in [
+        "container alertmanager ",
+        "container config-reloader ",
+        "init container init-config-reloader ",
+    ] {
+        assert!(
+            found.iter().any(|(m, at)| m.starts_with(
+                "[PG-P001] Alertmanager monitoring/portal: the prometheus-operator creates pod alertmanager-portal"
+            ) && m.contains(container)
+                && at.ends_with("spec.securityContext.seccompProfile.type")),
+            "{container}: {found:#?}"
         );
     }
 }

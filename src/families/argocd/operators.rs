@@ -129,8 +129,8 @@ pub const OPERATORS: &[OperatorChart] = &[
         namespace: MONITORING_NAMESPACE,
         release_name: Some("prometheus-operator"),
         // The operator, its CRDs and kube-state-metrics (scraped in `monitoring` by the
-        // tree's ServiceMonitor) only: the tree renders its own Prometheus, rules and
-        // Alertmanager configuration.
+        // tree's ServiceMonitor) only: the tree renders its own Prometheus, rules,
+        // Alertmanager and its configuration.
         parameters: &[
             ("alertmanager.enabled", "false"),
             ("coreDns.enabled", "false"),
@@ -201,14 +201,14 @@ pub const OPERATORS: &[OperatorChart] = &[
         name: "redis-operator",
         chart: "redis-operator",
         repo_url: "https://ot-container-kit.github.io/helm-charts",
-        version: "0.22.0",
-        app_version: "0.22.0",
+        version: "0.26.0",
+        app_version: "0.26.0",
         namespace: "redis-operator",
         release_name: None,
         parameters: &[],
         environment_parameters: no_parameters,
         serves: &["redis.redis.opstreelabs.in"],
-        why: "`redis.redis.opstreelabs.in/v1beta2` RedisCluster and Redis with the exporter sidecar (v1beta2 since 0.15)",
+        why: "the release of the tree's CRD schemas and of the pods and Services the checks derive (0.26: the per-node `-metrics` Services, `redisSecret` on both kinds); `v1beta2` RedisCluster and Redis since 0.15",
         when: "every environment (the `RedisCluster` or `Redis`)",
         relied_on: always,
     },

@@ -1,9 +1,11 @@
 //! The `prometheus/` family (DESIGN §4): prometheus-operator custom resources. What is
 //! scraped is decided in `model`, the SLOs in `slo`, the recording rules and alerts in
-//! `rules`, their routing in `routing`; this only names files. Every alert carries a
+//! `rules`, their routing in `routing` (warnings in business hours: `hours`) and the
+//! Alertmanager in `model`; this only names files. Every alert carries a
 //! behaviour scenario (`scenario`) from which `promtool` generates `promtool test rules`
 //! unit tests of the rendered rule file (used by the tests, never rendered).
 
+pub mod hours;
 pub mod model;
 pub mod operational;
 pub mod promql;
@@ -73,6 +75,11 @@ fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
     add(
         "prometheus/rules.yaml".into(),
         "prometheus/rules.yaml",
+        Value::UNDEFINED,
+    );
+    add(
+        "prometheus/alertmanager.yaml".into(),
+        "prometheus/alertmanager.yaml",
         Value::UNDEFINED,
     );
     add(

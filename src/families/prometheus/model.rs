@@ -44,7 +44,35 @@ pub struct Observability {
     pub service_monitors: Vec<ServiceMonitor>,
     pub pod_monitors: Vec<PodMonitor>,
     pub rules: Rules,
-    pub alertmanager: AlertRouting,
+    /// The Alertmanager that delivers the alerts, and the AlertmanagerConfig it loads.
+    pub alertmanager: Alertmanager,
+    pub routing: AlertRouting,
+}
+
+/// The Alertmanager (prometheus-operator): its size by monitoring level, and how it picks
+/// up the system's AlertmanagerConfig.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Alertmanager {
+    pub name: &'static str,
+    pub namespace: &'static str,
+    /// 1 (basic), 2 (full), 3 (enterprise): the replicas gossip silences and the
+    /// notification log, so each alert is sent once while one replica is down.
+    pub replicas: u32,
+    /// How long silences and the notification log are kept.
+    pub retention: &'static str,
+    pub storage: &'static str,
+    pub requests: (&'static str, &'static str),
+    pub limits: (&'static str, &'static str),
+    /// `OnNamespaceExceptForAlertmanagerNamespace`: an AlertmanagerConfig in the
+    /// Alertmanager's own namespace (the system's) sees every alert, whatever namespace
+    /// its series came from; one selected from another namespace would still see only that
+    /// namespace's alerts. (The default, `OnNamespace`, would add `namespace="monitoring"`
+    /// to the system's routes, and no alert of the system carries that namespace.)
+    pub matcher_strategy: &'static str,
+    /// The Service the operator creates for the Alertmanagers of a namespace, and its port
+    /// (the Prometheus sends alerts there).
+    pub service: &'static str,
+    pub port_name: &'static str,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -62,7 +90,8 @@ pub struct Prometheus {
     pub scrape_interval: &'static str,
     pub evaluation_interval: &'static str,
     pub external_labels: BTreeMap<&'static str, String>,
-    /// The Service of the Alertmanager pods (`alertmanager-operated`, made by the operator).
+    /// The Service of the Alertmanager pods (`alertmanager-operated`, made by the operator
+    /// for the tree's Alertmanager).
     pub alertmanager_service: &'static str,
     pub alertmanager_port: &'static str,
 }
@@ -139,7 +168,8 @@ pub fn resolve(m: &Model) -> Observability {
             name: prefix,
             groups: rules::groups(m),
         },
-        alertmanager: routing::resolve(m),
+        alertmanager: alertmanager(m),
+        routing: routing::resolve(m),
     }
 }
 
@@ -168,8 +198,35 @@ fn prometheus(m: &Model) -> Prometheus {
             ("environment", m.env.name.clone()),
             ("region", m.env.region.clone()),
         ]),
-        alertmanager_service: "alertmanager-operated",
-        alertmanager_port: "web",
+        alertmanager_service: ALERTMANAGER_SERVICE,
+        alertmanager_port: ALERTMANAGER_PORT,
+    }
+}
+
+/// The Service prometheus-operator creates for the Alertmanagers of a namespace (unless an
+/// Alertmanager names its own `serviceName`), and the name of its web port.
+pub const ALERTMANAGER_SERVICE: &str = "alertmanager-operated";
+pub const ALERTMANAGER_PORT: &str = "web";
+
+/// The Alertmanager: replicas by monitoring level (each more replica survives one more
+/// pod down; an HA pair is enough for staging, prod gets three like its zones).
+fn alertmanager(m: &Model) -> Alertmanager {
+    let (replicas, requests, limits) = match m.monitoring.level {
+        MonitoringLevel::Basic => (1, ("50m", "64Mi"), ("200m", "128Mi")),
+        MonitoringLevel::Full => (2, ("100m", "128Mi"), ("500m", "256Mi")),
+        MonitoringLevel::Enterprise => (3, ("100m", "256Mi"), ("500m", "512Mi")),
+    };
+    Alertmanager {
+        name: m.names.prefix,
+        namespace: MONITORING_NAMESPACE,
+        replicas,
+        retention: "120h",
+        storage: "1Gi",
+        requests,
+        limits,
+        matcher_strategy: "OnNamespaceExceptForAlertmanagerNamespace",
+        service: ALERTMANAGER_SERVICE,
+        port_name: ALERTMANAGER_PORT,
     }
 }
 

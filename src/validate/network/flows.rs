@@ -9,18 +9,21 @@
 //!   instances to each other on 5432 and the instance manager's 8000, the CloudNativePG
 //!   operator to each instance on 8000;
 //! * each Prometheus reaches every port its ServiceMonitors and PodMonitors scrape, through
-//!   the Services and pods of the tree;
+//!   the Services (the tree's and the operators') and pods of the tree, and the
+//!   Alertmanagers its `alerting` names; an Alertmanager's replicas reach each other on the
+//!   mesh port (TCP and UDP), and each Alertmanager the internet on its receivers' ports
+//!   (443 for Slack, PagerDuty and webhooks, the SMTP relay's port);
 //! * the ingress gateway reaches every Service port a VirtualService or an Ingress routes to;
 //! * every pod resolves names through cluster DNS (UDP and TCP 53).
 //!
-//! Must not: a tenant's pod reaching another tenant's pods or Prometheus; a platform pod
-//! reaching the internet other than on 443.
+//! Must not: a tenant's pod reaching another tenant's pods, Prometheus or the
+//! Alertmanager; a platform pod reaching the internet other than on 443.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::pods::{Outside, Pods, PROMETHEUS_PORT};
+use super::pods::{Outside, Pods, ALERTMANAGER_WEB_PORT, PROMETHEUS_PORT};
 use super::{Endpoint, Labels, Protocol};
 use crate::validate::policy::Located;
 use crate::validate::{At, Document};
@@ -106,10 +109,12 @@ pub fn of<'p>(
     others: &'p [Endpoint],
 ) -> Flows<'p> {
     let mut flows = Flows::default();
+    let services = super::services::services(tree.objects);
     data_clients(tree, pods, &mut flows);
     data_peers(pods, outside, &mut flows);
-    super::services::scrapes(tree, pods, &mut flows);
-    super::services::routes(tree, pods, outside, &mut flows);
+    super::services::scrape_flows(tree, &services, pods, &mut flows);
+    super::services::alerting_flows(tree, &services, pods, outside, &mut flows);
+    super::services::routes(tree, &services, pods, outside, &mut flows);
     for pod in pods.all() {
         for protocol in [Protocol::Udp, Protocol::Tcp] {
             flows.needed.push(Flow {
@@ -259,6 +264,15 @@ fn forbidden<'p>(
                 port: PROMETHEUS_PORT,
                 protocol: Protocol::Tcp,
                 why: "a tenant must not read the platform's metrics",
+            });
+        }
+        for alertmanager in &pods.alertmanagers {
+            flows.forbidden.push(Flow {
+                src: tenant,
+                dst: alertmanager,
+                port: ALERTMANAGER_WEB_PORT,
+                protocol: Protocol::Tcp,
+                why: "a tenant must not read or silence the platform's alerts",
             });
         }
     }

@@ -10,8 +10,9 @@
 
 pub mod flows;
 pub mod operator_pods;
+pub mod operator_services;
 pub mod pods;
-mod services;
+pub mod services;
 
 use std::collections::BTreeMap;
 

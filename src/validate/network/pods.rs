@@ -1,6 +1,6 @@
 //! The pods of a rendered tree as NetworkPolicies see them: the pods of each workload's
 //! template, the pods each operator creates from a custom resource (CloudNativePG
-//! instances, Redis nodes, Prometheus), and the peers outside the tree that the system
+//! instances, Redis nodes, Prometheus, Alertmanager), and the peers outside the tree that the system
 //! talks to (cluster DNS, the ingress gateway, the CloudNativePG operator, the internet).
 //!
 //! The operators' labels and ports are theirs, not portalgen's: they are listed here once,
@@ -33,6 +33,18 @@ pub const REDIS_PORTS: [(&str, u16); 3] = [
 ];
 /// Prometheus' web port (its API, and what a tenant must not reach).
 pub const PROMETHEUS_PORT: u16 = 9090;
+/// Alertmanager's ports: the API (alerts in, silences), the cluster mesh between replicas
+/// (TCP and UDP, one port name each), the config-reloader's.
+pub const ALERTMANAGER_WEB_PORT: u16 = 9093;
+pub const ALERTMANAGER_MESH_PORT: u16 = 9094;
+pub const ALERTMANAGER_PORTS: [(&str, u16); 3] = [
+    ("mesh-tcp", ALERTMANAGER_MESH_PORT),
+    ("mesh-udp", ALERTMANAGER_MESH_PORT),
+    ("reloader-web", 8080),
+];
+/// The label value prometheus-operator gives its pods' `app.kubernetes.io/managed-by`
+/// (over the resource's `podMetadata`).
+const PROMETHEUS_OPERATOR: &str = "prometheus-operator";
 
 /// What a tree runs, as endpoints, by role.
 #[derive(Debug, Default)]
@@ -49,6 +61,9 @@ pub struct Pods<'a> {
     /// The Prometheus servers' pods, and (at the same index) their custom resources.
     pub prometheus: Vec<Endpoint>,
     pub prometheus_servers: Vec<&'a Document>,
+    /// The Alertmanagers' pods, and (at the same index) their custom resources.
+    pub alertmanagers: Vec<Endpoint>,
+    pub alertmanager_servers: Vec<&'a Document>,
     /// A pod of each tenant namespace the tree holds.
     pub tenants: Vec<Endpoint>,
 }
@@ -103,11 +118,26 @@ pub fn redis_statefulsets(name: &str, cluster: bool) -> Vec<(String, &'static st
     }
 }
 
+/// The labels the OT redis-operator gives a StatefulSet's pods and its Services
+/// (`<statefulset>`, `-headless`, `-additional`), and selects them by; its `-metrics`
+/// Service selects by exactly these.
+pub fn redis_labels(app: &str, setup: &str, role: &str) -> Labels {
+    labels(&[("app", app), ("redis_setup_type", setup), ("role", role)])
+}
+
+/// The name of an Alertmanager's web port (`spec.portName`, default `web`).
+pub fn alertmanager_port_name(doc: &Document) -> &str {
+    doc.value
+        .pointer("/spec/portName")
+        .and_then(Value::as_str)
+        .unwrap_or(crate::families::prometheus::model::ALERTMANAGER_PORT)
+}
+
 /// The label every namespace carries (Kubernetes sets it).
 const NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 /// The string-valued labels of a `labels` mapping.
-pub(super) fn labels_of(v: Option<&Value>) -> Labels {
+pub fn labels_of(v: Option<&Value>) -> Labels {
     v.and_then(Value::as_object)
         .map(|m| {
             m.iter()
@@ -184,11 +214,16 @@ impl<'a> Pods<'a> {
                 let roles = redis_statefulsets(&name, cluster);
                 let services = roles.iter().map(|(app, _)| app.clone()).collect();
                 let setup = if cluster { "cluster" } else { "standalone" };
+                // The operator's labels, the resource's over them, and a cluster's `cluster`.
+                let own = labels_of(doc.value.pointer("/metadata/labels"));
                 let ends = roles
                     .iter()
                     .map(|(app, role)| {
-                        let l =
-                            labels(&[("app", app), ("redis_setup_type", setup), ("role", role)]);
+                        let mut l = redis_labels(app, setup, role);
+                        l.extend(own.clone());
+                        if cluster {
+                            l.insert("cluster".to_owned(), name.clone());
+                        }
                         let mut e = self.endpoint(&ns, l, format!("{ns}/{app} (Redis {role})"));
                         e.ports = named(&REDIS_PORTS);
                         e
@@ -206,6 +241,7 @@ impl<'a> Pods<'a> {
                 let mut l = labels_of(doc.value.pointer("/spec/podMetadata/labels"));
                 for (k, v) in [
                     ("app.kubernetes.io/name", "prometheus"),
+                    ("app.kubernetes.io/managed-by", PROMETHEUS_OPERATOR),
                     ("app.kubernetes.io/instance", name.as_str()),
                     ("operator.prometheus.io/name", name.as_str()),
                     ("prometheus", name.as_str()),
@@ -227,7 +263,25 @@ impl<'a> Pods<'a> {
                 let e = self.endpoint(&name, Labels::new(), format!("{name}/a tenant's pod"));
                 self.tenants.push(e);
             }
-            (Some(Operated::Alertmanager), _) => {}
+            (Some(Operated::Alertmanager), _) => {
+                let mut l = labels_of(doc.value.pointer("/spec/podMetadata/labels"));
+                for (k, v) in [
+                    ("app.kubernetes.io/name", "alertmanager"),
+                    ("app.kubernetes.io/managed-by", PROMETHEUS_OPERATOR),
+                    ("app.kubernetes.io/instance", name.as_str()),
+                    ("alertmanager", name.as_str()),
+                ] {
+                    l.insert(k.to_owned(), v.to_owned());
+                }
+                let mut e = self.endpoint(&ns, l, format!("{ns}/alertmanager-{name}"));
+                e.ports = named(&ALERTMANAGER_PORTS);
+                e.ports.insert(
+                    alertmanager_port_name(doc).to_owned(),
+                    ALERTMANAGER_WEB_PORT,
+                );
+                self.alertmanagers.push(e);
+                self.alertmanager_servers.push(doc);
+            }
             (None, kind) => {
                 if let Some(e) = workload_pod(self, doc, kind) {
                     self.workloads.push((e, o));
@@ -244,6 +298,7 @@ impl<'a> Pods<'a> {
             .chain(self.databases.iter().flat_map(|(_, e)| e))
             .chain(self.redis.iter().flat_map(|(_, e)| e))
             .chain(&self.prometheus)
+            .chain(&self.alertmanagers)
             .chain(&self.tenants)
     }
 }

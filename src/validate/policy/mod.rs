@@ -136,6 +136,10 @@ pub const RULES: &[Rule] = &[
     rules::cross::D001,
     rules::flows::C001,
     rules::flows::C002,
+    rules::observability::O001,
+    rules::observability::O002,
+    rules::observability::O003,
+    rules::observability::O004,
     rules::edge::E001,
     rules::edge::E002,
     rules::edge::E003,
@@ -420,7 +424,8 @@ pub fn tree_objects(files: &BTreeMap<String, Vec<u8>>) -> Vec<Located> {
 
 /// The rules that relate objects of different files of one environment's tree: HPA vs VPA
 /// (PG-A001), a PDB vs its workload's replicas (PG-D001), fault injection vs the tier
-/// (PG-F001), the network flows (PG-C001, PG-C002). `files` are the rendered files by path.
+/// (PG-F001), the network flows (PG-C001, PG-C002), alert delivery and scraping (PG-O001…
+/// PG-O004). `files` are the rendered files by path.
 pub fn check_tree(files: &BTreeMap<String, Vec<u8>>, tier: Tier) -> Vec<Diagnostic> {
     let objects = tree_objects(files);
     let mut out = Vec::new();

@@ -6,6 +6,7 @@ pub mod edge;
 pub mod flows;
 pub mod metadata;
 pub mod namespace;
+pub mod observability;
 pub mod operator_pods;
 pub mod secrets;
 pub mod workload;
