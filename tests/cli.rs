@@ -346,6 +346,7 @@ fn the_pdb_follows_the_fewest_pods_and_says_why_a_single_pod_may_be_evicted() {
 mod adoption;
 #[path = "cli/escape_hatch.rs"]
 mod escape_hatch;
-
+#[path = "cli/explain.rs"]
+mod explain;
 #[path = "cli/systems.rs"]
 mod systems;

@@ -40,6 +40,10 @@ pub struct Args {
     /// With one ENV: the committed trees are in DIR/<env>/ (default: <root>/rendered/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// With two environments: for each changed field, why the two sides differ (where
+    /// each side's value came from; see `portalgen explain`). Text report only.
+    #[arg(long)]
+    pub explain: bool,
     #[command(flatten)]
     pub templates: TemplatesArgs,
     #[command(flatten)]
@@ -65,6 +69,12 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|n| select(&ws, &loaded, std::slice::from_ref(n), false).map(|mut v| v.remove(0)))
         .collect::<Result<_, _>>()?;
+    if args.explain && (names.len() != 2 || args.format != Format::Text || args.stat) {
+        return Err(crate::diagnostic::Error::Other(
+            "--explain takes two environments and the text report (no --stat)".into(),
+        )
+        .into());
+    }
     let progress = super::progress::Progress::start(ctx, format!("comparing {}", names.join(", ")));
     let mut report = match names.as_slice() {
         [old, new] => {
@@ -144,6 +154,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                 report: &report,
             })?
         ),
+        Format::Text if args.explain => {
+            let mut text = text_report(ctx, &report, args.stat);
+            text.push_str(&why(&ws.root, &loaded, &templates, &names, &report)?);
+            text
+        }
         Format::Text => text_report(ctx, &report, args.stat),
         Format::Junit => super::report::junit(
             "diff",
@@ -164,6 +179,99 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Failure
     })
+}
+
+/// How many changed objects `--explain` explains.
+const EXPLAINED: usize = 50;
+
+/// `diff A B --explain`: for each changed object, each field that differs and where each
+/// side's value came from.
+fn why(
+    root: &Path,
+    loaded: &crate::spec::Loaded,
+    templates: &crate::render::Templates,
+    names: &[String],
+    report: &Report,
+) -> Result<String, crate::diagnostic::Error> {
+    use crate::diagnostic::Error;
+    use crate::diff::identity::ObjectId;
+    use crate::explain::{self, Index, Query};
+    let (old_model, new_model) = (
+        pipeline::model_of(loaded, &names[0])?,
+        pipeline::model_of(loaded, &names[1])?,
+    );
+    let (old_index, new_index) = (Index::new(&old_model), Index::new(&new_model));
+    let old_plan = pipeline::plan(&old_model, templates);
+    let new_plan = pipeline::plan(&new_model, templates);
+    let mut s = String::from("\nWhy they differ:\n");
+    let changed: Vec<&Entry> = report
+        .entries
+        .iter()
+        .filter(|e| e.status == Status::Changed)
+        .collect();
+    for e in changed.iter().take(EXPLAINED) {
+        let (Some(op), Some(np)) = (&e.old_path, &e.new_path) else {
+            continue;
+        };
+        let query = match &e.object {
+            ObjectId::Kubernetes {
+                kind,
+                namespace,
+                name,
+                ..
+            } => Query::Object {
+                kind: kind.clone(),
+                namespace: (!namespace.is_empty()).then(|| namespace.clone()),
+                name: name.clone(),
+            },
+            ObjectId::File { path, .. } => Query::File(path.clone()),
+        };
+        let side = |index: &Index, plan: &[crate::families::Artifact], file: &str| {
+            explain::explain_in(index, templates, plan, file, &query)
+                .map_err(|d| Error::Invalid(vec![d]))
+        };
+        let (Some(a), Some(b)) = (
+            side(&old_index, &old_plan, op)?,
+            side(&new_index, &new_plan, np)?,
+        ) else {
+            continue;
+        };
+        s.push_str(&format!("~ {}\n", e.title));
+        for d in explain::differences(&a, &b) {
+            let value = |l: Option<&explain::Leaf>| {
+                l.map_or_else(
+                    || "(none)".to_owned(),
+                    |l| {
+                        let v = crate::render::scalar(&l.value);
+                        match v.char_indices().nth(80) {
+                            Some((i, _)) => format!("{}…", &v[..i]),
+                            None => v,
+                        }
+                    },
+                )
+            };
+            s.push_str(&format!(
+                "  {}: {} → {}\n",
+                d.path.quoted(),
+                value(d.old),
+                value(d.new)
+            ));
+            for (name, leaf) in [(&names[0], d.old), (&names[1], d.new)] {
+                let origin = leaf.map_or_else(
+                    || "not rendered".to_owned(),
+                    |l| l.origin.relative_to(root).to_string(),
+                );
+                s.push_str(&format!("    {name}: {origin}\n"));
+            }
+        }
+    }
+    if changed.len() > EXPLAINED {
+        s.push_str(&format!(
+            "  … {} more changed objects; `portalgen explain ENV OBJECT` explains any of them\n",
+            changed.len() - EXPLAINED
+        ));
+    }
+    Ok(s)
 }
 
 /// A report with the version of its layout (schemas/reports/diff.v1.schema.json).

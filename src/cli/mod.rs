@@ -5,6 +5,7 @@ mod check;
 mod completions;
 mod diff;
 mod diff_base;
+mod explain;
 mod list;
 mod man;
 mod markdown;
@@ -178,6 +179,12 @@ pub enum Command {
         after_help = "Examples:\n  portalgen diff staging prod-us        # what changes from staging to prod-us\n  portalgen diff staging prod           # a tier name stands for its one primary\n  portalgen diff prod-us                # what `portalgen render prod-us` would change\n  portalgen diff staging prod-us --stat # counts and one line per object\n  portalgen diff prod-us --format json  # for CI bots"
     )]
     Diff(diff::Args),
+    /// Where every value of a rendered object came from: the spec line, the tier default,
+    /// the system file, a patch, a rule of the model or the template.
+    #[command(
+        after_help = "Examples:\n  portalgen explain prod-us Deployment/portal-system/portal-app\n  portalgen explain prod-us Deployment/portal-app spec.replicas\n  portalgen explain staging HorizontalPodAutoscaler/portal-app spec --format json"
+    )]
+    Explain(explain::Args),
     /// List the environments with tier, region, role and tenant count.
     #[command(after_help = "Examples:\n  portalgen list\n  portalgen list --format json")]
     List(list::Args),
@@ -290,6 +297,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Render(args) => render::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Diff(args) => diff::run(&ctx, args),
+        Command::Explain(args) => explain::run(&ctx, args),
         Command::Completions(args) => completions::run(args),
         Command::List(args) => list::run(&ctx, args),
         Command::Schema(args) => schema::run(args),

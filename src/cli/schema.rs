@@ -12,7 +12,7 @@ pub struct Args {
     /// (portalgen.yaml).
     #[arg(value_enum, default_value_t = Spec::Environment)]
     pub spec: Spec,
-    /// The schema of a JSON report instead: validate, check, diff, diff-base or list.
+    /// The schema of a JSON report instead: validate, check, diff, diff-base, list or explain.
     #[arg(long, value_name = "NAME")]
     pub report: Option<String>,
 }

@@ -93,6 +93,10 @@ pub struct Model {
     /// `crate::patch`). Not part of the template context.
     #[serde(skip_serializing)]
     pub patches: Vec<crate::patch::Patch>,
+    /// Where each value came from, by its pointer in the template context's `m` (issue 17,
+    /// `crate::provenance`). Not part of the template context.
+    #[serde(skip_serializing)]
+    pub origins: crate::provenance::Origins,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -310,6 +314,7 @@ pub fn resolve_with_peers(
             .into_iter()
             .chain(crate::patch::of_environment(env))
             .collect(),
+        origins: crate::provenance::Origins::default(),
     };
     // The families' sections, each from the shared parts (Argo CD's last: it delivers what
     // the others render).
@@ -325,6 +330,7 @@ pub fn resolve_with_peers(
         ),
     );
     model.delivery = delivery::resolve(&model);
+    model.origins = crate::provenance::record::model(env, primary, system, &d, &model);
     Ok(model)
 }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::quantity;
 use super::tiers::TierDefaults;
 use crate::diagnostic::Diagnostic;
+use crate::provenance::{Origin, Origins};
 use crate::spec::system::{ServiceSpec, System};
 use crate::spec::{CpuMemoryOverride, Environment, Tier};
 
@@ -335,5 +336,78 @@ pub(super) fn vpa(autoscaled: bool) -> Vpa {
             cpu: "4".into(),
             memory: "8Gi".into(),
         },
+    }
+}
+
+impl Knobs<'_> {
+    /// The origin of a knob's value.
+    fn origin_of<T>(&self, k: &Knob<T>) -> Origin {
+        match &k.at {
+            Source::Env(p) => Origin::spec(self.env, p),
+            Source::System(p) => Origin::system(self.system, p),
+        }
+    }
+
+    /// Where this service's replicas, autoscaling range and resources came from, by
+    /// pointer relative to the service (issue 17): the override or the system file that
+    /// set each, else the tier's default.
+    pub fn origins(&self, d: &TierDefaults, autoscaling: Option<(u32, u32)>) -> Origins {
+        let tier = self.env.spec.tier;
+        let mut o = Origins::default();
+        let replicas = match &self.replicas {
+            Some(k) => self.origin_of(k),
+            None => match autoscaling {
+                Some((min, max)) if !(min..=max).contains(&d.replicas) => Origin::derived(
+                    "the tier's replica count kept inside the autoscaling range (src/model/scaling.rs)",
+                    vec![
+                        Origin::tier(tier, "replicas", d.replicas),
+                        self.range_origin(true, d),
+                        self.range_origin(false, d),
+                    ],
+                ),
+                _ => Origin::tier(tier, "replicas", d.replicas),
+            },
+        };
+        o.set("/replicas", replicas);
+        if autoscaling.is_some() {
+            o.set(
+                "/autoscaling",
+                Origin::constant("the HPA's utilization targets (src/model/services.rs)"),
+            );
+            o.set("/autoscaling/min_replicas", self.range_origin(true, d));
+            o.set("/autoscaling/max_replicas", self.range_origin(false, d));
+        }
+        let defaults = [d.requests.0, d.requests.1, d.limits.0, d.limits.1];
+        let names = [
+            "requests.cpu",
+            "requests.memory",
+            "limits.cpu",
+            "limits.memory",
+        ];
+        for i in 0..4 {
+            let origin = match &self.resources[i] {
+                Some(k) => self.origin_of(k),
+                None => Origin::tier(tier, names[i], defaults[i]),
+            };
+            o.set(format!("/resources/{}", RESOURCE_KEYS[i]), origin);
+        }
+        o
+    }
+
+    fn range_origin(&self, min: bool, d: &TierDefaults) -> Origin {
+        let (knob, key) = if min {
+            (&self.min_replicas, "autoscaling.minReplicas")
+        } else {
+            (&self.max_replicas, "autoscaling.maxReplicas")
+        };
+        match knob {
+            Some(k) => self.origin_of(k),
+            None => match d.autoscaling {
+                Some((lo, hi)) => Origin::tier(self.env.spec.tier, key, if min { lo } else { hi }),
+                None => Origin::Unknown {
+                    why: "autoscaling without a tier default or an override".into(),
+                },
+            },
+        }
     }
 }

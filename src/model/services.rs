@@ -11,6 +11,7 @@ use super::scaling::{self, Knobs};
 use super::tiers::TierDefaults;
 use super::Primary;
 use crate::diagnostic::Diagnostic;
+use crate::provenance::{escape, Origin, Origins};
 use crate::spec::system::{
     ServiceSpec, System, DATABASE_URL_ENV, REDIS_PASSWORD_ENV, USES_DATABASE, USES_INTERNET,
     USES_REDIS,
@@ -59,6 +60,10 @@ pub struct Service {
     pub job: String,
     /// `app.kubernetes.io/component`.
     pub component: String,
+    /// Where each of these values came from, by pointer relative to the service (issue
+    /// 17). Not part of the template context.
+    #[serde(skip_serializing)]
+    pub origins: Origins,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,6 +158,7 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
         problems,
     );
     let resources = scaling::resources(&knobs, cx.defaults, problems);
+    let mut origins = knobs.origins(cx.defaults, autoscaling);
     let uses = Uses {
         database: s.uses.iter().any(|u| u == USES_DATABASE),
         redis: s.uses.iter().any(|u| u == USES_REDIS),
@@ -252,6 +258,288 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
         } else {
             s.name.clone()
         },
+        origins: {
+            record(cx, index, s, &mut origins);
+            origins
+        },
+    }
+}
+
+/// Where the values of a service that are not its scaling came from (issue 17): the system
+/// file (or the built-in app), the environment's image and configuration overrides, the
+/// tier, and the naming rules of this file.
+fn record(cx: &Context, index: usize, s: &ServiceSpec, o: &mut Origins) {
+    let env = cx.env;
+    let sys = |p: &str| Origin::system(cx.system, &format!("/spec/services/{index}{p}"));
+    let named = |what: &str| {
+        Origin::derived(
+            format!("the {what} named after the service (src/model/services.rs)"),
+            vec![sys("/name")],
+        )
+    };
+    o.set("", sys(""));
+    o.set("/name", sys("/name"));
+    o.set("/port", sys("/port"));
+    for (key, what) in [
+        ("/container", "container"),
+        ("/folder", "folder"),
+        ("/service_account", "ServiceAccount"),
+        ("/config_map", "ConfigMap"),
+        ("/alert_prefix", "alert prefix"),
+        ("/job", "scrape job"),
+        ("/component", "component label"),
+    ] {
+        o.set(key, named(what));
+    }
+    let mut image = Vec::new();
+    if s.image.is_some() {
+        image.push(sys("/image"));
+    } else {
+        image.push(Origin::spec(env, "/spec/image/repository"));
+    }
+    let i = &env.spec.image;
+    if i.digest.is_some() {
+        image.push(Origin::spec(env, "/spec/image/digest"));
+    } else if i.tag.is_some() {
+        image.push(Origin::spec(env, "/spec/image/tag"));
+    }
+    o.set(
+        "/image",
+        Origin::derived(
+            "the repository with the environment's tag or digest (src/model/services.rs)",
+            image,
+        ),
+    );
+    o.set(
+        "/service_port",
+        Origin::constant("the port every Service listens on (SERVICE_PORT, src/model/services.rs)"),
+    );
+    let probes = s.probes.clone().unwrap_or_default();
+    let liveness = if probes.liveness.is_some() {
+        sys("/probes/liveness")
+    } else {
+        Origin::constant("the default liveness path /health (src/model/services.rs)")
+    };
+    for (key, set) in [
+        ("startup", probes.startup.is_some()),
+        ("readiness", probes.readiness.is_some()),
+    ] {
+        let origin = if set {
+            sys(&format!("/probes/{key}"))
+        } else {
+            Origin::derived(
+                format!("the {key} probe defaults to the liveness path (src/model/services.rs)"),
+                vec![liveness.clone()],
+            )
+        };
+        o.set(format!("/probes/{key}"), origin);
+    }
+    o.set("/probes/liveness", liveness);
+    o.set(
+        "/vpa",
+        Origin::constant("the VPA's bounds (src/model/scaling.rs)"),
+    );
+    o.set(
+        "/vpa/update_mode",
+        Origin::derived(
+            "the VPA only recommends when an HPA scales the service (src/model/scaling.rs)",
+            vec![Origin::tier(
+                env.spec.tier,
+                "autoscaling",
+                if cx.defaults.autoscaling.is_some() {
+                    "on"
+                } else {
+                    "off"
+                },
+            )],
+        ),
+    );
+    let from_pods = o
+        .lookup("/autoscaling/min_replicas")
+        .filter(|(p, _)| *p == "/autoscaling/min_replicas")
+        .or_else(|| o.lookup("/replicas"))
+        .map(|(_, origin)| origin.clone())
+        .into_iter()
+        .collect::<Vec<_>>();
+    let pdb_default = match cx.defaults.pdb {
+        Some(super::tiers::PdbDefault::MinAvailable(n)) => format!("minAvailable {n}"),
+        Some(super::tiers::PdbDefault::MaxUnavailable(n)) => format!("maxUnavailable {n}"),
+        None => "none".into(),
+    };
+    let mut pdb_from = vec![Origin::tier(env.spec.tier, "pdb", pdb_default)];
+    pdb_from.extend(from_pods);
+    o.set(
+        "/pdb",
+        Origin::derived(
+            "the tier's budget, bounded by the fewest pods there can be (src/model/disruption.rs)",
+            pdb_from,
+        ),
+    );
+    o.set(
+        "/zone_spread",
+        Origin::derived(
+            "hard zone spread in prod, best effort elsewhere (src/model/services.rs)",
+            vec![Origin::spec(env, "/spec/tier")],
+        ),
+    );
+    o.set(
+        "/run_as_user",
+        Origin::constant("the non-root user every container runs as (src/model/services.rs)"),
+    );
+    o.set("/routes", sys("/routes"));
+    o.set("/uses", sys("/uses"));
+    o.set("/metrics", sys("/metrics"));
+    if s.metrics.as_ref().is_some_and(|m| m.path.is_none()) {
+        o.set(
+            "/metrics/path",
+            Origin::constant("the default metrics path /metrics (src/model/services.rs)"),
+        );
+    }
+    o.set(
+        "/metrics/port_name",
+        Origin::derived(
+            "`http` when metrics are served on the service port, else `metrics` (src/model/services.rs)",
+            vec![sys("/metrics/port"), sys("/port")],
+        ),
+    );
+    o.set(
+        "/slo",
+        match &s.slo {
+            Some(_) => sys("/slo"),
+            None => Origin::constant("the product's SLOs of DESIGN §3 (Slo::default)"),
+        },
+    );
+    o.set("/secret_env", sys("/secretEnv"));
+    let uses_database = s.uses.iter().any(|u| u == USES_DATABASE);
+    if uses_database {
+        // DATABASE_URL first, from the database's app Secret.
+        o.set(
+            "/secret_env/0",
+            Origin::derived(
+                "DATABASE_URL from the CloudNativePG app Secret of a service that uses the database (src/model/services.rs)",
+                s.uses
+                    .iter()
+                    .position(|u| u == USES_DATABASE)
+                    .map(|n| sys(&format!("/uses/{n}")))
+                    .into_iter()
+                    .collect(),
+            ),
+        );
+    }
+    for (n, name) in s.secret_env.keys().enumerate() {
+        let at = format!("/secret_env/{}", n + usize::from(uses_database));
+        let written = format!("/secretEnv/{}", escape(name));
+        o.set(at.clone(), sys(&written));
+        o.set(format!("{at}/secret"), sys(&format!("{written}/secret")));
+        o.set(format!("{at}/key"), sys(&format!("{written}/key")));
+    }
+    // The configuration: the platform's variables, then the system file's env, then the
+    // environment's overrides (each key replacing the one before).
+    o.set(
+        "/config",
+        Origin::derived(
+            "the platform's variables of each service (src/model/services.rs)",
+            vec![Origin::spec(env, "/metadata/name")],
+        ),
+    );
+    let prefix = cx.system.name.to_ascii_uppercase().replace('-', "_");
+    let cfg = |k: &str| format!("/config/{}", escape(k));
+    for (key, origin) in [
+        (
+            format!("{prefix}_ENVIRONMENT"),
+            Origin::spec(env, "/metadata/name"),
+        ),
+        (format!("{prefix}_TIER"), Origin::spec(env, "/spec/tier")),
+        (
+            format!("{prefix}_REGION"),
+            Origin::spec(env, "/spec/region"),
+        ),
+        (
+            format!("{prefix}_DOMAIN"),
+            Origin::spec(env, "/spec/domain"),
+        ),
+        ("PORT".into(), sys("/port")),
+    ] {
+        o.set(cfg(&key), origin);
+    }
+    o.set(
+        cfg("LOG_LEVEL"),
+        Origin::derived(
+            "debug on dev, info elsewhere (src/model/services.rs)",
+            vec![Origin::spec(env, "/spec/tier")],
+        ),
+    );
+    let role = if env.has("/spec/role") {
+        Origin::spec(env, "/spec/role")
+    } else {
+        Origin::constant("the default role, primary (src/spec/types.rs)")
+    };
+    o.set(cfg(&format!("{prefix}_ROLE")), role.clone());
+    o.set(
+        cfg("DATABASE_READ_ONLY"),
+        Origin::derived("true on a replica (src/model/services.rs)", vec![role]),
+    );
+    o.set(
+        cfg(&format!("{prefix}_PRIMARY_REGION")),
+        match cx.primary {
+            Some(_) => Origin::derived(
+                "the region of the primary named by spec.replicaOf (src/model/services.rs)",
+                vec![Origin::spec(env, "/spec/replicaOf")],
+            ),
+            None => Origin::spec(env, "/spec/region"),
+        },
+    );
+    for (k, origin) in [
+        (
+            "METRICS_PATH",
+            o.lookup("/metrics/path").map(|(_, o)| o.clone()),
+        ),
+        (
+            "REDIS_HOST",
+            Some(Origin::constant(
+                "the Redis client Service (src/model/data.rs)",
+            )),
+        ),
+    ] {
+        if let Some(origin) = origin {
+            o.set(cfg(k), origin);
+        }
+    }
+    for (n, used) in s.uses.iter().enumerate() {
+        o.set(
+            cfg(&format!(
+                "{}_URL",
+                used.to_ascii_uppercase().replace('-', "_")
+            )),
+            Origin::derived(
+                "the cluster URL of a used service (src/model/services.rs)",
+                vec![sys(&format!("/uses/{n}"))],
+            ),
+        );
+    }
+    for k in s.env.keys() {
+        o.set(cfg(k), sys(&format!("/env/{}", escape(k))));
+    }
+    for k in env.spec.overrides.env.keys() {
+        o.set(
+            cfg(k),
+            Origin::spec(env, &format!("/spec/overrides/env/{}", escape(k))),
+        );
+    }
+    if let Some(own) = env.spec.overrides.services.get(&s.name) {
+        for k in own.env.keys() {
+            o.set(
+                cfg(k),
+                Origin::spec(
+                    env,
+                    &format!(
+                        "/spec/overrides/services/{}/env/{}",
+                        escape(&s.name),
+                        escape(k)
+                    ),
+                ),
+            );
+        }
     }
 }
 

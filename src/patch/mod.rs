@@ -52,7 +52,8 @@ pub struct Target {
 }
 
 impl Target {
-    fn matches(&self, doc: &Document) -> bool {
+    /// Whether the rendered object `doc` is this target.
+    pub fn matches(&self, doc: &Document) -> bool {
         doc.kind() == self.kind
             && doc.name() == self.name
             && self

@@ -129,6 +129,14 @@ impl Templates {
         &self.fingerprint
     }
 
+    /// The source of template `name` (for `explain`'s template lines).
+    pub fn source(&self, name: &str) -> Option<String> {
+        self.env
+            .get_template(name)
+            .ok()
+            .map(|t| t.source().to_owned())
+    }
+
     /// Renders template `name` with `ctx`.
     // A failed render ends the run with this one diagnostic; its size costs nothing.
     #[allow(clippy::result_large_err)]
