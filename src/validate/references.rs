@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::network::pods::{labels as pairs, labels_of, Pods};
+use super::network::services::monitor_namespaces;
 use super::network::{selects, Labels};
 use super::policy::{pod_template, Located};
 use super::At;
@@ -843,24 +844,7 @@ pub fn references(objects: &[Located]) -> Vec<Reference<'_>> {
                 r.secret_keys_at(ns, &["spec", "receivers", "*", "*", "*", "*"]);
             }
             ("monitoring.coreos.com/v1", "ServiceMonitor") => {
-                let namespaces =
-                    if v.at("/spec/namespaceSelector/any").and_then(Value::as_bool) == Some(true) {
-                        None
-                    } else {
-                        Some(
-                            match v
-                                .at("/spec/namespaceSelector/matchNames")
-                                .and_then(Value::as_array)
-                            {
-                                Some(names) => names
-                                    .iter()
-                                    .filter_map(Value::as_str)
-                                    .map(str::to_owned)
-                                    .collect(),
-                                None => vec![ns.to_owned()],
-                            },
-                        )
-                    };
+                let namespaces = monitor_namespaces(doc);
                 let ports = v
                     .at("/spec/endpoints")
                     .and_then(Value::as_array)

@@ -174,7 +174,7 @@ pub fn scrapes_monitor(pods: &Pods<'_>, prometheus: &Document, monitor: &Documen
 
 /// The namespaces a monitor looks in: `matchNames`, every one (`any: true`: `None`), or
 /// its own.
-fn monitor_namespaces(monitor: &Document) -> Option<Vec<String>> {
+pub fn monitor_namespaces(monitor: &Document) -> Option<Vec<String>> {
     let selector = monitor.value.pointer("/spec/namespaceSelector");
     if selector.and_then(|s| s.get("any")).and_then(Value::as_bool) == Some(true) {
         return None;
