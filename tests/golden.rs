@@ -5,7 +5,7 @@
 //! To regenerate after an intended change, run `scripts/regen-goldens.sh` and review the
 //! diff like code.
 
-mod common;
+use crate::common;
 #[path = "golden/operators.rs"]
 mod operators;
 
