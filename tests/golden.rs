@@ -8,6 +8,8 @@
 use crate::common;
 #[path = "golden/operators.rs"]
 mod operators;
+#[path = "golden/yamllint.rs"]
+mod yamllint;
 
 use common::{portalgen, read_tree, render_all, repo};
 
