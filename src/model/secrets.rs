@@ -327,7 +327,7 @@ mod tests {
         sorted.sort();
         assert_eq!(read, sorted);
         // Each push names a Secret CloudNativePG makes for the primary's cluster.
-        let made = cnpg_secrets(&us.database.name);
+        let made = cnpg_secrets(us.database.name);
         assert!(us.secrets.pushes.iter().all(|p| made.contains(&p.source)));
         // A replica pushes nothing, and neither does a primary without replicas.
         assert!(eu.secrets.pushes.is_empty());
