@@ -60,6 +60,9 @@ pub struct Service {
     pub job: String,
     /// `app.kubernetes.io/component`.
     pub component: String,
+    /// How its new versions roll out: a Deployment or an Argo Rollouts Rollout
+    /// (`model::rollout`).
+    pub rollout: super::rollout::Rollout,
     /// Where each of these values came from, by pointer relative to the service (issue
     /// 17). Not part of the template context.
     #[serde(skip_serializing)]
@@ -159,6 +162,8 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
     );
     let resources = scaling::resources(&knobs, cx.defaults, problems);
     let mut origins = knobs.origins(cx.defaults, autoscaling);
+    let slo = slo(s);
+    let rollout = super::rollout::resolve(env, &s.name, &slo, problems, &mut origins);
     let uses = Uses {
         database: s.uses.iter().any(|u| u == USES_DATABASE),
         redis: s.uses.iter().any(|u| u == USES_REDIS),
@@ -250,7 +255,7 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
             .collect(),
         uses,
         metrics,
-        slo: slo(s),
+        slo,
         alert_prefix: alert_prefix(&cx.system.name, &s.name),
         job: s.name.clone(),
         component: if builtin {
@@ -258,6 +263,7 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
         } else {
             s.name.clone()
         },
+        rollout,
         origins: {
             record(cx, index, s, &mut origins);
             origins
@@ -639,7 +645,11 @@ fn config(
     for used in &uses.services {
         set(
             format!("{}_URL", used.to_ascii_uppercase().replace('-', "_")),
-            format!("http://{used}.{}.svc:{SERVICE_PORT}", cx.namespace),
+            format!(
+                "http://{}.{}.svc:{SERVICE_PORT}",
+                super::rollout::called_as(env, used),
+                cx.namespace
+            ),
         );
     }
     let o = &spec.overrides;

@@ -104,21 +104,32 @@ fn destinations(model: &Model) -> Vec<Destination> {
 fn plan_service(model: &Model, m: &Value, service: &Service, out: &mut Vec<Artifact>) {
     let s = Value::from(minijinja::value::Serde(service));
     let folder = &service.folder;
-    let mut add = |file: &str| {
+    // The AnalysisTemplate of a Rollout (from the SLIs of `families::prometheus::slo`).
+    let analysis = super::prometheus::analysis::template(model, service);
+    let a = Value::from(minijinja::value::Serde(&analysis));
+    let mut add_as = |file: &str, template: &str| {
         out.push(Artifact {
             path: format!("kubernetes/platform/{folder}/{file}"),
             template: SERVICE_TEMPLATES
                 .iter()
-                .find(|t| t.ends_with(&format!("/{file}")))
+                .find(|t| t.ends_with(&format!("/{template}")))
                 .copied()
                 .expect("every service file has its template"),
-            context: context! { m => m.clone(), s => s.clone() },
+            context: context! { m => m.clone(), s => s.clone(), a => a.clone() },
         });
     };
-    add("service-account.yaml");
-    add("config-map.yaml");
-    add("deployment.yaml");
+    add_as("service-account.yaml", "service-account.yaml");
+    add_as("config-map.yaml", "config-map.yaml");
+    // A Rollout carries the Deployment's pod template: one template file lays out both.
+    add_as(service.rollout.file, "deployment.yaml");
+    let mut add = |file: &str| add_as(file, file);
     add("service.yaml");
+    if !service.rollout.services.is_empty() {
+        add("rollout-services.yaml");
+    }
+    if analysis.is_some() {
+        add("analysis-template.yaml");
+    }
     if service.autoscaling.is_some() {
         add("hpa.yaml");
     }
@@ -138,6 +149,8 @@ const SERVICE_TEMPLATES: &[&str] = &[
     "kubernetes/app/config-map.yaml",
     "kubernetes/app/deployment.yaml",
     "kubernetes/app/service.yaml",
+    "kubernetes/app/rollout-services.yaml",
+    "kubernetes/app/analysis-template.yaml",
     "kubernetes/app/hpa.yaml",
     "kubernetes/app/vpa.yaml",
     "kubernetes/app/pdb.yaml",

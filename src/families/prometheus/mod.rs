@@ -5,6 +5,7 @@
 //! behaviour scenario (`scenario`) from which `promtool` generates `promtool test rules`
 //! unit tests of the rendered rule file (used by the tests, never rendered).
 
+pub mod analysis;
 pub mod hours;
 pub mod model;
 pub mod operational;
