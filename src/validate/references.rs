@@ -146,6 +146,19 @@ pub const PREREQUISITES: &[Prerequisite] = &[
     },
     Prerequisite {
         kind: "Service",
+        namespace: Some("argo-rollouts"),
+        name: "argo-rollouts-metrics",
+        labels: &[
+            ("app.kubernetes.io/component", "rollouts-controller"),
+            ("app.kubernetes.io/name", "argo-rollouts"),
+            ("app.kubernetes.io/instance", "argo-rollouts"),
+        ],
+        ports: &["metrics"],
+        made_by: MadeBy::Chart("argo-rollouts"),
+        what: "the Argo Rollouts controller's metrics (`controller.metrics.enabled`), scraped by the tree's ServiceMonitor",
+    },
+    Prerequisite {
+        kind: "Service",
         namespace: Some("velero"),
         name: "velero",
         labels: &[("app.kubernetes.io/name", "velero")],

@@ -42,18 +42,39 @@ fn syncs(model: &Model) -> Vec<Sync> {
         wave: "0",
         namespace: model.namespaces.system,
         path: "kubernetes/platform".into(),
-        // The HPA owns the Deployment's replicas.
+        // The HPA owns the Deployment's (or Rollout's) replicas.
         ignore_differences: model
             .services
             .iter()
             .filter(|s| s.autoscaling.is_some())
             .map(|s| IgnoreDifference {
-                group: "apps",
-                kind: "Deployment",
+                group: s.rollout.api_version.split_once('/').map_or("", |(g, _)| g),
+                kind: s.rollout.kind,
                 name: s.name.clone(),
                 namespace: model.namespaces.system,
                 json_pointers: vec!["/spec/replicas"],
+                jq_path_expressions: Vec::new(),
             })
+            // Argo Rollouts moves a canary's weights in the VirtualService's routes.
+            .chain(
+                model
+                    .services
+                    .iter()
+                    .any(|s| {
+                        s.rollout
+                            .canary
+                            .as_ref()
+                            .is_some_and(|c| c.traffic_routing.is_some())
+                    })
+                    .then(|| IgnoreDifference {
+                        group: "networking.istio.io",
+                        kind: "VirtualService",
+                        name: model.ingress.name.clone(),
+                        namespace: model.namespaces.system,
+                        json_pointers: Vec::new(),
+                        jq_path_expressions: vec![".spec.http[].route[].weight"],
+                    }),
+            )
             .collect(),
     };
     let tenants = model
