@@ -153,6 +153,35 @@ impl ServiceSlo<'_> {
         }
     }
 
+    /// The series of its workload's available (or desired) replicas, with its labels: from
+    /// kube-state-metrics for a Deployment, from the Argo Rollouts controller
+    /// (`rollout_info_replicas_…`) for a Rollout.
+    pub fn replicas(&self, namespace: &str, desired: bool) -> (&'static str, Vec<(&'static str, String)>) {
+        let name = self.service.name.clone();
+        if self.service.rollout.is_rollout() {
+            let metric = if desired {
+                "rollout_info_replicas_desired"
+            } else {
+                "rollout_info_replicas_available"
+            };
+            (metric, vec![("namespace", namespace.to_owned()), ("name", name)])
+        } else {
+            let metric = if desired {
+                "kube_deployment_spec_replicas"
+            } else {
+                "kube_deployment_status_replicas_available"
+            };
+            (metric, vec![("namespace", namespace.to_owned()), ("deployment", name)])
+        }
+    }
+
+    /// [`Self::replicas`] as a selector: `metric{namespace="…",deployment="…"}`.
+    pub fn replicas_selector(&self, namespace: &str, desired: bool) -> String {
+        let (metric, labels) = self.replicas(namespace, desired);
+        let matchers: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        format!("{metric}{{{}}}", matchers.join(","))
+    }
+
     /// Its request counter, selected by its job (and `extra` matchers: `,status=~"5.."`).
     pub fn requests(&self, extra: &str) -> String {
         self.sli().requests(extra)
