@@ -1096,6 +1096,47 @@ pub fn references(objects: &[Located]) -> Vec<Reference<'_>> {
                     }
                 }
             }
+            ("argoproj.io/v1alpha1", "Rollout") => {
+                // The Services the controller points at one version, the VirtualService
+                // whose weights it moves, and the analysis templates.
+                for (strategy, keys) in [
+                    ("canary", &["canaryService", "stableService"][..]),
+                    ("blueGreen", &["activeService", "previewService"][..]),
+                ] {
+                    for key in keys {
+                        if let Some(n) = str_at(v, &format!("/spec/strategy/{strategy}/{key}")) {
+                            r.object(format!("spec.strategy.{strategy}.{key}"), "Service", Some(ns), n);
+                        }
+                    }
+                }
+                if let Some(n) = str_at(v, "/spec/strategy/canary/trafficRouting/istio/virtualService/name") {
+                    let (vns, vname) = n
+                        .split_once('.')
+                        .map_or((ns, n), |(name, vns)| (vns, name));
+                    r.object(
+                        "spec.strategy.canary.trafficRouting.istio.virtualService.name",
+                        "VirtualService",
+                        Some(vns),
+                        vname,
+                    );
+                }
+                for at in [
+                    "/spec/strategy/canary/analysis/templates",
+                    "/spec/strategy/blueGreen/prePromotionAnalysis/templates",
+                    "/spec/strategy/blueGreen/postPromotionAnalysis/templates",
+                ] {
+                    let list = v.at(at).and_then(Value::as_array);
+                    for (i, t) in list.into_iter().flatten().enumerate() {
+                        if t.get("clusterScope").and_then(Value::as_bool) == Some(true) {
+                            continue;
+                        }
+                        if let Some(n) = t.get("templateName").and_then(Value::as_str) {
+                            let field = format!("{}[{i}].templateName", at[1..].replace('/', "."));
+                            r.object(field, "AnalysisTemplate", Some(ns), n);
+                        }
+                    }
+                }
+            }
             ("autoscaling/v2", "HorizontalPodAutoscaler")
             | ("autoscaling.k8s.io/v1", "VerticalPodAutoscaler") => {
                 let at = if doc.kind() == "HorizontalPodAutoscaler" {
