@@ -86,15 +86,16 @@ fn long_name() -> String {
 
 /// Patches (issue 12): a target or a path that does not exist is refused at the patch.
 fn patch_cases() -> Vec<Case> {
-    // A patch list after the last line of BASE (line 20): the patch opens on line 22.
+    // A patch list after the last line of BASE (line 20): the patch opens on line 22. BASE
+    // is a staging spec: its app is a Rollout (blue-green).
     let patched = |patch: &str| format!("{BASE}  patches:\n{patch}");
     vec![
         case(
             "a patch whose target is not rendered",
-            patched("    - target: {kind: Deployment, name: portal-ap}\n      mergePatch: {spec: {replicas: 2}}\n"),
+            patched("    - target: {kind: Rollout, name: portal-ap}\n      mergePatch: {spec: {replicas: 2}}\n"),
             22,
             "spec.patches[0].target.name",
-            "the patch target Deployment portal-ap is not rendered for this environment",
+            "the patch target Rollout portal-ap is not rendered for this environment",
         ),
         case(
             "a patch of a kind that is not rendered",
@@ -105,10 +106,10 @@ fn patch_cases() -> Vec<Case> {
         ),
         case(
             "a patch path that does not exist",
-            patched("    - target: {kind: Deployment, name: portal-app}\n      jsonPatch:\n        - {op: test, path: /spec/replicas, value: 3}\n        - {op: remove, path: /spec/replica}\n"),
+            patched("    - target: {kind: Rollout, name: portal-app}\n      jsonPatch:\n        - {op: test, path: /spec/replicas, value: 3}\n        - {op: remove, path: /spec/replica}\n"),
             25,
             "spec.patches[0].jsonPatch[1].path",
-            "patch operation 1 (remove) on Deployment portal-system/portal-app: no key 'replica' under /spec",
+            "patch operation 1 (remove) on Rollout portal-system/portal-app: no key 'replica' under /spec",
         ),
         case(
             "a patch with both kinds of change",

@@ -125,9 +125,12 @@ fn destinations(model: &Model) -> Vec<Destination> {
 fn plan_service(model: &Model, m: &Value, service: &Service, out: &mut Vec<Artifact>) {
     let s = Value::from(minijinja::value::Serde(service));
     let folder = &service.folder;
-    // The AnalysisTemplate of a Rollout (from the SLIs of `families::prometheus::slo`).
-    let analysis = super::prometheus::analysis::template(model, service);
-    let a = Value::from(minijinja::value::Serde(&analysis));
+    // The AnalysisTemplate of a Rollout (from the SLIs of `families::prometheus::slo`), in
+    // the templates `m.observability.analysis_templates[s.name]`.
+    let has_analysis = model
+        .observability
+        .analysis_templates
+        .contains_key(&service.name);
     let mut add_as = |file: &str, template: &str| {
         out.push(Artifact {
             path: format!("kubernetes/platform/{folder}/{file}"),
@@ -136,7 +139,7 @@ fn plan_service(model: &Model, m: &Value, service: &Service, out: &mut Vec<Artif
                 .find(|t| t.ends_with(&format!("/{template}")))
                 .copied()
                 .expect("every service file has its template"),
-            context: context! { m => m.clone(), s => s.clone(), a => a.clone() },
+            context: context! { m => m.clone(), s => s.clone() },
         });
     };
     add_as("service-account.yaml", "service-account.yaml");
@@ -148,7 +151,7 @@ fn plan_service(model: &Model, m: &Value, service: &Service, out: &mut Vec<Artif
     if !service.rollout.services.is_empty() {
         add("rollout-services.yaml");
     }
-    if analysis.is_some() {
+    if has_analysis {
         add("analysis-template.yaml");
     }
     if service.autoscaling.is_some() {

@@ -47,6 +47,9 @@ pub struct Observability {
     /// The Alertmanager that delivers the alerts, and the AlertmanagerConfig it loads.
     pub alertmanager: Alertmanager,
     pub routing: AlertRouting,
+    /// The AnalysisTemplate of each service a Rollout delivers, by service name (rendered
+    /// beside its Rollout by the kubernetes family; `analysis`).
+    pub analysis_templates: BTreeMap<String, super::analysis::AnalysisTemplate>,
 }
 
 /// The Alertmanager (prometheus-operator): its size by monitoring level, and how it picks
@@ -158,8 +161,16 @@ pub fn resolve(m: &Model) -> Observability {
     if m.backups.velero.is_some() {
         scrape_namespaces.push(VELERO_NAMESPACE.to_owned());
     }
+    if crate::families::argocd::operators::any_rollout(m) {
+        scrape_namespaces.push(crate::model::rollout::ARGO_ROLLOUTS_NAMESPACE.to_owned());
+    }
 
     Observability {
+        analysis_templates: m
+            .services
+            .iter()
+            .filter_map(|s| Some((s.name.clone(), super::analysis::template(m, s)?)))
+            .collect(),
         labels,
         selector,
         prometheus: prometheus(m),
