@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::slo::{num, services, Sli, ARG_HASH, ARG_SERVICE};
 use crate::model::rollout::Rollout;
-use crate::model::{Model, Service};
+use crate::model::{Model, Service, MONITORING_NAMESPACE};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AnalysisTemplate {
@@ -69,11 +69,12 @@ pub fn template(m: &Model, service: &Service) -> Option<AnalysisTemplate> {
         failure_condition,
         query,
     };
-    let p = &m.observability.prometheus;
+    // The Prometheus is in the monitoring namespace (`model::prometheus`), whose Service
+    // `prometheus-operated` the operator makes.
     Some(AnalysisTemplate {
         name: analysis.template.clone(),
         args: [ARG_SERVICE, ARG_HASH],
-        address: format!("http://prometheus-operated.{}.svc:9090", p.namespace),
+        address: format!("http://prometheus-operated.{MONITORING_NAMESPACE}.svc:9090"),
         metrics: vec![
             metric(
                 "error-rate",
