@@ -125,12 +125,11 @@ fn destinations(model: &Model) -> Vec<Destination> {
 fn plan_service(model: &Model, m: &Value, service: &Service, out: &mut Vec<Artifact>) {
     let s = Value::from(minijinja::value::Serde(service));
     let folder = &service.folder;
-    // The AnalysisTemplate of a Rollout (from the SLIs of `families::prometheus::slo`), in
-    // the templates `m.observability.analysis_templates[s.name]`.
-    let has_analysis = model
-        .observability
-        .analysis_templates
-        .contains_key(&service.name);
+    // The AnalysisTemplate of a Rollout (from the SLIs of `families::prometheus::slo`):
+    // `m.observability.analysis_templates[s.name]`, as `a`.
+    let analysis = model.observability.analysis_templates.get(&service.name);
+    let has_analysis = analysis.is_some();
+    let a = analysis.map_or(Value::UNDEFINED, |a| Value::from(minijinja::value::Serde(a)));
     let mut add_as = |file: &str, template: &str| {
         out.push(Artifact {
             path: format!("kubernetes/platform/{folder}/{file}"),
@@ -139,7 +138,7 @@ fn plan_service(model: &Model, m: &Value, service: &Service, out: &mut Vec<Artif
                 .find(|t| t.ends_with(&format!("/{template}")))
                 .copied()
                 .expect("every service file has its template"),
-            context: context! { m => m.clone(), s => s.clone() },
+            context: context! { m => m.clone(), s => s.clone(), a => a.clone() },
         });
     };
     add_as("service-account.yaml", "service-account.yaml");
