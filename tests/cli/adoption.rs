@@ -170,7 +170,7 @@ fn subsets_narrow_check_and_diff() {
         "staging",
         "prod-us",
         "--kind",
-        "Deployment",
+        "Rollout",
         "--format",
         "json",
     ]));
@@ -179,7 +179,7 @@ fn subsets_narrow_check_and_diff() {
     assert_valid(&schema("diff.v1.schema.json"), &r);
     let entries = r["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0]["object"]["kind"], "Deployment");
+    assert_eq!(entries[0]["object"]["kind"], "Rollout");
     assert_eq!(r["summary"]["changed"], 1);
 }
 

@@ -55,7 +55,9 @@ fn rollout_row(o: &mut Layout, m: &Model, s: &ServiceSlo) {
             },
         ));
     }
-    let runs = format!("namespace=\"{sys}\",name=~\"{name}-.+\"");
+    // Its analysis runs: `<rollout>-<pod-template hash>-<revision>`, with `-pre` for a
+    // blue-green's pre-promotion analysis.
+    let runs = format!("namespace=\"{sys}\",name=~\"{name}-[a-z0-9]+-[0-9]+(-.+)?\"");
     panels.push((
         6,
         panel(
@@ -68,6 +70,15 @@ fn rollout_row(o: &mut Layout, m: &Model, s: &ServiceSlo) {
             )],
         ),
     ));
+    if !m
+        .observability
+        .analysis_templates
+        .contains_key(&s.service.name)
+    {
+        // No SLIs, no analysis: the phase alone.
+        o.row(8, panels.into_iter().map(|(_, p)| (24, p)).collect());
+        return;
+    }
     panels.push((
         6,
         panel(
