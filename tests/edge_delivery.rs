@@ -724,7 +724,11 @@ fn argocd_applications_sync_every_folder_safely() {
         let ignore = &platform["spec"]["ignoreDifferences"];
         if hpa {
             // The HPA's target: the Deployment in dev, the Rollout elsewhere.
-            let kind = if env == "dev" { "Deployment" } else { "Rollout" };
+            let kind = if env == "dev" {
+                "Deployment"
+            } else {
+                "Rollout"
+            };
             assert_eq!(ignore[0]["kind"], kind);
             assert_eq!(ignore[0]["name"], "portal-app");
             assert_eq!(

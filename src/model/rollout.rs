@@ -253,7 +253,9 @@ pub(super) fn resolve(
                 } else {
                     format!("default abort threshold {as_}")
                 };
-                let at = gate_at.or(abort_at).unwrap_or_else(|| "/spec/delivery".to_owned());
+                let at = gate_at
+                    .or(abort_at)
+                    .unwrap_or_else(|| "/spec/delivery".to_owned());
                 problems.push(
                     env.diagnostic(&at, format!("the {field} {gate} of service '{name}' is not below its {threshold}: a step could never fail its gate without aborting the rollout first"))
                         .with_hint(Some(format!("lower gates.{field} below {as_}, or raise abort.{field} above {gs}"))),
@@ -271,7 +273,9 @@ pub(super) fn resolve(
                 Some(p) => Origin::spec(env, &p),
                 None => Origin::derived(
                     "the service's SLO (src/model/rollout.rs)",
-                    vec![Origin::constant("the service's SLO (src/model/services.rs)")],
+                    vec![Origin::constant(
+                        "the service's SLO (src/model/services.rs)",
+                    )],
                 ),
             },
         );
@@ -309,7 +313,9 @@ pub(super) fn resolve(
             "/rollout/canary/steps",
             match set_at("steps", &|d| d.steps.is_some()) {
                 Some(p) => Origin::spec(env, &p),
-                None => Origin::constant("the canary stages of 003_… (DEFAULT_STEPS, src/spec/delivery.rs)"),
+                None => Origin::constant(
+                    "the canary stages of 003_… (DEFAULT_STEPS, src/spec/delivery.rs)",
+                ),
             },
         );
         Canary {
@@ -344,7 +350,11 @@ pub(super) fn resolve(
     if blue_green.is_some() {
         origins.set(
             "/rollout/blue_green/auto_promotion",
-            Origin::tier(spec.tier, "delivery.autoPromotionEnabled", spec.tier != Tier::Prod),
+            Origin::tier(
+                spec.tier,
+                "delivery.autoPromotionEnabled",
+                spec.tier != Tier::Prod,
+            ),
         );
     }
     let mut services = Vec::new();
@@ -357,7 +367,8 @@ pub(super) fn resolve(
         services.push(RolloutService {
             name: c.stable_service.clone(),
             label: c.stable_service.clone(),
-            comment: "The stable version's pods (Argo Rollouts sets its selector's pod-template hash).",
+            comment:
+                "The stable version's pods (Argo Rollouts sets its selector's pod-template hash).",
         });
     }
     if let Some(b) = &blue_green {

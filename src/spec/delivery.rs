@@ -21,7 +21,9 @@ pub const ABORT_LATENCY_FACTOR: f64 = 2.0;
 pub fn default_abort(error_rate: f64, latency_seconds: f64) -> (f64, f64) {
     let r = |v: f64| (v * 1e9).round() / 1e9;
     (
-        r(ABORT_ERROR_RATE.max(error_rate * ABORT_ERROR_FACTOR).min(1.0)),
+        r(ABORT_ERROR_RATE
+            .max(error_rate * ABORT_ERROR_FACTOR)
+            .min(1.0)),
         r(ABORT_LATENCY_SECONDS.max(latency_seconds * ABORT_LATENCY_FACTOR)),
     )
 }
@@ -138,8 +140,13 @@ pub(super) fn problems(env: &Environment) -> Vec<Diagnostic> {
                     out.push(env.diagnostic(&weight_at, format!("weight {w} is not below 100: the canary reaches 100 after the last step on its own")).with_hint(Some("weights are percentages of the traffic, 1 to 99".into())));
                 } else if w < 1 {
                     out.push(
-                        env.diagnostic(&weight_at, format!("weight {w} is not a share of the traffic"))
-                            .with_hint(Some("weights are percentages of the traffic, 1 to 99".into())),
+                        env.diagnostic(
+                            &weight_at,
+                            format!("weight {w} is not a share of the traffic"),
+                        )
+                        .with_hint(Some(
+                            "weights are percentages of the traffic, 1 to 99".into(),
+                        )),
                     );
                 } else if let Some(prev) = last.filter(|p| w <= *p) {
                     out.push(
@@ -208,17 +215,29 @@ pub(super) fn problems(env: &Environment) -> Vec<Diagnostic> {
         // An explicit gate against an explicit abort threshold (its own section's, or the
         // environment's). Against a default (which follows each service's SLO) the model
         // checks it, per service (`model::rollout`).
-        let abort = Limits::of(d.abort.as_ref())
-            .over(Limits::of(top.and_then(|t| t.abort.as_ref())));
+        let abort =
+            Limits::of(d.abort.as_ref()).over(Limits::of(top.and_then(|t| t.abort.as_ref())));
         let gates = Limits::of(d.gates.as_ref());
         if let (Some(g), Some(a)) = (gates.error_rate, abort.error_rate) {
             if g >= a {
-                out.push(looser(env, &format!("{at}/gates/errorRate"), "errorRate", &pct(g), &pct(a)));
+                out.push(looser(
+                    env,
+                    &format!("{at}/gates/errorRate"),
+                    "errorRate",
+                    &pct(g),
+                    &pct(a),
+                ));
             }
         }
         if let (Some(g), Some(a)) = (gates.latency_seconds, abort.latency_seconds) {
             if g >= a {
-                out.push(looser(env, &format!("{at}/gates/latencyP95"), "latencyP95", &ms(g), &ms(a)));
+                out.push(looser(
+                    env,
+                    &format!("{at}/gates/latencyP95"),
+                    "latencyP95",
+                    &ms(g),
+                    &ms(a),
+                ));
             }
         }
     }

@@ -1105,14 +1105,20 @@ pub fn references(objects: &[Located]) -> Vec<Reference<'_>> {
                 ] {
                     for key in keys {
                         if let Some(n) = str_at(v, &format!("/spec/strategy/{strategy}/{key}")) {
-                            r.object(format!("spec.strategy.{strategy}.{key}"), "Service", Some(ns), n);
+                            r.object(
+                                format!("spec.strategy.{strategy}.{key}"),
+                                "Service",
+                                Some(ns),
+                                n,
+                            );
                         }
                     }
                 }
-                if let Some(n) = str_at(v, "/spec/strategy/canary/trafficRouting/istio/virtualService/name") {
-                    let (vns, vname) = n
-                        .split_once('.')
-                        .map_or((ns, n), |(name, vns)| (vns, name));
+                if let Some(n) = str_at(
+                    v,
+                    "/spec/strategy/canary/trafficRouting/istio/virtualService/name",
+                ) {
+                    let (vns, vname) = n.split_once('.').map_or((ns, n), |(name, vns)| (vns, name));
                     r.object(
                         "spec.strategy.canary.trafficRouting.istio.virtualService.name",
                         "VirtualService",

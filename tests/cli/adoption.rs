@@ -166,13 +166,7 @@ fn subsets_narrow_check_and_diff() {
     assert_eq!(check("prometheus"), Some(1));
 
     let (code, text, _) = run(portalgen().args([
-        "diff",
-        "staging",
-        "prod-us",
-        "--kind",
-        "Rollout",
-        "--format",
-        "json",
+        "diff", "staging", "prod-us", "--kind", "Rollout", "--format", "json",
     ]));
     assert_eq!(code, Some(1));
     let r = json(&text);

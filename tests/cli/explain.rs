@@ -341,12 +341,7 @@ fn without_a_path_every_leaf_is_explained_and_a_path_selects_a_subtree() {
 #[test]
 fn the_text_report_shows_each_value_and_its_origin() {
     let out = portalgen()
-        .args([
-            "explain",
-            "prod-us",
-            "Rollout/portal-app",
-            "spec.replicas",
-        ])
+        .args(["explain", "prod-us", "Rollout/portal-app", "spec.replicas"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -391,18 +386,10 @@ fn unknown_environment_object_or_path_is_exit_2_with_did_you_mean() {
             case(["explain", "prod-us", "Rollout/portal-ap"], 2)
                 .stderr("no object Rollout/portal-ap in the rendered tree of prod-us")
                 .stderr("did you mean 'Rollout/portal-system/portal-app'?"),
+            case(["explain", "prod-us", "Rolout/portal-system/portal-app"], 2)
+                .stderr("did you mean 'Rollout/portal-system/portal-app'?"),
             case(
-                ["explain", "prod-us", "Rolout/portal-system/portal-app"],
-                2,
-            )
-            .stderr("did you mean 'Rollout/portal-system/portal-app'?"),
-            case(
-                [
-                    "explain",
-                    "prod-us",
-                    "Rollout/portal-app",
-                    "spec.replica",
-                ],
+                ["explain", "prod-us", "Rollout/portal-app", "spec.replica"],
                 2,
             )
             .stderr("has no field spec.replica; did you mean 'spec.replicas'?"),

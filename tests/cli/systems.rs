@@ -243,7 +243,8 @@ fn environment_overrides_reach_each_service() {
     let deployment = |name: &str| {
         docs.iter()
             .find(|d| {
-                (d["kind"] == "Deployment" || d["kind"] == "Rollout") && d["metadata"]["name"] == name
+                (d["kind"] == "Deployment" || d["kind"] == "Rollout")
+                    && d["metadata"]["name"] == name
             })
             .unwrap_or_else(|| panic!("no Deployment or Rollout {name}"))
             .clone()

@@ -166,7 +166,10 @@ fn the_references_of_prod_eu_cover_every_kind_the_issue_names() {
     assert!(names("ClusterSecretStore").contains(&"portal-secret-store".to_owned()));
     // The mesh routes to the canary's stable and canary Services, which the Rollout names.
     for svc in ["portal-app-stable", "portal-app-canary"] {
-        assert!(names("Service").contains(&format!("portal-system/{svc}")), "{svc}");
+        assert!(
+            names("Service").contains(&format!("portal-system/{svc}")),
+            "{svc}"
+        );
     }
     assert!(names("AnalysisTemplate").contains(&"portal-system/portal-app-slo".to_owned()));
     assert!(names("VirtualService").contains(&"portal-system/portal-app".to_owned()));
@@ -196,7 +199,10 @@ fn the_references_of_prod_eu_cover_every_kind_the_issue_names() {
             )
         })
         .count();
-    assert_eq!(monitors, 4, "kube-state-metrics, portal-app, velero, argo-rollouts");
+    assert_eq!(
+        monitors, 4,
+        "kube-state-metrics, portal-app, velero, argo-rollouts"
+    );
     let folders = refs
         .iter()
         .filter(|r| matches!(r.target, Target::Folder(_)))
@@ -594,16 +600,41 @@ fn a_broken_reference_of_each_kind_is_a_finding_that_names_it() {
         }),
         ok(),
     );
-    fired(&found, &["HorizontalPodAutoscaler portal-system/portal-app names Rollout portal-system/portal", "spec.scaleTargetRef.name"]);
+    fired(
+        &found,
+        &[
+            "HorizontalPodAutoscaler portal-system/portal-app names Rollout portal-system/portal",
+            "spec.scaleTargetRef.name",
+        ],
+    );
     // A Rollout's Services, its VirtualService and its AnalysisTemplate.
     for (from, to, field) in [
-        ("canaryService: portal-app-canary", "canaryService: portal-app-canery", "Service portal-system/portal-app-canery"),
-        ("stableService: portal-app-stable", "stableService: portal-app-stabel", "Service portal-system/portal-app-stabel"),
-        ("name: portal-app\n            routes:", "name: portal-ap\n            routes:", "VirtualService portal-system/portal-ap"),
-        ("templateName: portal-app-slo", "templateName: portal-app-sli", "AnalysisTemplate portal-system/portal-app-sli"),
+        (
+            "canaryService: portal-app-canary",
+            "canaryService: portal-app-canery",
+            "Service portal-system/portal-app-canery",
+        ),
+        (
+            "stableService: portal-app-stable",
+            "stableService: portal-app-stabel",
+            "Service portal-system/portal-app-stabel",
+        ),
+        (
+            "name: portal-app\n            routes:",
+            "name: portal-ap\n            routes:",
+            "VirtualService portal-system/portal-ap",
+        ),
+        (
+            "templateName: portal-app-slo",
+            "templateName: portal-app-sli",
+            "AnalysisTemplate portal-system/portal-app-sli",
+        ),
     ] {
         let found = r001(&edited(&us, app, |t| t.replace(from, to)), ok());
-        fired(&found, &[&format!("Rollout portal-system/portal-app names {field}")]);
+        fired(
+            &found,
+            &[&format!("Rollout portal-system/portal-app names {field}")],
+        );
     }
     let found = r001(
         &edited(&us, "kubernetes/platform/data/velero-schedule.yaml", |t| {

@@ -85,7 +85,10 @@ fn rollout_row(o: &mut Layout, m: &Model, s: &ServiceSlo) {
             "timeseries",
             "Analysis runs",
             "short",
-            vec![target(format!("sum by (phase) (analysis_run_info{{{runs}}})"), "{{phase}}")],
+            vec![target(
+                format!("sum by (phase) (analysis_run_info{{{runs}}})"),
+                "{{phase}}",
+            )],
         ),
     ));
     panels.push((
@@ -109,15 +112,34 @@ fn rollout_row(o: &mut Layout, m: &Model, s: &ServiceSlo) {
 
 fn ready_pods(m: &Model, s: &ServiceSlo) -> Panel {
     let sys = m.namespaces.system;
-    panel("stat", "Ready pods", "short", vec![target(format!("sum({})", s.replicas_selector(sys, false)), "ready")])
+    panel(
+        "stat",
+        "Ready pods",
+        "short",
+        vec![target(
+            format!("sum({})", s.replicas_selector(sys, false)),
+            "ready",
+        )],
+    )
 }
 
 fn pods(m: &Model, s: &ServiceSlo) -> Panel {
     let sys = m.namespaces.system;
-    panel("timeseries", "Pods", "short", vec![
-        target(format!("sum({})", s.replicas_selector(sys, false)), "available"),
-        target(format!("sum({})", s.replicas_selector(sys, true)), "desired"),
-    ])
+    panel(
+        "timeseries",
+        "Pods",
+        "short",
+        vec![
+            target(
+                format!("sum({})", s.replicas_selector(sys, false)),
+                "available",
+            ),
+            target(
+                format!("sum({})", s.replicas_selector(sys, true)),
+                "desired",
+            ),
+        ],
+    )
 }
 
 /// The overview rows of a service with metrics.

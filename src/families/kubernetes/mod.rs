@@ -129,7 +129,9 @@ fn plan_service(model: &Model, m: &Value, service: &Service, out: &mut Vec<Artif
     // `m.observability.analysis_templates[s.name]`, as `a`.
     let analysis = model.observability.analysis_templates.get(&service.name);
     let has_analysis = analysis.is_some();
-    let a = analysis.map_or(Value::UNDEFINED, |a| Value::from(minijinja::value::Serde(a)));
+    let a = analysis.map_or(Value::UNDEFINED, |a| {
+        Value::from(minijinja::value::Serde(a))
+    });
     let mut add_as = |file: &str, template: &str| {
         out.push(Artifact {
             path: format!("kubernetes/platform/{folder}/{file}"),

@@ -280,7 +280,10 @@ fn service_monitors(m: &Model) -> Vec<ServiceMonitor> {
             target_namespace: crate::model::rollout::ARGO_ROLLOUTS_NAMESPACE.to_owned(),
             match_labels: BTreeMap::from([
                 ("app.kubernetes.io/name", "argo-rollouts".to_owned()),
-                ("app.kubernetes.io/component", "rollouts-controller".to_owned()),
+                (
+                    "app.kubernetes.io/component",
+                    "rollouts-controller".to_owned(),
+                ),
             ]),
             port: "metrics".into(),
             path: "/metrics".into(),

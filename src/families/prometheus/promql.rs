@@ -112,7 +112,10 @@ fn check_analysis(file: &str, doc: &Document) -> Vec<Diagnostic> {
         .collect();
     let metrics = doc.value.at("/spec/metrics").and_then(Value::as_array);
     for (i, metric) in metrics.into_iter().flatten().enumerate() {
-        let Some(query) = metric.at("/provider/prometheus/query").and_then(Value::as_str) else {
+        let Some(query) = metric
+            .at("/provider/prometheus/query")
+            .and_then(Value::as_str)
+        else {
             continue;
         };
         let at = FieldPath::root()
@@ -135,7 +138,9 @@ fn check_analysis(file: &str, doc: &Document) -> Vec<Diagnostic> {
         }
         let mut rest = query;
         while let Some(start) = rest.find("{{") {
-            let Some(end) = rest[start..].find("}}") else { break };
+            let Some(end) = rest[start..].find("}}") else {
+                break;
+            };
             let inner = rest[start + 2..start + end].trim();
             match inner.strip_prefix("args.") {
                 Some(arg) if args.contains(&arg) => {}

@@ -156,7 +156,11 @@ impl ServiceSlo<'_> {
     /// The series of its workload's available (or desired) replicas, with its labels: from
     /// kube-state-metrics for a Deployment, from the Argo Rollouts controller
     /// (`rollout_info_replicas_…`) for a Rollout.
-    pub fn replicas(&self, namespace: &str, desired: bool) -> (&'static str, Vec<(&'static str, String)>) {
+    pub fn replicas(
+        &self,
+        namespace: &str,
+        desired: bool,
+    ) -> (&'static str, Vec<(&'static str, String)>) {
         let name = self.service.name.clone();
         if self.service.rollout.is_rollout() {
             let metric = if desired {
@@ -164,14 +168,20 @@ impl ServiceSlo<'_> {
             } else {
                 "rollout_info_replicas_available"
             };
-            (metric, vec![("namespace", namespace.to_owned()), ("name", name)])
+            (
+                metric,
+                vec![("namespace", namespace.to_owned()), ("name", name)],
+            )
         } else {
             let metric = if desired {
                 "kube_deployment_spec_replicas"
             } else {
                 "kube_deployment_status_replicas_available"
             };
-            (metric, vec![("namespace", namespace.to_owned()), ("deployment", name)])
+            (
+                metric,
+                vec![("namespace", namespace.to_owned()), ("deployment", name)],
+            )
         }
     }
 
