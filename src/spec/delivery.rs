@@ -262,3 +262,46 @@ pub fn pct(v: f64) -> String {
 pub fn ms(v: f64) -> String {
     format!("{}ms", (v * 1000.0 * 1e6).round() / 1e6)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_thresholds_and_default_aborts_parse_as_argo_rollouts_and_the_slos_write_them() {
+        assert_eq!(duration_seconds("30s"), Some(30));
+        assert_eq!(duration_seconds("10m"), Some(600));
+        assert_eq!(duration_seconds("1h"), Some(3600));
+        for bad in [
+            "",
+            "m",
+            "0m",
+            "10",
+            "10 minutes",
+            "1.5m",
+            "-1m",
+            "10d",
+            "1234567s",
+        ] {
+            assert_eq!(duration_seconds(bad), None, "{bad:?}");
+        }
+        assert_eq!(percent("0.1"), Some(0.001));
+        assert_eq!(percent("1%"), Some(0.01));
+        for bad in ["0", "-1", "101", "NaN", "inf", "x"] {
+            assert_eq!(percent(bad), None, "{bad:?}");
+        }
+        assert_eq!(latency_seconds("500ms"), Some(0.5));
+        assert_eq!(latency_seconds("1.5s"), Some(1.5));
+        for bad in ["500", "0ms", "fast", "-1s"] {
+            assert_eq!(latency_seconds(bad), None, "{bad:?}");
+        }
+        // 003_…'s triggers for the product SLO, the same multiples of a looser one.
+        assert_eq!(default_abort(0.001, 0.5), (0.01, 1.0));
+        assert_eq!(default_abort(0.005, 1.0), (0.05, 2.0));
+        assert_eq!(default_abort(0.0005, 0.25), (0.01, 1.0));
+        assert_eq!(
+            (pct(0.001), ms(0.5)),
+            ("0.1%".to_owned(), "500ms".to_owned())
+        );
+    }
+}

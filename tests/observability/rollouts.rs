@@ -314,3 +314,65 @@ fn a_blue_green_in_prod_is_promoted_by_hand() {
     assert_eq!(bg["autoPromotionEnabled"], false);
     assert_eq!(bg["scaleDownDelaySeconds"], 1800);
 }
+
+#[test]
+fn a_service_override_and_custom_steps_change_one_service_only() {
+    let s = Scratch::new();
+    s.write_system(
+        "apiVersion: portalgen.dev/v1alpha1
+kind: System
+metadata:
+  name: shop
+spec:
+  services:
+    - name: web
+      port: 3000
+      routes: [\"/\"]
+      metrics: {port: 3000}
+      uses: [worker]
+    - name: worker
+      port: 3001
+      metrics: {port: 3001}
+",
+    );
+    s.write_env(
+        "prod",
+        &format!(
+            "{}  delivery:\n    steps:\n      - {{weight: 10, pause: 5m}}\n      - {{weight: 50, pause: 1h}}\n  overrides:\n    services:\n      worker:\n        delivery: {{strategy: blueGreen}}\n",
+            common::minimal_spec("prod", "prod", 2)
+        ),
+    );
+    let docs =
+        common::stream(
+            s.cmd()
+                .args(["render", "prod", "--stdout", "--kind", "Rollout,ConfigMap"]),
+        );
+    let rollout = |name: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == "Rollout" && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no Rollout {name}"))
+    };
+    let web = &rollout("web")["spec"]["strategy"]["canary"];
+    assert_eq!(
+        web["steps"],
+        serde_json::json!([
+            {"setWeight": 10}, {"pause": {"duration": "5m"}},
+            {"setWeight": 50}, {"pause": {"duration": "1h"}}
+        ])
+    );
+    let worker = &rollout("worker")["spec"]["strategy"]["blueGreen"];
+    assert_eq!(worker["activeService"], "worker-active");
+    assert_eq!(
+        worker["autoPromotionEnabled"], false,
+        "prod promotes by hand"
+    );
+    // web calls the worker's active Service, never its preview.
+    let config = docs
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == "web-config")
+        .unwrap();
+    assert_eq!(
+        config["data"]["WORKER_URL"],
+        "http://worker-active.shop-system.svc:80"
+    );
+}
