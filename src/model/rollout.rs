@@ -28,6 +28,10 @@ pub const SCALE_DOWN_DELAY_SECONDS: u32 = 1800;
 /// How often the analysis measures, and how many failed measurements abort.
 pub const ANALYSIS_INTERVAL: &str = "1m";
 pub const FAILURE_LIMIT: u32 = 1;
+/// A blue-green's pre-promotion analysis must end for the promotion to happen: this many
+/// measurements, one a minute (`003_…`: "Deployment Time: 5-10 minutes"). A canary's
+/// runs in the background until the rollout completes (no count).
+pub const PRE_PROMOTION_MEASUREMENTS: u32 = 5;
 /// The window of the analysis' rates: the SLI recording rules' shortest.
 pub const ANALYSIS_WINDOW: &str = "5m";
 
@@ -77,6 +81,8 @@ pub struct Analysis {
     /// which selects the pods of every version (the pod-template hash picks the new one's).
     pub service: String,
     pub interval: &'static str,
+    /// How many measurements (none: until the rollout completes).
+    pub count: Option<u32>,
     pub failure_limit: u32,
     pub window: &'static str,
 }
@@ -302,6 +308,7 @@ pub(super) fn resolve(
         template: format!("{name}-slo"),
         service: name.to_owned(),
         interval: ANALYSIS_INTERVAL,
+        count: (strategy == Strategy::BlueGreen).then_some(PRE_PROMOTION_MEASUREMENTS),
         failure_limit: FAILURE_LIMIT,
         window: ANALYSIS_WINDOW,
     });

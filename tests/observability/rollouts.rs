@@ -184,6 +184,21 @@ fn prod_us_is_a_canary_staging_a_blue_green_dev_a_rolling_deployment() {
         bg["prePromotionAnalysis"]["templates"][0]["templateName"],
         "portal-app-slo"
     );
+    // The pre-promotion analysis ends (5 measurements) so that the promotion can happen;
+    // the canary's runs in the background until the rollout completes.
+    let count = |env: &std::path::Path| {
+        one(env, &format!("{app}/analysis-template.yaml"))["spec"]["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["count"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        count(&staging),
+        [serde_json::json!(5), serde_json::json!(5)]
+    );
+    assert_eq!(count(&golden.join("prod-us")), [Value::Null, Value::Null]);
     let services: Vec<Value> = docs(&staging, &format!("{app}/rollout-services.yaml"));
     let names: Vec<&str> = services
         .iter()

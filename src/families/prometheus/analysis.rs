@@ -24,6 +24,8 @@ pub struct AnalysisTemplate {
 pub struct Metric {
     pub name: &'static str,
     pub interval: &'static str,
+    /// How many measurements (none: until the rollout completes).
+    pub count: Option<u32>,
     pub failure_limit: u32,
     /// Argo Rollouts' expressions over `result` (the query's vector).
     pub success_condition: String,
@@ -64,6 +66,7 @@ pub fn template(m: &Model, service: &Service) -> Option<AnalysisTemplate> {
     let metric = |name, success_condition, failure_condition, query| Metric {
         name,
         interval: analysis.interval,
+        count: analysis.count,
         failure_limit: analysis.failure_limit,
         success_condition,
         failure_condition,
