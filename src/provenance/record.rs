@@ -332,6 +332,7 @@ pub fn model(
     for (section, file) in [
         ("/observability", "src/families/prometheus/model.rs"),
         ("/grafana", "src/families/grafana/model.rs"),
+        ("/tracing", "src/families/tracing/model.rs"),
         ("/edge", "src/families/cloudflare/model.rs"),
         ("/delivery", "src/families/argocd/model.rs"),
     ] {
