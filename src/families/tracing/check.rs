@@ -204,8 +204,14 @@ mod tests {
         assert!(msgs.contains(&"pipeline traces names exporter otlp/tmepo, which the configuration does not define under exporters"), "{msgs:?}");
         assert!(msgs.contains(&"processor memory_limiter is defined but no pipeline uses it"));
         assert!(msgs.contains(&"exporter otlp/tempo is defined but no pipeline uses it"));
-        let undefined = got.iter().find(|(_, m, _)| m.contains("otlp/tmepo")).unwrap();
-        assert_eq!(undefined.0.quoted(), "service.pipelines.traces.exporters[0]");
+        let undefined = got
+            .iter()
+            .find(|(_, m, _)| m.contains("otlp/tmepo"))
+            .unwrap();
+        assert_eq!(
+            undefined.0.quoted(),
+            "service.pipelines.traces.exporters[0]"
+        );
         assert_eq!(undefined.2.as_deref(), Some("did you mean 'otlp/tempo'?"));
     }
 
