@@ -34,7 +34,7 @@ pub fn check_collector(file: &str, doc: &Document) -> Vec<Diagnostic> {
     problems(config)
         .into_iter()
         .map(|(path, message, hint)| {
-            Diagnostic::new(file, message)
+            Diagnostic::new(file, format!("[{RULE}] {message}"))
                 .object(doc.object_ref())
                 .with_path(at.clone().join(&path))
                 .rule(RULE)

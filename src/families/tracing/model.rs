@@ -281,7 +281,9 @@ pub fn resolve(m: &Model, backend: TraceBackend) -> Tracing {
 }
 
 /// A service's OTLP endpoint and resource attributes: `service.name`, the environment,
-/// the Kubernetes ones (the pod's from the downward API), and where the tenant is read.
+/// the Kubernetes ones (the pod's from the downward API), and the tenant header its
+/// instrumentation captures (the collector turns it into the `tenant.id` span attribute:
+/// one pod serves every tenant, so the tenant is a span's, not a resource's).
 fn service_env(m: &Model, service: &str, endpoint: &str) -> Vec<EnvVar> {
     let value = |name, v: String| EnvVar {
         name,
@@ -300,7 +302,6 @@ fn service_env(m: &Model, service: &str, endpoint: &str) -> Vec<EnvVar> {
         format!("k8s.deployment.name={service}"),
         "k8s.pod.name=$(K8S_POD_NAME)".to_owned(),
         "k8s.node.name=$(K8S_NODE_NAME)".to_owned(),
-        format!("portal.tenant.attribute={TENANT_ATTRIBUTE}"),
     ];
     vec![
         field("K8S_POD_NAME", "metadata.name"),
