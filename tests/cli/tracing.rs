@@ -145,7 +145,7 @@ fn every_tier_samples_and_retains_as_its_tier_says() {
         let app = document(&stream, "Deployment", "portal-app");
         assert!(
             app.contains("value: http://otel-collector.monitoring.svc:4317")
-                && app.contains(&format!("deployment.environment=app,"))
+                && app.contains("deployment.environment=app,")
                 && app.contains("k8s.pod.name=$(K8S_POD_NAME)"),
             "{tier}:\n{app}"
         );
