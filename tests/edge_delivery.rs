@@ -2,7 +2,7 @@
 //! who owns which shared CloudFlare resource, the Argo CD project and applications, sync
 //! waves, and the stability of tenant shards.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The `prometheus/` and `grafana/` families: what each tier gets, every PromQL expression
 //! parsed, and broken templates or dashboards caught with their file and rule or panel.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

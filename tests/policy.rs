@@ -4,7 +4,7 @@
 
 #[path = "policy/alerting.rs"]
 mod alerting;
-mod common;
+use crate::common;
 #[path = "policy/flows.rs"]
 mod flows;
 #[path = "policy/operator_pods.rs"]

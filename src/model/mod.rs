@@ -177,6 +177,8 @@ pub struct Alerting {
     pub email_to: Option<String>,
     pub email_from: Option<String>,
     pub smarthost: Option<String>,
+    /// The spec's `alerting.timeZone`; without it the business hours are the region's.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -300,6 +302,7 @@ pub fn resolve_with_peers(
             email_to: spec.alerting.email.to.clone(),
             email_from: spec.alerting.email.from.clone(),
             smarthost: spec.alerting.email.smarthost.clone(),
+            time_zone: spec.alerting.time_zone.clone(),
         },
         gitops: Gitops {
             repo_url: spec.gitops.repo_url.clone(),

@@ -316,6 +316,13 @@ pub fn model(
             Origin::constant("PagerDuty off unless asked for (src/spec/types.rs)"),
         ),
     );
+    o.set(
+        "/alerting/time_zone",
+        set_or(
+            "/spec/alerting/timeZone",
+            Origin::constant("the region's time zone (src/families/prometheus/hours.rs)"),
+        ),
+    );
     o.set("/gitops/repo_url", spec("/spec/gitops/repoURL"));
     o.set(
         "/gitops/target_revision",

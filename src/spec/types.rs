@@ -319,6 +319,9 @@ pub struct Alerting {
     /// defaults from the domain, see `families::prometheus::routing`).
     #[serde(default)]
     pub email: EmailDigest,
+    /// The on-call team's IANA time zone for business hours, when it is not the region's
+    /// (a US team on call for `eu-west-1`). One of `families::prometheus::hours::ZONES`.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

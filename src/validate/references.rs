@@ -1036,6 +1036,25 @@ pub fn references(objects: &[Located]) -> Vec<Reference<'_>> {
                     }
                 }
             }
+            ("external-secrets.io/v1alpha1", "PushSecret") => {
+                // The Secret pushed must be made in the tree (CloudNativePG's, for a
+                // replica), and each store written must exist.
+                if let Some(secret) = str_at(v, "/spec/selector/secret/name") {
+                    r.object("spec.selector.secret.name", "Secret", Some(ns), secret);
+                }
+                let stores = v.at("/spec/secretStoreRefs").and_then(Value::as_array);
+                for (i, s) in stores.into_iter().flatten().enumerate() {
+                    if let Some(name) = s.get("name").and_then(Value::as_str) {
+                        let field = format!("spec.secretStoreRefs[{i}].name");
+                        match s.get("kind").and_then(Value::as_str) {
+                            Some("ClusterSecretStore") => {
+                                r.object(field, "ClusterSecretStore", None, name)
+                            }
+                            _ => r.object(field, "SecretStore", Some(ns), name),
+                        }
+                    }
+                }
+            }
             ("argoproj.io/v1alpha1", "Application") => {
                 let dest = str_at(v, "/spec/destination/namespace").unwrap_or(ns);
                 let single = v.at("/spec/source").is_some();

@@ -232,6 +232,29 @@ fn a_broken_reference_of_each_kind_is_a_finding_that_names_it() {
         ok(),
     );
     fired(&found, &["reads key 'session-secrets' of Secret portal-system/portal-secrets, but its ExternalSecret makes only session-secret"]);
+    // The Secret a PushSecret copies to the replica's entry, and the store it writes to.
+    let push = "kubernetes/platform/secrets/portal-system/portal-db-replication-to-prod-eu.yaml";
+    let found = r001(
+        &edited(&us, push, |t| {
+            t.replace("name: portal-db-replication\n", "name: portal-db-replica\n")
+        }),
+        ok(),
+    );
+    fired(
+        &found,
+        &[
+            "PushSecret portal-system/portal-db-replication-to-prod-eu names Secret portal-system/portal-db-replica",
+            "spec.selector.secret.name",
+        ],
+    );
+    let found = r001(&us, vec![]);
+    fired(
+        &found,
+        &[
+            "PushSecret portal-system/portal-db-replication-to-prod-eu names ClusterSecretStore portal-secret-store",
+            "spec.secretStoreRefs[0].name",
+        ],
+    );
     // A ConfigMap loaded by envFrom, and the pods' ServiceAccount.
     let found = r001(
         &edited(&us, app, |t| {
