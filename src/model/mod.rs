@@ -332,6 +332,9 @@ pub fn resolve_with_peers(
     for p in &mut model.network.services {
         p.egress.push(otlp.clone());
     }
+    for i in 0..model.services.len() {
+        model.services[i].telemetry = tracing::service_env(&model, &model.services[i].name);
+    }
     model.observability = observability::resolve(&model);
     model.grafana = grafana::resolve(&model);
     // Every Secret read, once the sections that read them are resolved.

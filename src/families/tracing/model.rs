@@ -51,9 +51,6 @@ pub struct Tracing {
     pub collector: Collector,
     pub instrumentation: Instrumentation,
     pub backend: Backend,
-    /// What each service's containers are told, by service name: the OTLP endpoint and
-    /// their resource attributes, in the order the variables must be declared.
-    pub service_env: BTreeMap<String, Vec<EnvVar>>,
     /// The Grafana datasources' provisioning file (YAML text).
     pub datasources: String,
     pub datasource_config_map: &'static str,
@@ -238,11 +235,6 @@ pub fn resolve(m: &Model, backend: TraceBackend) -> Tracing {
         (OPERATOR_MANAGED_BY.0, OPERATOR_MANAGED_BY.1.to_owned()),
         ("app.kubernetes.io/instance", format!("{ns}.{COLLECTOR}")),
     ]);
-    let service_env = m
-        .services
-        .iter()
-        .map(|s| (s.name.clone(), service_env(m, &s.name, &endpoint)))
-        .collect();
     Tracing {
         namespace: ns,
         collector: Collector {
@@ -276,7 +268,6 @@ pub fn resolve(m: &Model, backend: TraceBackend) -> Tracing {
         grafana_labels: BTreeMap::from([GRAFANA_LABEL]),
         prometheus_labels: BTreeMap::from([("app.kubernetes.io/name", "prometheus")]),
         backend,
-        service_env,
     }
 }
 
@@ -284,7 +275,9 @@ pub fn resolve(m: &Model, backend: TraceBackend) -> Tracing {
 /// the Kubernetes ones (the pod's from the downward API), and the tenant header its
 /// instrumentation captures (the collector turns it into the `tenant.id` span attribute:
 /// one pod serves every tenant, so the tenant is a span's, not a resource's).
-fn service_env(m: &Model, service: &str, endpoint: &str) -> Vec<EnvVar> {
+/// (`Service::telemetry`, in the order the variables must be declared.)
+pub fn service_env(m: &Model, service: &str) -> Vec<EnvVar> {
+    let endpoint = &m.tracing.collector.endpoint;
     let value = |name, v: String| EnvVar {
         name,
         value: Some(v),
