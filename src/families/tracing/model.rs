@@ -42,8 +42,6 @@ pub const TENANT_ATTRIBUTE: &str = "tenant.id";
 pub const GRAFANA_LABEL: (&str, &str) = ("app.kubernetes.io/name", "grafana");
 /// The label the Grafana sidecar loads datasources from.
 pub const DATASOURCE_LABEL: &str = "grafana_datasource";
-/// The Prometheus datasource's uid (the trace backend's is the backend's name).
-pub const PROMETHEUS_DATASOURCE: &str = "prometheus";
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Tracing {
@@ -261,7 +259,7 @@ pub fn resolve(m: &Model, backend: TraceBackend) -> Tracing {
                 ("deployment.environment.name", m.env.name.clone()),
             ]),
         },
-        datasources: datasources(&backend),
+        datasources: datasources(m.names.prefix, &backend),
         datasource_config_map: "grafana-datasource-tracing",
         datasource_label: DATASOURCE_LABEL,
         senders: m.services.iter().map(|s| s.name.clone()).collect(),
@@ -568,33 +566,36 @@ pub fn jaeger_config(retention_hours: u32) -> Value {
 /// Grafana's datasources: Prometheus (its exemplars link to the trace backend by the
 /// `trace_id` exemplar label) and the trace backend (trace to metrics: each span's
 /// service's request rate and errors, by `service.name` as the `job` label).
-fn datasources(b: &Backend) -> String {
+/// Named and identified after the system (`<prefix>-prometheus`, `<prefix>-<backend>`),
+/// none the default: the Grafana may provision datasources of its own.
+fn datasources(prefix: &str, b: &Backend) -> String {
     let prometheus_url = format!("http://prometheus-operated.{MONITORING_NAMESPACE}.svc:9090");
+    let prometheus_uid = format!("{prefix}-prometheus");
+    let backend_uid = format!("{prefix}-{}", b.name);
     let v = json!({
         "apiVersion": 1,
         "datasources": [
             {
-                "name": "Prometheus",
-                "uid": PROMETHEUS_DATASOURCE,
+                "name": format!("Prometheus ({prefix})"),
+                "uid": prometheus_uid,
                 "type": "prometheus",
                 "access": "proxy",
                 "url": prometheus_url,
-                "isDefault": true,
                 "jsonData": {
                     "exemplarTraceIdDestinations": [
-                        { "name": "trace_id", "datasourceUid": b.name }
+                        { "name": "trace_id", "datasourceUid": backend_uid }
                     ]
                 }
             },
             {
-                "name": b.kind,
-                "uid": b.name,
+                "name": format!("{} ({prefix})", b.kind),
+                "uid": backend_uid,
                 "type": b.datasource_type,
                 "access": "proxy",
                 "url": b.query_url,
                 "jsonData": {
                     "tracesToMetrics": {
-                        "datasourceUid": PROMETHEUS_DATASOURCE,
+                        "datasourceUid": prometheus_uid,
                         "spanStartTimeShift": "-5m",
                         "spanEndTimeShift": "5m",
                         "tags": [{ "key": "service.name", "value": "job" }],
