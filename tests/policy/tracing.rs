@@ -150,3 +150,50 @@ fn a_collector_without_its_security_contexts_breaks_the_pod_security_level() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn the_collectors_exporter_and_the_services_endpoint_must_name_services_that_exist() {
+    let tree = golden("golden/prod-us");
+    // The exporter names a Service nobody makes.
+    let found = findings_with(&tree, "tracing/collector.yaml", |t| {
+        t.replacen(
+            "endpoint: tempo.monitoring.svc:4317",
+            "endpoint: tempoo.monitoring.svc:4317",
+            1,
+        )
+    });
+    assert!(
+        found
+            .iter()
+            .any(|(id, m)| id == "PG-R001" && m.contains("tempoo")),
+        "{found:#?}"
+    );
+    // The Instrumentation names a port the operator's Service does not have.
+    let found = findings_with(&tree, "tracing/collector.yaml", |t| {
+        t.replacen(
+            "otel-collector.monitoring.svc:4318",
+            "otel-collector.monitoring.svc:4319",
+            1,
+        )
+    });
+    assert!(
+        found
+            .iter()
+            .any(|(id, m)| id == "PG-R001" && m.contains("otel-collector") && m.contains("4319")),
+        "{found:#?}"
+    );
+    // A service's OTLP endpoint with the collector's name misspelt.
+    let found = findings_with(&tree, "kubernetes/platform/app/deployment.yaml", |t| {
+        t.replacen(
+            "http://otel-collector.monitoring.svc:4317",
+            "http://otel-colector.monitoring.svc:4317",
+            1,
+        )
+    });
+    assert!(
+        found
+            .iter()
+            .any(|(id, m)| id == "PG-R001" && m.contains("otel-colector")),
+        "{found:#?}"
+    );
+}
