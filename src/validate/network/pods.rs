@@ -44,7 +44,7 @@ pub const ALERTMANAGER_PORTS: [(&str, u16); 3] = [
 ];
 /// The OpenTelemetry Operator's collector ports: its OTLP receivers' (named as the operator
 /// names them, the port from the receiver's endpoint, else the protocol's default) and its
-/// own metrics (`metrics`, the telemetry reader's port).
+/// own metrics (`metrics`, the port of the telemetry's Prometheus reader, 8888 by default).
 pub const OTLP_PORTS: [(&str, &str, u16); 2] =
     [("grpc", "otlp-grpc", 4317), ("http", "otlp-http", 4318)];
 pub const COLLECTOR_METRICS_PORT: u16 = 8888;
@@ -174,7 +174,21 @@ pub fn collector_ports(doc: &Document) -> BTreeMap<String, u16> {
             out.insert(port_name.to_owned(), port);
         }
     }
-    out.insert("metrics".to_owned(), COLLECTOR_METRICS_PORT);
+    // The operator's `metrics` port: the telemetry's Prometheus reader's, else its default.
+    let readers = doc
+        .value
+        .pointer("/spec/config/service/telemetry/metrics/readers")
+        .and_then(Value::as_array);
+    let port = readers
+        .into_iter()
+        .flatten()
+        .find_map(|r| {
+            r.pointer("/pull/exporter/prometheus/port")
+                .and_then(Value::as_u64)
+        })
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or(COLLECTOR_METRICS_PORT);
+    out.insert("metrics".to_owned(), port);
     out
 }
 
