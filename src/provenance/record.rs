@@ -107,7 +107,7 @@ pub fn model(
     for (i, s) in model.services.iter().enumerate() {
         o.nest(&format!("/services/{i}"), s.origins.clone());
         o.set(
-            &format!("/services/{i}/telemetry"),
+            format!("/services/{i}/telemetry"),
             Origin::derived(
                 "the service's OTLP endpoint and resource attributes (src/families/tracing/model.rs)",
                 vec![spec("/metadata/name")],
