@@ -350,3 +350,5 @@ mod escape_hatch;
 mod explain;
 #[path = "cli/systems.rs"]
 mod systems;
+#[path = "cli/tracing.rs"]
+mod tracing;

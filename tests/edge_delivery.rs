@@ -662,8 +662,8 @@ fn argocd_applications_sync_every_folder_safely() {
             .collect();
         assert_eq!(
             apps.len(),
-            2 + shard_dirs.len(),
-            "{env}: platform, monitoring and one per shard"
+            3 + shard_dirs.len(),
+            "{env}: platform, monitoring, tracing and one per shard"
         );
         let mut paths = BTreeSet::new();
         for app in &apps {
@@ -706,6 +706,7 @@ fn argocd_applications_sync_every_folder_safely() {
         let mut expected: BTreeSet<String> = [
             format!("rendered/{env}/kubernetes/platform"),
             format!("rendered/{env}/prometheus"),
+            format!("rendered/{env}/tracing"),
         ]
         .into();
         // Dashboards (and their ConfigMaps) come with the full monitoring level only.

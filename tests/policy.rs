@@ -13,6 +13,8 @@ mod operator_pods;
 mod references;
 #[path = "policy/rollout.rs"]
 mod rollout;
+#[path = "policy/tracing.rs"]
+mod tracing;
 
 use std::collections::BTreeMap;
 

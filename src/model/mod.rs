@@ -26,6 +26,7 @@ use crate::families::argocd::model as delivery;
 use crate::families::cloudflare::model as edge;
 use crate::families::grafana::model as grafana;
 use crate::families::prometheus::model as observability;
+use crate::families::tracing::model as tracing;
 use crate::spec::system::System;
 use crate::spec::{Environment, Role, Tier, Toleration};
 pub use conventions::*;
@@ -81,6 +82,8 @@ pub struct Model {
     pub observability: observability::Observability,
     /// The dashboards (see `families::grafana`).
     pub grafana: grafana::Grafana,
+    /// The OpenTelemetry collector and the trace backend (see `families::tracing`).
+    pub tracing: tracing::Tracing,
     pub gitops: Gitops,
     /// CloudFlare resources this environment's Terraform owns (see `families::cloudflare`).
     pub edge: edge::Edge,
@@ -309,6 +312,7 @@ pub fn resolve_with_peers(
         },
         observability: observability::Observability::default(),
         grafana: grafana::Grafana::default(),
+        tracing: tracing::Tracing::default(),
         edge,
         delivery: delivery::Delivery::default(),
         tenants,
@@ -332,6 +336,16 @@ pub fn resolve_with_peers(
             &model.ingress.name,
             fault_injection,
         );
+    }
+    // Tracing first: the alerts and dashboards read the collector, the services' policies
+    // gain their OTLP egress.
+    model.tracing = tracing::resolve(&model, spec.tracing.backend);
+    let otlp = tracing::otlp_egress(&model.tracing);
+    for p in &mut model.network.services {
+        p.egress.push(otlp.clone());
+    }
+    for i in 0..model.services.len() {
+        model.services[i].telemetry = tracing::service_env(&model, &model.services[i].name);
     }
     model.observability = observability::resolve(&model);
     model.grafana = grafana::resolve(&model);

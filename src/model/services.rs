@@ -63,6 +63,9 @@ pub struct Service {
     /// How its new versions roll out: a Deployment or an Argo Rollouts Rollout
     /// (`model::rollout`).
     pub rollout: super::rollout::Rollout,
+    /// Its OTLP endpoint and resource attributes (set with the tracing section, see
+    /// `families::tracing::model`).
+    pub telemetry: Vec<crate::families::tracing::model::EnvVar>,
     /// Where each of these values came from, by pointer relative to the service (issue
     /// 17). Not part of the template context.
     #[serde(skip_serializing)]
@@ -264,6 +267,7 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
             s.name.clone()
         },
         rollout,
+        telemetry: Vec::new(),
         origins: {
             record(cx, index, s, &mut origins);
             origins

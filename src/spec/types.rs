@@ -83,6 +83,9 @@ pub struct EnvironmentSpec {
     /// Where the tree's Secrets come from (`spec.secrets.store`).
     #[serde(default)]
     pub secrets: SecretsSpec,
+    /// Distributed tracing (`spec.tracing`).
+    #[serde(default)]
+    pub tracing: TracingSpec,
     /// Objects the cluster has that the tree references without making them.
     #[serde(default)]
     pub external: Vec<ExternalRef>,
@@ -154,6 +157,24 @@ impl CloudProvider {
             CloudProvider::Azure => "westeurope",
         }
     }
+}
+
+/// `spec.tracing`: which trace backend the collector exports to.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct TracingSpec {
+    #[serde(default)]
+    pub backend: TraceBackend,
+}
+
+/// The trace backend (`spec.tracing.backend`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceBackend {
+    /// Grafana Tempo, monolithic.
+    #[default]
+    Tempo,
+    /// Jaeger v2 (the OpenTelemetry-collector-based Jaeger), with Badger storage.
+    Jaeger,
 }
 
 /// `spec.secrets` of an environment or of the system file.

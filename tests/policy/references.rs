@@ -207,9 +207,9 @@ fn the_references_of_prod_eu_cover_every_kind_the_issue_names() {
         .iter()
         .filter(|r| matches!(r.target, Target::Folder(_)))
         .count();
-    // The root Application, the platform, monitoring (its rules and its dashboards) and
-    // eight tenant shards.
-    assert_eq!(folders, 12);
+    // The root Application, the platform, monitoring (its rules and its dashboards),
+    // tracing and eight tenant shards.
+    assert_eq!(folders, 13);
 }
 
 #[test]
