@@ -581,10 +581,14 @@ fn argocd_project_is_fenced_to_the_environment() {
         for d in spec["destinations"].as_array().unwrap() {
             assert_eq!(d["server"], "https://kubernetes.default.svc");
         }
-        // Exactly the namespaces the platform and tenant objects live in.
+        // Exactly the namespaces the platform, tenant and monitoring objects live in (the
+        // Prometheus' Roles in the operators' namespaces it scrapes included).
         let mut namespaces = BTreeSet::new();
         let mut cluster_kinds = BTreeSet::new();
-        for (path, bytes) in tree.iter().filter(|(p, _)| p.starts_with("kubernetes/")) {
+        for (path, bytes) in tree
+            .iter()
+            .filter(|(p, _)| p.starts_with("kubernetes/") || p.starts_with("prometheus/"))
+        {
             for doc in yaml_docs(bytes) {
                 let group = doc["apiVersion"]
                     .as_str()
@@ -720,7 +724,13 @@ fn argocd_applications_sync_every_folder_safely() {
         let hpa = tree.contains_key("kubernetes/platform/app/hpa.yaml");
         let ignore = &platform["spec"]["ignoreDifferences"];
         if hpa {
-            assert_eq!(ignore[0]["kind"], "Deployment");
+            // The HPA's target: the Deployment in dev, the Rollout elsewhere.
+            let kind = if env == "dev" {
+                "Deployment"
+            } else {
+                "Rollout"
+            };
+            assert_eq!(ignore[0]["kind"], kind);
             assert_eq!(ignore[0]["name"], "portal-app");
             assert_eq!(
                 ignore[0]["jsonPointers"],
@@ -736,6 +746,15 @@ fn argocd_applications_sync_every_folder_safely() {
                 "{env}: without an HPA, git owns the replicas"
             );
         }
+        // A canary's weights are the Argo Rollouts controller's, not git's.
+        let canary = tree
+            .get("kubernetes/platform/app/rollout.yaml")
+            .is_some_and(|t| String::from_utf8_lossy(t).contains("trafficRouting:"));
+        let weights = ignore.as_array().into_iter().flatten().any(|i| {
+            i["kind"] == "VirtualService"
+                && i["jqPathExpressions"] == serde_json::json!([".spec.http[].route[].weight"])
+        });
+        assert_eq!(weights, canary, "{env}: the VirtualService's weights");
 
         // The root Application syncs argocd/ itself, in a project that holds only Argo CD objects.
         let boot = yaml(tree, "argocd/bootstrap.yaml");

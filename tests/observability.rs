@@ -763,6 +763,8 @@ mod services;
 
 #[path = "observability/behaviour.rs"]
 mod behaviour;
+#[path = "observability/rollouts.rs"]
+mod rollouts;
 
 /// The Secrets the routing reads, for the tree's table of secrets: each receiver's key,
 /// in the AlertmanagerConfig's namespace, and each one the rendered config names.

@@ -11,6 +11,8 @@ mod flows;
 mod operator_pods;
 #[path = "policy/references.rs"]
 mod references;
+#[path = "policy/rollout.rs"]
+mod rollout;
 #[path = "policy/tracing.rs"]
 mod tracing;
 

@@ -106,7 +106,7 @@ fn diff_stat_prints_only_the_summary() {
     let text = stdout_of(&out);
     assert!(text.contains("objects: "), "{text}");
     assert!(
-        text.contains("~ Deployment portal-system/portal-app"),
+        text.contains("~ Rollout portal-system/portal-app"),
         "{text}"
     );
     assert!(!text.contains("@@"), "no hunks with --stat:\n{text}");
@@ -127,11 +127,12 @@ fn diff_json_parses_and_carries_the_report() {
     let entries = v["entries"].as_array().unwrap();
     let deployment = entries
         .iter()
-        .find(|e| e["title"] == "Deployment portal-system/portal-app")
+        // Both environments' app is a Rollout (blue-green in staging, canary in prod).
+        .find(|e| e["title"] == "Rollout portal-system/portal-app")
         .unwrap();
     assert_eq!(deployment["status"], "changed");
-    assert_eq!(deployment["object"]["kind"], "Deployment");
-    assert_eq!(deployment["object"]["group"], "apps");
+    assert_eq!(deployment["object"]["kind"], "Rollout");
+    assert_eq!(deployment["object"]["group"], "argoproj.io");
     let replicas = deployment["hunks"]
         .as_array()
         .unwrap()

@@ -8,6 +8,7 @@ mod disruption;
 pub mod names;
 pub mod network;
 pub mod quantity;
+pub mod rollout;
 mod scaling;
 pub mod secrets;
 pub mod services;
@@ -325,6 +326,17 @@ pub fn resolve_with_peers(
     };
     // The families' sections, each from the shared parts (Argo CD's last: it delivers what
     // the others render).
+    // A canary's traffic split names the VirtualService routes the mesh renders.
+    let fault_injection = model.mesh.fault_injection.is_some();
+    for s in &mut model.services {
+        rollout::route(
+            &mut s.rollout,
+            &s.name,
+            &model.routes,
+            &model.ingress.name,
+            fault_injection,
+        );
+    }
     // Tracing first: the alerts and dashboards read the collector, the services' policies
     // gain their OTLP egress.
     model.tracing = tracing::resolve(&model, spec.tracing.backend);

@@ -199,6 +199,16 @@ pub struct Route {
     pub port: u16,
     /// Names of its VirtualService HTTP routes.
     pub names: RouteNames,
+    /// Where its VirtualService routes send requests: the service's Service, or a canary's
+    /// stable and canary Services with their initial weights (100 and 0; Argo Rollouts
+    /// moves them during a rollout).
+    pub destinations: Vec<Destination>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Destination {
+    pub service: String,
+    pub weight: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -226,6 +236,27 @@ pub(super) fn routes(services: &[Service], builtin: bool) -> Vec<Route> {
                 path: r.clone(),
                 service: s.name.clone(),
                 port: s.service_port,
+                destinations: match &s.rollout.canary {
+                    Some(c) => vec![
+                        Destination {
+                            service: c.stable_service.clone(),
+                            weight: Some(100),
+                        },
+                        Destination {
+                            service: c.canary_service.clone(),
+                            weight: Some(0),
+                        },
+                    ],
+                    None => vec![Destination {
+                        service: s
+                            .rollout
+                            .blue_green
+                            .as_ref()
+                            .map_or(&s.name, |b| &b.active_service)
+                            .clone(),
+                        weight: None,
+                    }],
+                },
                 names: RouteNames {
                     fault_injection: format!("{base}fault-injection"),
                     tenant: format!("{base}tenant"),

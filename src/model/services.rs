@@ -60,6 +60,9 @@ pub struct Service {
     pub job: String,
     /// `app.kubernetes.io/component`.
     pub component: String,
+    /// How its new versions roll out: a Deployment or an Argo Rollouts Rollout
+    /// (`model::rollout`).
+    pub rollout: super::rollout::Rollout,
     /// Its OTLP endpoint and resource attributes (set with the tracing section, see
     /// `families::tracing::model`).
     pub telemetry: Vec<crate::families::tracing::model::EnvVar>,
@@ -162,6 +165,8 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
     );
     let resources = scaling::resources(&knobs, cx.defaults, problems);
     let mut origins = knobs.origins(cx.defaults, autoscaling);
+    let slo = slo(s);
+    let rollout = super::rollout::resolve(env, &s.name, &slo, problems, &mut origins);
     let uses = Uses {
         database: s.uses.iter().any(|u| u == USES_DATABASE),
         redis: s.uses.iter().any(|u| u == USES_REDIS),
@@ -253,7 +258,7 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
             .collect(),
         uses,
         metrics,
-        slo: slo(s),
+        slo,
         alert_prefix: alert_prefix(&cx.system.name, &s.name),
         job: s.name.clone(),
         component: if builtin {
@@ -261,6 +266,7 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
         } else {
             s.name.clone()
         },
+        rollout,
         telemetry: Vec::new(),
         origins: {
             record(cx, index, s, &mut origins);
@@ -643,7 +649,11 @@ fn config(
     for used in &uses.services {
         set(
             format!("{}_URL", used.to_ascii_uppercase().replace('-', "_")),
-            format!("http://{used}.{}.svc:{SERVICE_PORT}", cx.namespace),
+            format!(
+                "http://{}.{}.svc:{SERVICE_PORT}",
+                super::rollout::called_as(env, used),
+                cx.namespace
+            ),
         );
     }
     let o = &spec.overrides;

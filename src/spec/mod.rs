@@ -6,6 +6,7 @@
 //! this module holds the environment spec and its rules of one file alone; [`workspace`]
 //! lists and loads every spec of a project and checks the rules between files.
 
+pub mod delivery;
 pub mod edit;
 pub mod node;
 mod read;
@@ -165,6 +166,7 @@ fn check_alone(env: &Environment) -> Vec<Diagnostic> {
         _ => {}
     }
     out.extend(env_names(env));
+    out.extend(delivery::problems(env));
     out.extend(region_of_cloud(env));
     for (pointer, message, hint) in external_problems(&env.spec.external) {
         out.push(env.diagnostic(&pointer, message).with_hint(Some(hint)));

@@ -89,6 +89,8 @@ pub struct EnvironmentSpec {
     /// Objects the cluster has that the tree references without making them.
     #[serde(default)]
     pub external: Vec<ExternalRef>,
+    /// How new versions roll out (`spec.delivery`; see `model::delivery`).
+    pub delivery: Option<DeliverySpec>,
     #[serde(default)]
     pub overrides: Overrides,
     /// Patches of rendered objects, applied in order before the checks (see `crate::patch`).
@@ -392,6 +394,57 @@ pub struct ServiceOverride {
     pub resources: Option<ResourcesOverride>,
     #[serde(default)]
     pub env: BTreeMap<String, EnvValue>,
+    /// Its delivery, over `spec.delivery` field by field.
+    pub delivery: Option<DeliverySpec>,
+}
+
+/// How new versions of a service roll out (`spec.delivery`, or a service's override).
+/// Every field is optional: what is not set comes from the environment's, then the tier.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct DeliverySpec {
+    pub strategy: Option<Strategy>,
+    /// Canary only: the weights before 100, each with how long it holds.
+    pub steps: Option<Vec<CanaryStepSpec>>,
+    pub gates: Option<ThresholdsSpec>,
+    pub abort: Option<ThresholdsSpec>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Strategy {
+    /// A Deployment's rolling update.
+    Rolling,
+    /// An Argo Rollouts canary behind the mesh's traffic split.
+    Canary,
+    /// An Argo Rollouts blue-green with a preview Service.
+    BlueGreen,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Rolling => "rolling",
+            Strategy::Canary => "canary",
+            Strategy::BlueGreen => "blueGreen",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct CanaryStepSpec {
+    /// Percent of the traffic to the canary (the schema takes any integer: the rules of
+    /// `model::delivery` check the range and the order, with positions).
+    pub weight: i64,
+    pub pause: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ThresholdsSpec {
+    /// In percent, as the system file's SLOs: `"0.1"`.
+    pub error_rate: Option<String>,
+    /// `500ms`, `1s`.
+    pub latency_p95: Option<String>,
 }
 
 /// A pod toleration, as Kubernetes spells it.

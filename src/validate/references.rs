@@ -148,6 +148,19 @@ pub const PREREQUISITES: &[Prerequisite] = &[
     },
     Prerequisite {
         kind: "Service",
+        namespace: Some("argo-rollouts"),
+        name: "argo-rollouts-metrics",
+        labels: &[
+            ("app.kubernetes.io/component", "rollouts-controller"),
+            ("app.kubernetes.io/name", "argo-rollouts"),
+            ("app.kubernetes.io/instance", "argo-rollouts"),
+        ],
+        ports: &["metrics"],
+        made_by: MadeBy::Chart("argo-rollouts"),
+        what: "the Argo Rollouts controller's metrics (`controller.metrics.enabled`), scraped by the tree's ServiceMonitor",
+    },
+    Prerequisite {
+        kind: "Service",
         namespace: Some("velero"),
         name: "velero",
         labels: &[("app.kubernetes.io/name", "velero")],
@@ -1175,6 +1188,53 @@ pub fn references(objects: &[Located]) -> Vec<Reference<'_>> {
                                 let field = format!("{at}.helm.parameters[{j}].value");
                                 r.object(field, "Secret", Some(dest), secret);
                             }
+                        }
+                    }
+                }
+            }
+            ("argoproj.io/v1alpha1", "Rollout") => {
+                // The Services the controller points at one version, the VirtualService
+                // whose weights it moves, and the analysis templates.
+                for (strategy, keys) in [
+                    ("canary", &["canaryService", "stableService"][..]),
+                    ("blueGreen", &["activeService", "previewService"][..]),
+                ] {
+                    for key in keys {
+                        if let Some(n) = str_at(v, &format!("/spec/strategy/{strategy}/{key}")) {
+                            r.object(
+                                format!("spec.strategy.{strategy}.{key}"),
+                                "Service",
+                                Some(ns),
+                                n,
+                            );
+                        }
+                    }
+                }
+                if let Some(n) = str_at(
+                    v,
+                    "/spec/strategy/canary/trafficRouting/istio/virtualService/name",
+                ) {
+                    let (vns, vname) = n.split_once('.').map_or((ns, n), |(name, vns)| (vns, name));
+                    r.object(
+                        "spec.strategy.canary.trafficRouting.istio.virtualService.name",
+                        "VirtualService",
+                        Some(vns),
+                        vname,
+                    );
+                }
+                for at in [
+                    "/spec/strategy/canary/analysis/templates",
+                    "/spec/strategy/blueGreen/prePromotionAnalysis/templates",
+                    "/spec/strategy/blueGreen/postPromotionAnalysis/templates",
+                ] {
+                    let list = v.at(at).and_then(Value::as_array);
+                    for (i, t) in list.into_iter().flatten().enumerate() {
+                        if t.get("clusterScope").and_then(Value::as_bool) == Some(true) {
+                            continue;
+                        }
+                        if let Some(n) = t.get("templateName").and_then(Value::as_str) {
+                            let field = format!("{}[{i}].templateName", at[1..].replace('/', "."));
+                            r.object(field, "AnalysisTemplate", Some(ns), n);
                         }
                     }
                 }

@@ -63,6 +63,7 @@ pub(super) fn cases() -> Vec<Case> {
         image_cases(),
         override_cases(),
         reference_cases(),
+        delivery_cases(),
     ]
     .into_iter()
     .flatten()
@@ -85,16 +86,75 @@ fn long_name() -> String {
 }
 
 /// Patches (issue 12): a target or a path that does not exist is refused at the patch.
+/// `spec.delivery` (issue 16): canary steps, pauses, and gates against the abort
+/// thresholds. The section opens on line 21, after BASE.
+fn delivery_cases() -> Vec<Case> {
+    let delivery = |body: &str| format!("{BASE}  delivery:\n{body}");
+    let canary = |steps: &str| delivery(&format!("    strategy: canary\n    steps:\n{steps}"));
+    vec![
+        case(
+            "canary weights that do not increase",
+            canary("      - {weight: 25, pause: 10m}\n      - {weight: 5, pause: 20m}\n"),
+            25,
+            "spec.delivery.steps[1].weight",
+            "weights must increase: 5 after 25",
+        ),
+        case(
+            "a canary weight above 100",
+            canary("      - {weight: 5, pause: 10m}\n      - {weight: 150, pause: 20m}\n"),
+            25,
+            "spec.delivery.steps[1].weight",
+            "weight 150 is not below 100",
+        ),
+        case(
+            "a pause that is not a duration",
+            canary("      - {weight: 5, pause: 10 minutes}\n"),
+            24,
+            "spec.delivery.steps[0].pause",
+            "pause '10 minutes' is not a duration",
+        ),
+        case(
+            "a gate looser than its abort threshold",
+            delivery("    gates: {errorRate: \"2\"}\n    abort: {errorRate: \"1\"}\n"),
+            22,
+            "spec.delivery.gates.errorRate",
+            "the errorRate gate 2% is not below the abort threshold 1%",
+        ),
+        case(
+            "an abort threshold below the SLO the gate defaults to",
+            delivery("    abort: {latencyP95: 400ms}\n"),
+            22,
+            "spec.delivery.abort.latencyP95",
+            "the latencyP95 gate (its SLO, 500ms) of service 'portal-app' is not below its abort threshold 400ms",
+        ),
+        case(
+            "canary steps on a blue-green",
+            delivery("    strategy: blueGreen\n    steps: [{weight: 5, pause: 1m}]\n"),
+            23,
+            "spec.delivery.steps",
+            "steps are the traffic weights of a canary, and this delivery is blueGreen",
+        ),
+        case(
+            "a latency that is not one",
+            delivery("    gates: {latencyP95: fast}\n"),
+            22,
+            "spec.delivery.gates.latencyP95",
+            "latencyP95 'fast' is not a latency",
+        ),
+    ]
+}
+
 fn patch_cases() -> Vec<Case> {
-    // A patch list after the last line of BASE (line 20): the patch opens on line 22.
+    // A patch list after the last line of BASE (line 20): the patch opens on line 22. BASE
+    // is a staging spec: its app is a Rollout (blue-green).
     let patched = |patch: &str| format!("{BASE}  patches:\n{patch}");
     vec![
         case(
             "a patch whose target is not rendered",
-            patched("    - target: {kind: Deployment, name: portal-ap}\n      mergePatch: {spec: {replicas: 2}}\n"),
+            patched("    - target: {kind: Rollout, name: portal-ap}\n      mergePatch: {spec: {replicas: 2}}\n"),
             22,
             "spec.patches[0].target.name",
-            "the patch target Deployment portal-ap is not rendered for this environment",
+            "the patch target Rollout portal-ap is not rendered for this environment",
         ),
         case(
             "a patch of a kind that is not rendered",
@@ -105,10 +165,10 @@ fn patch_cases() -> Vec<Case> {
         ),
         case(
             "a patch path that does not exist",
-            patched("    - target: {kind: Deployment, name: portal-app}\n      jsonPatch:\n        - {op: test, path: /spec/replicas, value: 3}\n        - {op: remove, path: /spec/replica}\n"),
+            patched("    - target: {kind: Rollout, name: portal-app}\n      jsonPatch:\n        - {op: test, path: /spec/replicas, value: 3}\n        - {op: remove, path: /spec/replica}\n"),
             25,
             "spec.patches[0].jsonPatch[1].path",
-            "patch operation 1 (remove) on Deployment portal-system/portal-app: no key 'replica' under /spec",
+            "patch operation 1 (remove) on Rollout portal-system/portal-app: no key 'replica' under /spec",
         ),
         case(
             "a patch with both kinds of change",

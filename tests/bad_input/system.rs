@@ -238,7 +238,7 @@ fn system_value_cases() -> Vec<SystemCase> {
         system_case(
             "a system patch whose path does not exist",
             format!(
-                "{SYSTEM}  patches:\n    - target: {{kind: Deployment, name: web}}\n      jsonPatch:\n        - {{op: replace, path: /spec/replica, value: 3}}\n"
+                "{SYSTEM}  patches:\n    - target: {{kind: Rollout, name: web}}\n      jsonPatch:\n        - {{op: replace, path: /spec/replica, value: 3}}\n"
             ),
             at_sys(21),
             "spec.patches[0].jsonPatch[0].path",
@@ -248,12 +248,12 @@ fn system_value_cases() -> Vec<SystemCase> {
         system_case(
             "a system patch whose target is not rendered",
             format!(
-                "{SYSTEM}  patches:\n    - target: {{kind: Deployment, name: wbe}}\n      mergePatch: {{spec: {{paused: true}}}}\n"
+                "{SYSTEM}  patches:\n    - target: {{kind: Rollout, name: wbe}}\n      mergePatch: {{spec: {{paused: true}}}}\n"
             ),
             at_sys(19),
             "spec.patches[0].target.name",
-            "the patch target Deployment wbe is not rendered",
-            Some("Deployment shop-system/web"),
+            "the patch target Rollout wbe is not rendered",
+            Some("Rollout shop-system/web"),
         ),
     ]
 }

@@ -166,20 +166,14 @@ fn subsets_narrow_check_and_diff() {
     assert_eq!(check("prometheus"), Some(1));
 
     let (code, text, _) = run(portalgen().args([
-        "diff",
-        "staging",
-        "prod-us",
-        "--kind",
-        "Deployment",
-        "--format",
-        "json",
+        "diff", "staging", "prod-us", "--kind", "Rollout", "--format", "json",
     ]));
     assert_eq!(code, Some(1));
     let r = json(&text);
     assert_valid(&schema("diff.v1.schema.json"), &r);
     let entries = r["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0]["object"]["kind"], "Deployment");
+    assert_eq!(entries[0]["object"]["kind"], "Rollout");
     assert_eq!(r["summary"]["changed"], 1);
 }
 

@@ -142,7 +142,7 @@ fn an_override_is_explained_by_its_line_in_the_spec() {
     let r = one(
         &repo(),
         "prod-us",
-        "Deployment/portal-system/portal-app",
+        "Rollout/portal-system/portal-app",
         "spec.replicas",
     );
     assert_eq!(r["origin"], "spec");
@@ -170,7 +170,7 @@ fn a_tier_default_names_the_tier_and_the_default() {
     let r = one(
         &repo(),
         "staging",
-        "Deployment/portal-app",
+        "Rollout/portal-app",
         "spec.template.spec.containers[0].resources.limits.cpu",
     );
     assert_eq!(r["origin"], "tier-default");
@@ -239,7 +239,7 @@ fn a_system_file_value_points_at_portalgen_yaml() {
     let r = one(
         &root,
         "prod",
-        "Deployment/tasks-system/auth-service",
+        "Rollout/tasks-system/auth-service",
         "spec.template.spec.containers[0].ports[0].containerPort",
     );
     assert_eq!(r["origin"], "system-file");
@@ -251,7 +251,7 @@ fn a_system_file_value_points_at_portalgen_yaml() {
     let r = one(
         &root,
         "prod",
-        "Deployment/tasks-system/auth-service",
+        "Rollout/tasks-system/auth-service",
         "spec.template.spec.containers[0].resources.requests.memory",
     );
     assert_eq!(r["origin"], "system-file", "{r}");
@@ -341,21 +341,16 @@ fn without_a_path_every_leaf_is_explained_and_a_path_selects_a_subtree() {
 #[test]
 fn the_text_report_shows_each_value_and_its_origin() {
     let out = portalgen()
-        .args([
-            "explain",
-            "prod-us",
-            "Deployment/portal-app",
-            "spec.replicas",
-        ])
+        .args(["explain", "prod-us", "Rollout/portal-app", "spec.replicas"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         stdout_of(&out),
         format!(
-            "Deployment portal-system/portal-app (kubernetes/platform/app/deployment.yaml)\n  spec.replicas: 8\n      ← environments/prod-us.yaml:{} spec.overrides.replicas\n",
+            "Rollout portal-system/portal-app (kubernetes/platform/app/rollout.yaml)\n  spec.replicas: 8\n      ← environments/prod-us.yaml:{} spec.overrides.replicas\n",
             {
-                let r = one(&repo(), "prod-us", "Deployment/portal-app", "spec.replicas");
+                let r = one(&repo(), "prod-us", "Rollout/portal-app", "spec.replicas");
                 format!("{}:{}", r["line"], r["column"])
             }
         )
@@ -386,23 +381,15 @@ fn unknown_environment_object_or_path_is_exit_2_with_did_you_mean() {
     check_cases(
         portalgen,
         [
-            case(["explain", "prod-uss", "Deployment/portal-app"], 2)
+            case(["explain", "prod-uss", "Rollout/portal-app"], 2)
                 .stderr("did you mean 'prod-us'?"),
-            case(["explain", "prod-us", "Deployment/portal-ap"], 2)
-                .stderr("no object Deployment/portal-ap in the rendered tree of prod-us")
-                .stderr("did you mean 'Deployment/portal-system/portal-app'?"),
+            case(["explain", "prod-us", "Rollout/portal-ap"], 2)
+                .stderr("no object Rollout/portal-ap in the rendered tree of prod-us")
+                .stderr("did you mean 'Rollout/portal-system/portal-app'?"),
+            case(["explain", "prod-us", "Rolout/portal-system/portal-app"], 2)
+                .stderr("did you mean 'Rollout/portal-system/portal-app'?"),
             case(
-                ["explain", "prod-us", "Deploymnt/portal-system/portal-app"],
-                2,
-            )
-            .stderr("did you mean 'Deployment/portal-system/portal-app'?"),
-            case(
-                [
-                    "explain",
-                    "prod-us",
-                    "Deployment/portal-app",
-                    "spec.replica",
-                ],
+                ["explain", "prod-us", "Rollout/portal-app", "spec.replica"],
                 2,
             )
             .stderr("has no field spec.replica; did you mean 'spec.replicas'?"),
@@ -411,7 +398,7 @@ fn unknown_environment_object_or_path_is_exit_2_with_did_you_mean() {
                 [
                     "explain",
                     "prod-us",
-                    "Deployment/portal-app",
+                    "Rollout/portal-app",
                     "--format",
                     "junit",
                 ],
@@ -433,8 +420,8 @@ fn diff_explain_says_why_each_changed_field_differs() {
     let why = &text[text.find("\nWhy they differ:\n").expect("the explanation")..];
     let replicas = why
         .split("\n~ ")
-        .find(|o| o.starts_with("Deployment portal-system/portal-app\n"))
-        .expect("the Deployment");
+        .find(|o| o.starts_with("Rollout portal-system/portal-app\n"))
+        .expect("the Rollout");
     assert!(
         replicas.contains(
             "  spec.replicas: 3 → 8\n    staging: tier default staging (replicas: 3)\n    prod-us: environments/prod-us.yaml:"

@@ -195,24 +195,25 @@ spec:
             )
         })
         .collect();
+    // In prod each service is a canary: its routes go to its stable Service first.
     assert_eq!(
         routes,
         [
             (
                 "/api/auth".to_owned(),
-                "auth.shop-system.svc.cluster.local".to_owned()
+                "auth-stable.shop-system.svc.cluster.local".to_owned()
             ),
             (
                 "/login".to_owned(),
-                "auth.shop-system.svc.cluster.local".to_owned()
+                "auth-stable.shop-system.svc.cluster.local".to_owned()
             ),
             (
                 "/api".to_owned(),
-                "api.shop-system.svc.cluster.local".to_owned()
+                "api-stable.shop-system.svc.cluster.local".to_owned()
             ),
             (
                 "/".to_owned(),
-                "web.shop-system.svc.cluster.local".to_owned()
+                "web-stable.shop-system.svc.cluster.local".to_owned()
             ),
         ]
     );
@@ -231,7 +232,7 @@ fn environment_overrides_reach_each_service() {
         "prod",
         "--stdout",
         "--kind",
-        "ConfigMap,Deployment",
+        "ConfigMap,Deployment,Rollout",
     ]));
     let config = |name: &str| {
         docs.iter()
@@ -241,8 +242,11 @@ fn environment_overrides_reach_each_service() {
     };
     let deployment = |name: &str| {
         docs.iter()
-            .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == name)
-            .unwrap_or_else(|| panic!("no Deployment {name}"))
+            .find(|d| {
+                (d["kind"] == "Deployment" || d["kind"] == "Rollout")
+                    && d["metadata"]["name"] == name
+            })
+            .unwrap_or_else(|| panic!("no Deployment or Rollout {name}"))
             .clone()
     };
     // spec.overrides.env reaches every service, over the system file's values.
@@ -376,7 +380,9 @@ spec:
     s.write_env(
         "staging",
         &format!(
-            "{}  patches:\n    - target: {{kind: Deployment, name: web}}\n      jsonPatch:\n        - {{op: replace, path: /spec/revisionHistoryLimit, value: 3}}\n",
+            // A rolling Deployment in staging too (its default is a blue-green Rollout),
+            // so that the system file's patches of the Deployment apply to both.
+            "{}  delivery: {{strategy: rolling}}\n  patches:\n    - target: {{kind: Deployment, name: web}}\n      jsonPatch:\n        - {{op: replace, path: /spec/revisionHistoryLimit, value: 3}}\n",
             minimal_spec("staging", "staging", 1)
         ),
     );

@@ -142,7 +142,13 @@ fn every_tier_samples_and_retains_as_its_tier_says() {
             sts.contains(&format!("storage: {storage}")),
             "{tier}:\n{sts}"
         );
-        let app = document(&stream, "Deployment", "portal-app");
+        // The app: a Deployment in dev, a Rollout (the same pod template) elsewhere.
+        let kind = if tier == "dev" {
+            "Deployment"
+        } else {
+            "Rollout"
+        };
+        let app = document(&stream, kind, "portal-app");
         assert!(
             app.contains("value: http://otel-collector.monitoring.svc:4317")
                 && app.contains("deployment.environment=app,")

@@ -223,6 +223,8 @@ fn dashboards_have_a_row_per_service_each_querying_its_own() {
     let selects = |e: &str, service: &str| {
         e.contains(&format!("\"{service}\""))
             || e.contains(&format!("tasks_{}:", service.replace('-', "_")))
+            // Its Rollout's analysis runs, by name (`<rollout>-<hash>-<revision>…`).
+            || e.contains(&format!("\"{service}-[a-z0-9]+-[0-9]+(-.+)?\""))
     };
     for slug in ["tasks-overview", "tasks-slo"] {
         let d: Value =
@@ -359,7 +361,8 @@ fn a_service_without_metrics_gets_no_slis_but_a_down_alert_and_its_pods() {
     let down = alert_rule(&rules, "ShopWorkerDown").expect("a down alert");
     assert_eq!(
         down["expr"],
-        "absent(kube_deployment_status_replicas_available{namespace=\"shop-system\",deployment=\"worker\"} >= 1)"
+        // A Rollout (the tier's blue-green): its replicas as the Argo Rollouts controller reports them.
+        "absent(rollout_info_replicas_available{namespace=\"shop-system\",name=\"worker\"} >= 1)"
     );
     assert!(alert_rule(&rules, "ShopWorkerHPAMaxedOut").is_some());
     // kube-state-metrics' series of the system's namespaces are kept: the alert can fire.
@@ -397,12 +400,14 @@ fn a_service_without_metrics_gets_no_slis_but_a_down_alert_and_its_pods() {
         .iter()
         .map(|p| p["title"].as_str().unwrap())
         .collect();
-    // The overview ends with the tracing row.
+    // Its Rollout's phase (without metrics it has no SLIs, so no analysis to show); the
+    // overview ends with the tracing row.
     assert_eq!(
         titles,
         [
             "Ready pods",
             "Pods",
+            "Rollout phase",
             "Tracing",
             "Spans received and exported",
             "Spans dropped",
@@ -420,7 +425,7 @@ fn a_service_without_metrics_gets_no_slis_but_a_down_alert_and_its_pods() {
     assert_eq!(rows, ["web"]);
 
     let Some(promtool) = promtool() else { return };
-    let ready = "kube_deployment_status_replicas_available{namespace=\"shop-system\",deployment=\"worker\"}";
+    let ready = "rollout_info_replicas_available{namespace=\"shop-system\",name=\"worker\"}";
     let fired =
         serde_json::json!([{"exp_labels": down["labels"], "exp_annotations": down["annotations"]}]);
     promtool_test(
@@ -431,7 +436,7 @@ fn a_service_without_metrics_gets_no_slis_but_a_down_alert_and_its_pods() {
         "10m",
         fired.clone(),
     );
-    // No series at all (kube-state-metrics not scraped) is as bad.
+    // No series at all (the Argo Rollouts controller not scraped) is as bad.
     promtool_test(&promtool, &rules, &[], "ShopWorkerDown", "10m", fired);
     promtool_test(
         &promtool,

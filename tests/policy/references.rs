@@ -164,12 +164,20 @@ fn the_references_of_prod_eu_cover_every_kind_the_issue_names() {
     assert!(names("ServiceAccount").contains(&"monitoring/portal-prometheus".to_owned()));
     assert!(names("ClusterIssuer").contains(&"letsencrypt-dns01".to_owned()));
     assert!(names("ClusterSecretStore").contains(&"portal-secret-store".to_owned()));
-    assert!(names("Service").contains(&"portal-system/portal-app".to_owned()));
+    // The mesh routes to the canary's stable and canary Services, which the Rollout names.
+    for svc in ["portal-app-stable", "portal-app-canary"] {
+        assert!(
+            names("Service").contains(&format!("portal-system/{svc}")),
+            "{svc}"
+        );
+    }
+    assert!(names("AnalysisTemplate").contains(&"portal-system/portal-app-slo".to_owned()));
+    assert!(names("VirtualService").contains(&"portal-system/portal-app".to_owned()));
     assert!(names("Service").contains(&"monitoring/alertmanager-operated".to_owned()));
     assert!(names("Gateway").contains(&"portal-system/portal-gateway".to_owned()));
     assert!(names("BackupStorageLocation").contains(&"velero/default".to_owned()));
     assert!(names("Cluster").contains(&"portal-system/portal-db".to_owned()));
-    assert!(names("Deployment").contains(&"portal-system/portal-app".to_owned()));
+    assert!(names("Rollout").contains(&"portal-system/portal-app".to_owned()));
     assert!(names("ClusterRole").contains(&"portal-tenant-admin".to_owned()));
     let gateway_secrets: Vec<&str> = refs
         .iter()
@@ -191,7 +199,10 @@ fn the_references_of_prod_eu_cover_every_kind_the_issue_names() {
             )
         })
         .count();
-    assert_eq!(monitors, 3, "kube-state-metrics, portal-app, velero");
+    assert_eq!(
+        monitors, 4,
+        "kube-state-metrics, portal-app, velero, argo-rollouts"
+    );
     let folders = refs
         .iter()
         .filter(|r| matches!(r.target, Target::Folder(_)))
@@ -205,7 +216,8 @@ fn the_references_of_prod_eu_cover_every_kind_the_issue_names() {
 fn a_broken_reference_of_each_kind_is_a_finding_that_names_it() {
     let us = golden("golden/prod-us");
     let eu = golden("golden/prod-eu");
-    let app = "kubernetes/platform/app/deployment.yaml";
+    // prod's app is a canary Rollout (its pod template the Deployment's).
+    let app = "kubernetes/platform/app/rollout.yaml";
     let secrets = "kubernetes/platform/secrets";
     let gone = |_: &str| String::new();
     let ok = || vec![store()];
@@ -220,7 +232,7 @@ fn a_broken_reference_of_each_kind_is_a_finding_that_names_it() {
     fired(
         &found,
         &[
-            "Deployment portal-system/portal-app names Secret portal-system/portal-secretz",
+            "Rollout portal-system/portal-app names Secret portal-system/portal-secretz",
             "valueFrom.secretKeyRef.name",
             "nothing in the tree makes",
         ],
@@ -335,7 +347,7 @@ fn a_broken_reference_of_each_kind_is_a_finding_that_names_it() {
     );
     fired(
         &found,
-        &["Deployment portal-system/portal-app names Secret portal-system/portal-redis-auth"],
+        &["Rollout portal-system/portal-app names Secret portal-system/portal-redis-auth"],
     );
     // Velero's credentials: the BackupStorageLocation and the chart's existingSecret.
     let found = r001(
@@ -483,7 +495,7 @@ fn a_broken_reference_of_each_kind_is_a_finding_that_names_it() {
     let found = r001(
         &edited(&us, vs, |t| {
             t.replace(
-                "host: portal-app.portal-system.svc.cluster.local",
+                "host: portal-app-stable.portal-system.svc.cluster.local",
                 "host: portal-web.portal-system.svc.cluster.local",
             )
         }),
@@ -502,7 +514,7 @@ fn a_broken_reference_of_each_kind_is_a_finding_that_names_it() {
     );
     fired(
         &found,
-        &["names port 8080 of Service portal-system/portal-app, which has no such port"],
+        &["names port 8080 of Service portal-system/portal-app-stable, which has no such port"],
     );
     let found = r001(
         &edited(&us, vs, |t| {
@@ -523,8 +535,8 @@ fn a_broken_reference_of_each_kind_is_a_finding_that_names_it() {
     let found = r001(
         &edited(&us, monitor, |t| {
             t.replace(
-                "app.kubernetes.io/name: portal-app\n  endpoints",
-                "app.kubernetes.io/name: portal-ap\n  endpoints",
+                "app.kubernetes.io/name: portal-app\n  podTargetLabels",
+                "app.kubernetes.io/name: portal-ap\n  podTargetLabels",
             )
         }),
         ok(),
@@ -588,7 +600,42 @@ fn a_broken_reference_of_each_kind_is_a_finding_that_names_it() {
         }),
         ok(),
     );
-    fired(&found, &["HorizontalPodAutoscaler portal-system/portal-app names Deployment portal-system/portal", "spec.scaleTargetRef.name"]);
+    fired(
+        &found,
+        &[
+            "HorizontalPodAutoscaler portal-system/portal-app names Rollout portal-system/portal",
+            "spec.scaleTargetRef.name",
+        ],
+    );
+    // A Rollout's Services, its VirtualService and its AnalysisTemplate.
+    for (from, to, field) in [
+        (
+            "canaryService: portal-app-canary",
+            "canaryService: portal-app-canery",
+            "Service portal-system/portal-app-canery",
+        ),
+        (
+            "stableService: portal-app-stable",
+            "stableService: portal-app-stabel",
+            "Service portal-system/portal-app-stabel",
+        ),
+        (
+            "name: portal-app\n            routes:",
+            "name: portal-ap\n            routes:",
+            "VirtualService portal-system/portal-ap",
+        ),
+        (
+            "templateName: portal-app-slo",
+            "templateName: portal-app-sli",
+            "AnalysisTemplate portal-system/portal-app-sli",
+        ),
+    ] {
+        let found = r001(&edited(&us, app, |t| t.replace(from, to)), ok());
+        fired(
+            &found,
+            &[&format!("Rollout portal-system/portal-app names {field}")],
+        );
+    }
     let found = r001(
         &edited(&us, "kubernetes/platform/data/velero-schedule.yaml", |t| {
             t.replace("storageLocation: default", "storageLocation: primary")

@@ -183,7 +183,8 @@ fn the_collectors_exporter_and_the_services_endpoint_must_name_services_that_exi
         "{found:#?}"
     );
     // A service's OTLP endpoint with the collector's name misspelt.
-    let found = findings_with(&tree, "kubernetes/platform/app/deployment.yaml", |t| {
+    // (prod-us's app is a canary Rollout: its pod template carries the endpoint.)
+    let found = findings_with(&tree, "kubernetes/platform/app/rollout.yaml", |t| {
         t.replacen(
             "http://otel-collector.monitoring.svc:4317",
             "http://otel-colector.monitoring.svc:4317",

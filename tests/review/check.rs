@@ -34,7 +34,8 @@ fn a_fresh_tree_is_up_to_date() {
 #[test]
 fn a_hand_edited_file_is_caught_by_check_and_shown_by_diff() {
     let s = rendered_staging();
-    let path = tree(&s).join("kubernetes/platform/app/deployment.yaml");
+    // staging's app is a blue-green Rollout.
+    let path = tree(&s).join("kubernetes/platform/app/rollout.yaml");
     let before = fs::read_to_string(&path).unwrap();
     fs::write(&path, before.replace("  replicas: 3\n", "  replicas: 5\n")).unwrap();
     let edited = fs::read(&path).unwrap();
@@ -51,7 +52,7 @@ fn a_hand_edited_file_is_caught_by_check_and_shown_by_diff() {
         "{text}"
     );
     assert!(
-        text.contains("~ rendered/staging/kubernetes/platform/app/deployment.yaml"),
+        text.contains("~ rendered/staging/kubernetes/platform/app/rollout.yaml"),
         "{text}"
     );
     assert_eq!(fs::read(&path).unwrap(), edited, "--check writes nothing");
@@ -68,7 +69,7 @@ fn a_hand_edited_file_is_caught_by_check_and_shown_by_diff() {
         "{text}"
     );
     assert!(
-        text.contains("~ Deployment portal-system/portal-app"),
+        text.contains("~ Rollout portal-system/portal-app"),
         "{text}"
     );
     assert!(text.contains("@@ -13,5 +13,5 @@ spec.replicas\n"), "{text}");

@@ -102,6 +102,8 @@ pub struct IgnoreDifference {
     pub name: String,
     pub namespace: &'static str,
     pub json_pointers: Vec<&'static str>,
+    /// jq paths, where a pointer cannot name the fields (every route's weights).
+    pub jq_path_expressions: Vec<&'static str>,
 }
 
 /// The delivery of a resolved model. Its Applications, the project's destinations and its

@@ -68,6 +68,11 @@ fn any_service(m: &Model) -> bool {
     !m.services.is_empty()
 }
 
+/// Whether a service is delivered by an Argo Rollouts Rollout.
+pub fn any_rollout(m: &Model) -> bool {
+    m.services.iter().any(|s| s.rollout.is_rollout())
+}
+
 fn certificates(m: &Model) -> bool {
     !m.tls.certificates.is_empty()
 }
@@ -229,6 +234,23 @@ pub const OPERATORS: &[OperatorChart] = &[
         why: "the release of the tree's CRD schemas and of the pods and Services the checks derive (0.26: the per-node `-metrics` Services, `redisSecret` on both kinds); `v1beta2` RedisCluster and Redis since 0.15",
         when: "every environment (the `RedisCluster` or `Redis`)",
         relied_on: always,
+    },
+    OperatorChart {
+        name: "argo-rollouts",
+        chart: "argo-rollouts",
+        repo_url: "https://argoproj.github.io/argo-helm",
+        version: "2.41.0",
+        app_version: "1.9.0",
+        namespace: crate::model::rollout::ARGO_ROLLOUTS_NAMESPACE,
+        release_name: Some("argo-rollouts"),
+        // The controller's metrics Service (`argo-rollouts-metrics`), which the tree's
+        // ServiceMonitor scrapes for `rollout_info` and `analysis_run_*`.
+        parameters: &[("controller.metrics.enabled", "true")],
+        environment_parameters: no_parameters,
+        serves: &["argoproj.io/Rollout", "argoproj.io/AnalysisTemplate"],
+        why: "Istio host-level traffic splitting, `podTemplateHashValue` analysis arguments and `isNaN` in conditions; 2.41.0 ships controller 1.9.0, whose CRDs are those of 1.9.1 the checks use (unchanged between the two)",
+        when: "where a service rolls out as a canary or blue-green (staging, prod)",
+        relied_on: any_rollout,
     },
     OperatorChart {
         name: "opentelemetry-operator",

@@ -21,6 +21,9 @@ pub fn overview(m: &Model) -> Layout {
         } else {
             o.row(8, vec![(6, ready_pods(m, &s)), (18, pods(m, &s))]);
         }
+        if s.service.rollout.is_rollout() {
+            rollout_row(&mut o, m, &s);
+        }
     }
     tracing(&mut o, m);
     o
@@ -89,19 +92,118 @@ fn tracing(o: &mut Layout, m: &Model) {
     );
 }
 
-fn ready_pods(m: &Model, s: &ServiceSlo) -> Panel {
+/// A Rollout's progress (docs/progressive-delivery.md): the share of the service's
+/// requests each version serves (the canary's weight as measured, by the pods'
+/// `rollouts-pod-template-hash`), the Rollout's phase, and its analysis runs and their
+/// measurements (the Argo Rollouts controller's `rollout_info` and `analysis_run_…`).
+fn rollout_row(o: &mut Layout, m: &Model, s: &ServiceSlo) {
     let sys = m.namespaces.system;
     let name = &s.service.name;
-    panel("stat", "Ready pods", "short", vec![target(format!("sum(kube_deployment_status_replicas_available{{namespace=\"{sys}\",deployment=\"{name}\"}})"), "ready")])
+    let mut panels = Vec::new();
+    if s.measured() {
+        let all = s.requests("");
+        panels.push((
+            6,
+            Panel {
+                description: "Share of the requests each version's pods serve: during a canary, its weight as measured.".into(),
+                min: Some(0.0),
+                ..panel(
+                    "timeseries",
+                    "Traffic by version",
+                    "percentunit",
+                    vec![target(
+                        format!("sum by ({HASH_LABEL}) (rate({all}[$__rate_interval])) / ignoring ({HASH_LABEL}) group_left () sum(rate({all}[$__rate_interval]))"),
+                        "{{rollouts_pod_template_hash}}",
+                    )],
+                )
+            },
+        ));
+    }
+    // Its analysis runs: `<rollout>-<pod-template hash>-<revision>`, with `-pre` for a
+    // blue-green's pre-promotion analysis.
+    let runs = format!("namespace=\"{sys}\",name=~\"{name}-[a-z0-9]+-[0-9]+(-.+)?\"");
+    panels.push((
+        6,
+        panel(
+            "timeseries",
+            "Rollout phase",
+            "short",
+            vec![target(
+                format!("sum by (phase) (rollout_info{{namespace=\"{sys}\",name=\"{name}\"}})"),
+                "{{phase}}",
+            )],
+        ),
+    ));
+    if !m
+        .observability
+        .analysis_templates
+        .contains_key(&s.service.name)
+    {
+        // No SLIs, no analysis: the phase alone.
+        o.row(8, panels.into_iter().map(|(_, p)| (24, p)).collect());
+        return;
+    }
+    panels.push((
+        6,
+        panel(
+            "timeseries",
+            "Analysis runs",
+            "short",
+            vec![target(
+                format!("sum by (phase) (analysis_run_info{{{runs}}})"),
+                "{{phase}}",
+            )],
+        ),
+    ));
+    panels.push((
+        6,
+        Panel {
+            description: "The gates' measurements: Successful below the gate, Failed at or above the abort threshold, Inconclusive between.".into(),
+            ..panel(
+                "timeseries",
+                "Analysis measurements",
+                "short",
+                vec![target(
+                    format!("sum by (metric, phase) (analysis_run_metric_phase{{{runs}}})"),
+                    "{{metric}} {{phase}}",
+                )],
+            )
+        },
+    ));
+    let width = 24 / panels.len() as u32;
+    o.row(8, panels.into_iter().map(|(_, p)| (width, p)).collect());
+}
+
+fn ready_pods(m: &Model, s: &ServiceSlo) -> Panel {
+    let sys = m.namespaces.system;
+    panel(
+        "stat",
+        "Ready pods",
+        "short",
+        vec![target(
+            format!("sum({})", s.replicas_selector(sys, false)),
+            "ready",
+        )],
+    )
 }
 
 fn pods(m: &Model, s: &ServiceSlo) -> Panel {
     let sys = m.namespaces.system;
-    let name = &s.service.name;
-    panel("timeseries", "Pods", "short", vec![
-        target(format!("sum(kube_deployment_status_replicas_available{{namespace=\"{sys}\",deployment=\"{name}\"}})"), "available"),
-        target(format!("sum(kube_deployment_spec_replicas{{namespace=\"{sys}\",deployment=\"{name}\"}})"), "desired"),
-    ])
+    panel(
+        "timeseries",
+        "Pods",
+        "short",
+        vec![
+            target(
+                format!("sum({})", s.replicas_selector(sys, false)),
+                "available",
+            ),
+            target(
+                format!("sum({})", s.replicas_selector(sys, true)),
+                "desired",
+            ),
+        ],
+    )
 }
 
 /// The overview rows of a service with metrics.

@@ -42,18 +42,39 @@ fn syncs(model: &Model) -> Vec<Sync> {
         wave: "0",
         namespace: model.namespaces.system,
         path: "kubernetes/platform".into(),
-        // The HPA owns the Deployment's replicas.
+        // The HPA owns the Deployment's (or Rollout's) replicas.
         ignore_differences: model
             .services
             .iter()
             .filter(|s| s.autoscaling.is_some())
             .map(|s| IgnoreDifference {
-                group: "apps",
-                kind: "Deployment",
+                group: s.rollout.api_version.split_once('/').map_or("", |(g, _)| g),
+                kind: s.rollout.kind,
                 name: s.name.clone(),
                 namespace: model.namespaces.system,
                 json_pointers: vec!["/spec/replicas"],
+                jq_path_expressions: Vec::new(),
             })
+            // Argo Rollouts moves a canary's weights in the VirtualService's routes.
+            .chain(
+                model
+                    .services
+                    .iter()
+                    .any(|s| {
+                        s.rollout
+                            .canary
+                            .as_ref()
+                            .is_some_and(|c| c.traffic_routing.is_some())
+                    })
+                    .then(|| IgnoreDifference {
+                        group: "networking.istio.io",
+                        kind: "VirtualService",
+                        name: model.ingress.name.clone(),
+                        namespace: model.namespaces.system,
+                        json_pointers: Vec::new(),
+                        jq_path_expressions: vec![".spec.http[].route[].weight"],
+                    }),
+            )
             .collect(),
     };
     let tenants = model
@@ -104,21 +125,36 @@ fn destinations(model: &Model) -> Vec<Destination> {
 fn plan_service(model: &Model, m: &Value, service: &Service, out: &mut Vec<Artifact>) {
     let s = Value::from(minijinja::value::Serde(service));
     let folder = &service.folder;
-    let mut add = |file: &str| {
+    // The AnalysisTemplate of a Rollout (from the SLIs of `families::prometheus::slo`):
+    // `m.observability.analysis_templates[s.name]`, as `a`.
+    let analysis = model.observability.analysis_templates.get(&service.name);
+    let has_analysis = analysis.is_some();
+    let a = analysis.map_or(Value::UNDEFINED, |a| {
+        Value::from(minijinja::value::Serde(a))
+    });
+    let mut add_as = |file: &str, template: &str| {
         out.push(Artifact {
             path: format!("kubernetes/platform/{folder}/{file}"),
             template: SERVICE_TEMPLATES
                 .iter()
-                .find(|t| t.ends_with(&format!("/{file}")))
+                .find(|t| t.ends_with(&format!("/{template}")))
                 .copied()
                 .expect("every service file has its template"),
-            context: context! { m => m.clone(), s => s.clone() },
+            context: context! { m => m.clone(), s => s.clone(), a => a.clone() },
         });
     };
-    add("service-account.yaml");
-    add("config-map.yaml");
-    add("deployment.yaml");
+    add_as("service-account.yaml", "service-account.yaml");
+    add_as("config-map.yaml", "config-map.yaml");
+    // A Rollout carries the Deployment's pod template: one template file lays out both.
+    add_as(service.rollout.file, "deployment.yaml");
+    let mut add = |file: &str| add_as(file, file);
     add("service.yaml");
+    if !service.rollout.services.is_empty() {
+        add("rollout-services.yaml");
+    }
+    if has_analysis {
+        add("analysis-template.yaml");
+    }
     if service.autoscaling.is_some() {
         add("hpa.yaml");
     }
@@ -138,6 +174,8 @@ const SERVICE_TEMPLATES: &[&str] = &[
     "kubernetes/app/config-map.yaml",
     "kubernetes/app/deployment.yaml",
     "kubernetes/app/service.yaml",
+    "kubernetes/app/rollout-services.yaml",
+    "kubernetes/app/analysis-template.yaml",
     "kubernetes/app/hpa.yaml",
     "kubernetes/app/vpa.yaml",
     "kubernetes/app/pdb.yaml",

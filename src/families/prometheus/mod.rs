@@ -5,6 +5,7 @@
 //! behaviour scenario (`scenario`) from which `promtool` generates `promtool test rules`
 //! unit tests of the rendered rule file (used by the tests, never rendered).
 
+pub mod analysis;
 pub mod hours;
 pub mod model;
 pub mod operational;
@@ -36,7 +37,16 @@ pub const FAMILY: Family = Family {
             ignore_differences: Vec::new(),
         }]
     },
-    destinations: |_| vec![Destination::Platform(MONITORING_NAMESPACE)],
+    destinations: |m| {
+        let mut out = vec![Destination::Platform(MONITORING_NAMESPACE)];
+        // The Prometheus' Role in the Argo Rollouts controller's namespace, to scrape it.
+        if super::argocd::operators::any_rollout(m) {
+            out.push(Destination::Operator(
+                crate::model::rollout::ARGO_ROLLOUTS_NAMESPACE,
+            ));
+        }
+        out
+    },
     cluster_kinds: &[],
 };
 

@@ -47,6 +47,9 @@ pub struct Observability {
     /// The Alertmanager that delivers the alerts, and the AlertmanagerConfig it loads.
     pub alertmanager: Alertmanager,
     pub routing: AlertRouting,
+    /// The AnalysisTemplate of each service a Rollout delivers, by service name (rendered
+    /// beside its Rollout by the kubernetes family; `analysis`).
+    pub analysis_templates: BTreeMap<String, super::analysis::AnalysisTemplate>,
 }
 
 /// The Alertmanager (prometheus-operator): its size by monitoring level, and how it picks
@@ -115,6 +118,8 @@ pub struct ServiceMonitor {
     pub keep_metrics: Option<&'static str>,
     /// Keep only series whose `namespace` label matches.
     pub keep_namespaces: Option<String>,
+    /// Pod labels copied onto the series (`podTargetLabels`).
+    pub pod_target_labels: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -158,8 +163,16 @@ pub fn resolve(m: &Model) -> Observability {
     if m.backups.velero.is_some() {
         scrape_namespaces.push(VELERO_NAMESPACE.to_owned());
     }
+    if crate::families::argocd::operators::any_rollout(m) {
+        scrape_namespaces.push(crate::model::rollout::ARGO_ROLLOUTS_NAMESPACE.to_owned());
+    }
 
     Observability {
+        analysis_templates: m
+            .services
+            .iter()
+            .filter_map(|s| Some((s.name.clone(), super::analysis::template(m, s)?)))
+            .collect(),
         labels,
         selector,
         prometheus: prometheus(m),
@@ -249,11 +262,41 @@ fn service_monitors(m: &Model) -> Vec<ServiceMonitor> {
                 port: metrics.port_name.clone(),
                 path: metrics.path.clone(),
                 interval: "30s",
+                // A Rollout's pods carry their ReplicaSet's hash: the analysis measures the
+                // new version's series by it.
+                pod_target_labels: if s.rollout.is_rollout() {
+                    vec![super::slo::HASH_POD_LABEL]
+                } else {
+                    Vec::new()
+                },
                 ..ServiceMonitor::default()
             })
         })
         .collect();
     service_monitors.push(kube_state_metrics_monitor(m));
+    if crate::families::argocd::operators::any_rollout(m) {
+        // The Argo Rollouts controller: `rollout_info…` (a Rollout's replicas and phase, as
+        // kube-state-metrics reports a Deployment's) and `analysis_run_…`, of the system's
+        // namespaces. Its `namespace` label is the Rollout's.
+        service_monitors.push(ServiceMonitor {
+            name: "argo-rollouts".into(),
+            target_namespace: crate::model::rollout::ARGO_ROLLOUTS_NAMESPACE.to_owned(),
+            match_labels: BTreeMap::from([
+                ("app.kubernetes.io/name", "argo-rollouts".to_owned()),
+                (
+                    "app.kubernetes.io/component",
+                    "rollouts-controller".to_owned(),
+                ),
+            ]),
+            port: "metrics".into(),
+            path: "/metrics".into(),
+            interval: "30s",
+            honor_labels: true,
+            keep_metrics: Some("rollout_info.*|rollout_phase|analysis_run_.+"),
+            keep_namespaces: Some(format!("{}-.+", m.names.prefix)),
+            ..ServiceMonitor::default()
+        });
+    }
     if m.backups.velero.is_some() {
         service_monitors.push(ServiceMonitor {
             name: "velero".into(),

@@ -253,11 +253,18 @@ fn down(m: &Model, s: &ServiceSlo) -> Rule {
             series("up", &[("job", &s.service.job), ("namespace", sys), ("pod", &pod)]),
         )
     } else {
+        let (metric, labels) = s.replicas(sys, false);
+        let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (source, kind) = if s.service.rollout.is_rollout() {
+            ("The Argo Rollouts controller", "Rollout")
+        } else {
+            ("kube-state-metrics", "Deployment")
+        };
         (
-            format!("absent(kube_deployment_status_replicas_available{{namespace=\"{sys}\",deployment=\"{name}\"}} >= 1)"),
+            format!("absent({} >= 1)", s.replicas_selector(sys, false)),
             format!("No {name} replica is available"),
-            format!("kube-state-metrics has reported no available replica of Deployment {name} in {sys} for 5 minutes (or is not scraped): {name} is down or unobservable."),
-            series("kube_deployment_status_replicas_available", &[("namespace", sys), ("deployment", name)]),
+            format!("{source} has reported no available replica of {kind} {name} in {sys} for 5 minutes (or is not scraped): {name} is down or unobservable."),
+            series(metric, &labels),
         )
     };
     // Its only pod scraped as down, or no replica of its Deployment available; healthy,

@@ -23,8 +23,12 @@ pub fn parse(expr: &str) -> Result<(), String> {
         .map_err(|e| e.trim().to_owned())
 }
 
-/// Every problem of a PrometheusRule object (nothing for other kinds).
+/// Every problem of a PrometheusRule object, or of an Argo Rollouts AnalysisTemplate's
+/// Prometheus queries (nothing for other kinds).
 pub fn check_document(file: &str, doc: &Document) -> Vec<Diagnostic> {
+    if doc.kind() == "AnalysisTemplate" {
+        return check_analysis(file, doc);
+    }
     if doc.kind() != "PrometheusRule" {
         return Vec::new();
     }
@@ -89,6 +93,63 @@ pub fn check_document(file: &str, doc: &Document) -> Vec<Diagnostic> {
                 "rule" => problem("a rule needs either record or alert".into(), None),
                 _ => {}
             }
+        }
+    }
+    out
+}
+
+/// An AnalysisTemplate: each Prometheus query parses (its `{{args.…}}` sit in label
+/// values, where PromQL sees text) and names only the template's arguments.
+fn check_analysis(file: &str, doc: &Document) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let args: Vec<&str> = doc
+        .value
+        .at("/spec/args")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.get("name").and_then(Value::as_str))
+        .collect();
+    let metrics = doc.value.at("/spec/metrics").and_then(Value::as_array);
+    for (i, metric) in metrics.into_iter().flatten().enumerate() {
+        let Some(query) = metric
+            .at("/provider/prometheus/query")
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let at = FieldPath::root()
+            .key("spec")
+            .key("metrics")
+            .index(i)
+            .key("provider")
+            .key("prometheus")
+            .key("query");
+        let mut problem = |message: String| {
+            out.push(
+                Diagnostic::new(file, message)
+                    .object(doc.object_ref())
+                    .with_path(at.clone())
+                    .with_hint(Some(format!("query: {query}"))),
+            );
+        };
+        if let Err(e) = parse(query) {
+            problem(format!("PromQL query does not parse: {e}"));
+        }
+        let mut rest = query;
+        while let Some(start) = rest.find("{{") {
+            let Some(end) = rest[start..].find("}}") else {
+                break;
+            };
+            let inner = rest[start + 2..start + end].trim();
+            match inner.strip_prefix("args.") {
+                Some(arg) if args.contains(&arg) => {}
+                _ => problem(format!(
+                    "the query's '{{{{{inner}}}}}' is not an argument of the template (args: {})",
+                    args.join(", ")
+                )),
+            }
+            rest = &rest[start + end + 2..];
         }
     }
     out

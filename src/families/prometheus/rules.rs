@@ -181,31 +181,18 @@ pub fn groups(m: &Model) -> Vec<RuleGroup> {
     groups
 }
 
-/// The 5xx ratio of a service over `window`.
+/// The 5xx ratio of a service over `window` (the SLI's one definition, `slo::Sli`).
 fn error_ratio(s: &ServiceSlo, window: &str) -> String {
-    format!(
-        "sum(rate({}[{window}])) / sum(rate({}[{window}]))",
-        s.requests(",status=~\"5..\""),
-        s.requests("")
-    )
+    s.sli().error_ratio(window)
 }
 
 /// A service's SLI recording rules: request rate, 5xx ratio over the level's windows, p95.
 fn sli_group(m: &Model, s: &ServiceSlo) -> RuleGroup {
-    let mut rules = vec![record(
-        s.request_rate_rule(),
-        format!("sum(rate({}[5m]))", s.requests("")),
-    )];
+    let mut rules = vec![record(s.request_rate_rule(), s.sli().request_rate())];
     for w in error_ratio_windows(m.monitoring.level) {
         rules.push(record(s.error_ratio_rule(w), error_ratio(s, w)));
     }
-    rules.push(record(
-        s.latency_p95_rule(),
-        format!(
-            "histogram_quantile(0.95, sum by (le) (rate({}[5m])))",
-            s.buckets()
-        ),
-    ));
+    rules.push(record(s.latency_p95_rule(), s.sli().latency_p95("5m")));
     RuleGroup {
         name: format!("{}-sli.rules", s.group),
         interval: "30s",

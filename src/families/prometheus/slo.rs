@@ -146,17 +146,60 @@ impl ServiceSlo<'_> {
         self.service.metrics.is_some()
     }
 
+    /// Its SLIs over every pod of its scrape job: what the recording rules record.
+    pub fn sli(&self) -> Sli {
+        Sli {
+            selector: format!("job=\"{}\"", self.service.job),
+        }
+    }
+
+    /// The series of its workload's available (or desired) replicas, with its labels: from
+    /// kube-state-metrics for a Deployment, from the Argo Rollouts controller
+    /// (`rollout_info_replicas_…`) for a Rollout.
+    pub fn replicas(
+        &self,
+        namespace: &str,
+        desired: bool,
+    ) -> (&'static str, Vec<(&'static str, String)>) {
+        let name = self.service.name.clone();
+        if self.service.rollout.is_rollout() {
+            let metric = if desired {
+                "rollout_info_replicas_desired"
+            } else {
+                "rollout_info_replicas_available"
+            };
+            (
+                metric,
+                vec![("namespace", namespace.to_owned()), ("name", name)],
+            )
+        } else {
+            let metric = if desired {
+                "kube_deployment_spec_replicas"
+            } else {
+                "kube_deployment_status_replicas_available"
+            };
+            (
+                metric,
+                vec![("namespace", namespace.to_owned()), ("deployment", name)],
+            )
+        }
+    }
+
+    /// [`Self::replicas`] as a selector: `metric{namespace="…",deployment="…"}`.
+    pub fn replicas_selector(&self, namespace: &str, desired: bool) -> String {
+        let (metric, labels) = self.replicas(namespace, desired);
+        let matchers: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        format!("{metric}{{{}}}", matchers.join(","))
+    }
+
     /// Its request counter, selected by its job (and `extra` matchers: `,status=~"5.."`).
     pub fn requests(&self, extra: &str) -> String {
-        format!("http_requests_total{{job=\"{}\"{extra}}}", self.service.job)
+        self.sli().requests(extra)
     }
 
     /// Its latency histogram's buckets.
     pub fn buckets(&self) -> String {
-        format!(
-            "http_request_duration_seconds_bucket{{job=\"{}\"}}",
-            self.service.job
-        )
+        self.sli().buckets()
     }
 
     pub fn request_rate_rule(&self) -> String {
@@ -175,6 +218,69 @@ impl ServiceSlo<'_> {
     /// The name of its SLO or capacity alert `what`: `HighErrorRate` → `PortalHighErrorRate`.
     pub fn alert(&self, what: &str) -> String {
         format!("{}{what}", self.alerts)
+    }
+}
+
+/// The SLIs of a service over the series one selector picks: the one definition of its
+/// request rate, 5xx ratio and p95 latency. The recording rules select the service's job
+/// ([`ServiceSlo::sli`]); a rollout's analysis selects the new version's pods
+/// ([`Sli::rollout`]), so a gate and the alert on the same SLO measure the same thing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sli {
+    /// Label matchers, without braces: `job="portal-app"`.
+    pub selector: String,
+}
+
+/// The analysis' arguments (`{{args.…}}`, filled in by Argo Rollouts): the Service whose
+/// scrape job is measured, and the new ReplicaSet's pod-template hash (the ServiceMonitor
+/// copies the pods' `rollouts-pod-template-hash` label onto their series).
+pub const ARG_SERVICE: &str = "service";
+pub const ARG_HASH: &str = "canary-hash";
+/// The label the hash arrives in.
+pub const HASH_LABEL: &str = "rollouts_pod_template_hash";
+/// The pods' label Argo Rollouts sets, which the ServiceMonitor copies (`podTargetLabels`).
+pub const HASH_POD_LABEL: &str = "rollouts-pod-template-hash";
+
+impl Sli {
+    /// The new version's pods of a rollout, by the analysis' arguments.
+    pub fn rollout() -> Sli {
+        Sli {
+            selector: format!(
+                "job=\"{{{{args.{ARG_SERVICE}}}}}\",{HASH_LABEL}=\"{{{{args.{ARG_HASH}}}}}\""
+            ),
+        }
+    }
+
+    /// The request counter (and `extra` matchers: `,status=~"5.."`).
+    pub fn requests(&self, extra: &str) -> String {
+        format!("http_requests_total{{{}{extra}}}", self.selector)
+    }
+
+    /// The latency histogram's buckets.
+    pub fn buckets(&self) -> String {
+        format!("http_request_duration_seconds_bucket{{{}}}", self.selector)
+    }
+
+    /// Requests per second over 5 minutes.
+    pub fn request_rate(&self) -> String {
+        format!("sum(rate({}[5m]))", self.requests(""))
+    }
+
+    /// The 5xx ratio over `window`.
+    pub fn error_ratio(&self, window: &str) -> String {
+        format!(
+            "sum(rate({}[{window}])) / sum(rate({}[{window}]))",
+            self.requests(",status=~\"5..\""),
+            self.requests("")
+        )
+    }
+
+    /// The p95 latency over `window`.
+    pub fn latency_p95(&self, window: &str) -> String {
+        format!(
+            "histogram_quantile(0.95, sum by (le) (rate({}[{window}])))",
+            self.buckets()
+        )
     }
 }
 

@@ -173,6 +173,8 @@ pub const POD_TEMPLATE_KINDS: &[PodTemplateKind] = &[
     workload("Job", "/spec/template", false, false),
     workload("CronJob", "/spec/jobTemplate/spec/template", false, false),
     workload("Pod", "", true, false),
+    // Argo Rollouts' Deployment with a canary or blue-green strategy (`model::rollout`).
+    workload("Rollout", "/spec/template", true, true),
 ];
 
 const fn workload(

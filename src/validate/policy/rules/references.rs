@@ -23,6 +23,7 @@ const REFERENCE_KINDS: &[&str] = &[
     "Ingress",
     "Gateway",
     "VirtualService",
+    "AnalysisTemplate",
     "Certificate",
     "ClusterIssuer",
     "Issuer",
