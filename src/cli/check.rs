@@ -123,7 +123,11 @@ impl<'a> Compare<'a> {
             .filter(|p| !self.rendered.contains(*p) && self.subset.keeps_path(p))
             .cloned()
             .collect();
-        for list in [&mut self.drift.changed, &mut self.drift.added, &mut self.drift.blocked] {
+        for list in [
+            &mut self.drift.changed,
+            &mut self.drift.added,
+            &mut self.drift.blocked,
+        ] {
             list.sort();
         }
         if self.disk.legacy_record && self.subset.is_everything() {

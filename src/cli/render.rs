@@ -120,7 +120,12 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             // An earlier environment failed: this one is checked, not written.
             pipeline::model_of(&loaded, name)
                 .and_then(|model| {
-                    pipeline::render(&model, &templates, pipeline::Keep::ForTreeRules, |_, _, _| ())
+                    pipeline::render(
+                        &model,
+                        &templates,
+                        pipeline::Keep::ForTreeRules,
+                        |_, _, _| (),
+                    )
                 })
                 .map(|r| (Tree::default(), None, r.inspected.len()))
         } else {

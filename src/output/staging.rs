@@ -138,7 +138,6 @@ impl Staging {
         }
         Ok(())
     }
-
 }
 
 impl Drop for Staging {
