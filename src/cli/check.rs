@@ -102,7 +102,7 @@ impl<'a> Compare<'a> {
     }
 
     /// The drift of the whole folder, once every file was compared.
-    pub fn finish(mut self, name: &String) -> crate::diagnostic::Result<EnvCompared> {
+    pub fn finish(mut self, name: &str) -> crate::diagnostic::Result<EnvCompared> {
         let mut removed = Vec::new();
         for p in &self.disk.owned_paths {
             if self.rendered.contains(p) {
@@ -135,7 +135,7 @@ impl<'a> Compare<'a> {
             self.drift.removed.push(output::LEGACY_RECORD.to_owned());
         }
         Ok(EnvCompared {
-            name: name.clone(),
+            name: name.to_owned(),
             exists: self.disk.exists,
             files: self.files,
             drift: self.drift,
