@@ -49,6 +49,9 @@ Upstream sources (project, release tag, CRD file path):
     external-secrets.io/v1 ExternalSecret, ClusterSecretStore, SecretStore
         external-secrets/external-secrets  v2.9.0  config/crds/bases/external-secrets.io_<plural>.yaml
         (the files also hold the deprecated, unserved v1beta1; only v1 is imported)
+    external-secrets.io/v1alpha1 PushSecret
+        external-secrets/external-secrets  v2.9.0  config/crds/bases/external-secrets.io_pushsecrets.yaml
+        (its only version; the primary pushes CNPG's replication Secrets for its replicas)
     opentelemetry.io/v1beta1 OpenTelemetryCollector
     opentelemetry.io/v1alpha1 Instrumentation
         open-telemetry/opentelemetry-operator  v0.158.0  config/crd/bases/opentelemetry.io_opentelemetrycollectors.yaml,
@@ -166,6 +169,9 @@ KINDS = {
     },
     ("external-secrets.io", "v1", "SecretStore"): {
         "source": ESO + "external-secrets.io_secretstores.yaml",
+    },
+    ("external-secrets.io", "v1alpha1", "PushSecret"): {
+        "source": ESO + "external-secrets.io_pushsecrets.yaml",
     },
     ("velero.io", "v1", "BackupStorageLocation"): {
         "source": "vmware-tanzu/velero v1.18.1 config/crd/v1/bases/velero.io_backupstoragelocations.yaml",

@@ -7,7 +7,7 @@
 //! then bad system files ([`system`]), hostile trees and specs ([`hostile`]) and renders
 //! killed while they write ([`crash_safety`]).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The render pipeline through the command line: list, schema, render with --out, --root
 //! and --templates, tier names, pruning and ownership, exit statuses.
 
-mod common;
+use crate::common;
 
 use common::{
     case, check_cases, json, minimal_spec, portalgen, read_tree, render_all, repo, stderr_of,
@@ -350,3 +350,5 @@ mod escape_hatch;
 mod explain;
 #[path = "cli/systems.rs"]
 mod systems;
+#[path = "cli/tracing.rs"]
+mod tracing;

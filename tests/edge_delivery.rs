@@ -2,7 +2,7 @@
 //! who owns which shared CloudFlare resource, the Argo CD project and applications, sync
 //! waves, and the stability of tenant shards.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -658,8 +658,8 @@ fn argocd_applications_sync_every_folder_safely() {
             .collect();
         assert_eq!(
             apps.len(),
-            2 + shard_dirs.len(),
-            "{env}: platform, monitoring and one per shard"
+            3 + shard_dirs.len(),
+            "{env}: platform, monitoring, tracing and one per shard"
         );
         let mut paths = BTreeSet::new();
         for app in &apps {
@@ -702,6 +702,7 @@ fn argocd_applications_sync_every_folder_safely() {
         let mut expected: BTreeSet<String> = [
             format!("rendered/{env}/kubernetes/platform"),
             format!("rendered/{env}/prometheus"),
+            format!("rendered/{env}/tracing"),
         ]
         .into();
         // Dashboards (and their ConfigMaps) come with the full monitoring level only.

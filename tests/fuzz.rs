@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 

@@ -5,9 +5,11 @@
 //! To regenerate after an intended change, run `scripts/regen-goldens.sh` and review the
 //! diff like code.
 
-mod common;
+use crate::common;
 #[path = "golden/operators.rs"]
 mod operators;
+#[path = "golden/yamllint.rs"]
+mod yamllint;
 
 use common::{portalgen, read_tree, render_all, repo};
 

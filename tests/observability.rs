@@ -1,7 +1,7 @@
 //! The `prometheus/` and `grafana/` families: what each tier gets, every PromQL expression
 //! parsed, and broken templates or dashboards caught with their file and rule or panel.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
@@ -101,6 +101,9 @@ fn each_tier_gets_its_alerts() {
         "PortalPodCrashLooping",
         "PortalPostgresDown",
         "PortalRedisDown",
+        "PortalTracingExportFailing",
+        "PortalTracingExporterQueueFull",
+        "PortalTracingSpansDropped",
     ];
     // basic: core alerts only (no HPA, no replica, no backups in dev).
     assert_eq!(names(&render("dev")), core);
@@ -119,7 +122,7 @@ fn each_tier_gets_its_alerts() {
     ]) {
         assert!(staging.contains_key(*name), "staging lacks {name}");
     }
-    assert_eq!(staging.len(), 13);
+    assert_eq!(staging.len(), 16);
     assert!(!staging.contains_key("PortalErrorBudgetFastBurn"));
     assert!(!staging.contains_key("PortalPostgresWALArchivingFailing"));
 
@@ -133,7 +136,7 @@ fn each_tier_gets_its_alerts() {
             "{env}"
         );
         assert!(!prod.contains_key("PortalAvailabilityBelowSLO"), "{env}");
-        assert_eq!(prod.len(), 15, "{env}");
+        assert_eq!(prod.len(), 18, "{env}");
     }
     let prod = rules(&render("prod-us")).to_string();
     for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {

@@ -4,13 +4,15 @@
 
 #[path = "policy/alerting.rs"]
 mod alerting;
-mod common;
+use crate::common;
 #[path = "policy/flows.rs"]
 mod flows;
 #[path = "policy/operator_pods.rs"]
 mod operator_pods;
 #[path = "policy/references.rs"]
 mod references;
+#[path = "policy/tracing.rs"]
+mod tracing;
 
 use std::collections::BTreeMap;
 

@@ -8,7 +8,7 @@
 //! `diff ENV_A ENV_B`, completions, help and the hooks are here; `diff ENV` and
 //! `render --check` in [`check`], `validate` in [`validate`].
 
-mod common;
+use crate::common;
 
 use std::fs;
 

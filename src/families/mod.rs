@@ -14,6 +14,7 @@ pub mod cloudflare;
 pub mod grafana;
 pub mod kubernetes;
 pub mod prometheus;
+pub mod tracing;
 
 use minijinja::Value;
 
@@ -49,6 +50,7 @@ pub const FAMILIES: &[Family] = &[
     kubernetes::FAMILY,
     prometheus::FAMILY,
     grafana::FAMILY,
+    tracing::FAMILY,
     cloudflare::FAMILY,
     argocd::FAMILY,
 ];

@@ -62,6 +62,16 @@ pub struct ReplicaTls {
     pub ca: String,
 }
 
+impl ReplicaTls {
+    /// The names a replica of database `db` reads (the primary pushes to their entries).
+    pub fn of(db: &str) -> Self {
+        ReplicaTls {
+            client: format!("{db}-primary-replication"),
+            ca: format!("{db}-primary-ca"),
+        }
+    }
+}
+
 /// A key of a Secret, as `secretKeyRef`, `redisSecret` and their kind name it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SecretKeyRef {
@@ -302,10 +312,7 @@ pub(super) fn database(
         parameters,
         resources: POSTGRES_RESOURCES,
         replica_source: primary_info.as_ref().map(|p| p.name.clone()),
-        replica_tls: primary_info.map(|_| ReplicaTls {
-            client: format!("{}-primary-replication", names.database),
-            ca: format!("{}-primary-ca", names.database),
-        }),
+        replica_tls: primary_info.map(|_| ReplicaTls::of(names.database)),
         backup: (d.backups == BackupLevel::Continuous).then(|| DatabaseBackup {
             destination: cloud.object_store.database_path.clone(),
             retention: "30d",

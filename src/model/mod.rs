@@ -25,6 +25,7 @@ use crate::families::argocd::model as delivery;
 use crate::families::cloudflare::model as edge;
 use crate::families::grafana::model as grafana;
 use crate::families::prometheus::model as observability;
+use crate::families::tracing::model as tracing;
 use crate::spec::system::System;
 use crate::spec::{Environment, Role, Tier, Toleration};
 pub use conventions::*;
@@ -80,6 +81,8 @@ pub struct Model {
     pub observability: observability::Observability,
     /// The dashboards (see `families::grafana`).
     pub grafana: grafana::Grafana,
+    /// The OpenTelemetry collector and the trace backend (see `families::tracing`).
+    pub tracing: tracing::Tracing,
     pub gitops: Gitops,
     /// CloudFlare resources this environment's Terraform owns (see `families::cloudflare`).
     pub edge: edge::Edge,
@@ -174,6 +177,8 @@ pub struct Alerting {
     pub email_to: Option<String>,
     pub email_from: Option<String>,
     pub smarthost: Option<String>,
+    /// The spec's `alerting.timeZone`; without it the business hours are the region's.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -297,6 +302,7 @@ pub fn resolve_with_peers(
             email_to: spec.alerting.email.to.clone(),
             email_from: spec.alerting.email.from.clone(),
             smarthost: spec.alerting.email.smarthost.clone(),
+            time_zone: spec.alerting.time_zone.clone(),
         },
         gitops: Gitops {
             repo_url: spec.gitops.repo_url.clone(),
@@ -305,6 +311,7 @@ pub fn resolve_with_peers(
         },
         observability: observability::Observability::default(),
         grafana: grafana::Grafana::default(),
+        tracing: tracing::Tracing::default(),
         edge,
         delivery: delivery::Delivery::default(),
         tenants,
@@ -318,6 +325,16 @@ pub fn resolve_with_peers(
     };
     // The families' sections, each from the shared parts (Argo CD's last: it delivers what
     // the others render).
+    // Tracing first: the alerts and dashboards read the collector, the services' policies
+    // gain their OTLP egress.
+    model.tracing = tracing::resolve(&model, spec.tracing.backend);
+    let otlp = tracing::otlp_egress(&model.tracing);
+    for p in &mut model.network.services {
+        p.egress.push(otlp.clone());
+    }
+    for i in 0..model.services.len() {
+        model.services[i].telemetry = tracing::service_env(&model, &model.services[i].name);
+    }
     model.observability = observability::resolve(&model);
     model.grafana = grafana::resolve(&model);
     // Every Secret read, once the sections that read them are resolved.

@@ -8,6 +8,13 @@
 //! (`model::tls`), cert-manager's ACME account key. The reference check (PG-R001) proves,
 //! on the rendered tree, that every Secret read is made by one of these or declared.
 //!
+//! A primary that has replicas also *writes* to the store: one `PushSecret` per replica and
+//! Secret ([`SecretPush`]) copies CloudNativePG's `<db>-replication` (the client certificate
+//! of `streaming_replica`) and `<db>-ca` (its CA, `ca.crt` only) to the entries the replica's
+//! ExternalSecrets read (`<system>/<replica>/<namespace>/<db>-primary-replication` and
+//! `-primary-ca`), so no one copies certificates between regions by hand, and a renewed
+//! certificate reaches the replica within the refresh interval.
+//!
 //! The remote key convention: the Secret `<secret>` of namespace `<namespace>` of environment
 //! `<env>` of system `<system>` is the store's entry `<system>/<env>/<namespace>/<secret>`,
 //! one property per key (e.g. `portal/prod-us/monitoring/alertmanager-slack`, property
@@ -38,6 +45,26 @@ pub struct Secrets {
     pub refresh_interval: &'static str,
     /// By namespace, then name.
     pub uses: Vec<SecretUse>,
+    /// What a primary pushes to the store for its replicas, by replica then Secret.
+    pub pushes: Vec<SecretPush>,
+}
+
+/// One `PushSecret`: a Secret an operator of this tree makes, copied to another
+/// environment's entry of the store.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretPush {
+    /// The PushSecret's name: `<source>-to-<environment>`.
+    pub name: String,
+    pub namespace: String,
+    /// The Secret pushed (made in this tree, by CloudNativePG).
+    pub source: String,
+    /// The keys pushed, each to the property of the same name.
+    pub keys: Vec<&'static str>,
+    /// The entry written: the one the other environment's ExternalSecret reads.
+    pub remote_key: String,
+    /// Who reads the entry, for the comment.
+    pub read_by: String,
+    pub file: String,
 }
 
 /// One Secret the tree reads.
@@ -179,7 +206,37 @@ pub fn resolve(m: &Model, store: String) -> Secrets {
     }
 
     let (system, env) = (&m.system.name, &m.env.name);
+    let mut pushes = Vec::new();
+    if let Some(endpoint) = &m.database.cross_region {
+        let db = &m.database.name;
+        let namespace = m.namespaces.system;
+        for replica in &endpoint.replicas {
+            let wanted = super::data::ReplicaTls::of(db);
+            for (source, keys, entry) in [
+                (
+                    format!("{db}-replication"),
+                    vec!["tls.crt", "tls.key"],
+                    wanted.client,
+                ),
+                (format!("{db}-ca"), vec!["ca.crt"], wanted.ca),
+            ] {
+                let name = format!("{source}-to-{replica}");
+                pushes.push(SecretPush {
+                    file: format!("{FOLDER}/{namespace}/{name}.yaml"),
+                    remote_key: remote_key(system, replica, namespace, &entry),
+                    read_by: format!(
+                        "ExternalSecret {namespace}/{entry} of {replica} (Cluster {db}, externalClusters {env})"
+                    ),
+                    name,
+                    namespace: namespace.to_owned(),
+                    source,
+                    keys,
+                });
+            }
+        }
+    }
     Secrets {
+        pushes,
         store,
         refresh_interval: REFRESH_INTERVAL,
         uses: reads
@@ -235,6 +292,46 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// The primary pushes exactly the entries its replica's database reads of it: same
+    /// store entry, same keys. A renamed Secret or key on either side breaks streaming.
+    #[test]
+    fn a_primary_pushes_every_entry_its_replica_streams_with() {
+        let (us, eu) = (model("", "prod-us"), model("", "prod-eu"));
+        let tls = eu
+            .database
+            .replica_tls
+            .as_ref()
+            .expect("prod-eu is a replica");
+        let read: Vec<(String, Vec<String>)> = eu
+            .secrets
+            .uses
+            .iter()
+            .filter(|s| [&tls.client, &tls.ca].contains(&&s.name))
+            .map(|s| (s.remote_key.clone(), s.keys.clone()))
+            .collect();
+        let pushed: Vec<(String, Vec<String>)> = us
+            .secrets
+            .pushes
+            .iter()
+            .map(|p| {
+                (
+                    p.remote_key.clone(),
+                    p.keys.iter().map(|k| (*k).to_owned()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(read.len(), 2, "{read:?}");
+        let mut sorted = pushed.clone();
+        sorted.sort();
+        assert_eq!(read, sorted);
+        // Each push names a Secret CloudNativePG makes for the primary's cluster.
+        let made = cnpg_secrets(us.database.name);
+        assert!(us.secrets.pushes.iter().all(|p| made.contains(&p.source)));
+        // A replica pushes nothing, and neither does a primary without replicas.
+        assert!(eu.secrets.pushes.is_empty());
+        assert!(model("", "staging").secrets.pushes.is_empty());
     }
 
     #[test]

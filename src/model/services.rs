@@ -60,6 +60,9 @@ pub struct Service {
     pub job: String,
     /// `app.kubernetes.io/component`.
     pub component: String,
+    /// Its OTLP endpoint and resource attributes (set with the tracing section, see
+    /// `families::tracing::model`).
+    pub telemetry: Vec<crate::families::tracing::model::EnvVar>,
     /// Where each of these values came from, by pointer relative to the service (issue
     /// 17). Not part of the template context.
     #[serde(skip_serializing)]
@@ -258,6 +261,7 @@ fn service(cx: &Context, index: usize, s: &ServiceSpec, problems: &mut Vec<Diagn
         } else {
             s.name.clone()
         },
+        telemetry: Vec::new(),
         origins: {
             record(cx, index, s, &mut origins);
             origins

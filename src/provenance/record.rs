@@ -106,6 +106,13 @@ pub fn model(
     );
     for (i, s) in model.services.iter().enumerate() {
         o.nest(&format!("/services/{i}"), s.origins.clone());
+        o.set(
+            format!("/services/{i}/telemetry"),
+            Origin::derived(
+                "the service's OTLP endpoint and resource attributes (src/families/tracing/model.rs)",
+                vec![spec("/metadata/name")],
+            ),
+        );
     }
     // Placement: the environment's overrides, or none.
     for (key, at) in [
@@ -316,6 +323,13 @@ pub fn model(
             Origin::constant("PagerDuty off unless asked for (src/spec/types.rs)"),
         ),
     );
+    o.set(
+        "/alerting/time_zone",
+        set_or(
+            "/spec/alerting/timeZone",
+            Origin::constant("the region's time zone (src/families/prometheus/hours.rs)"),
+        ),
+    );
     o.set("/gitops/repo_url", spec("/spec/gitops/repoURL"));
     o.set(
         "/gitops/target_revision",
@@ -332,6 +346,7 @@ pub fn model(
     for (section, file) in [
         ("/observability", "src/families/prometheus/model.rs"),
         ("/grafana", "src/families/grafana/model.rs"),
+        ("/tracing", "src/families/tracing/model.rs"),
         ("/edge", "src/families/cloudflare/model.rs"),
         ("/delivery", "src/families/argocd/model.rs"),
     ] {

@@ -83,6 +83,9 @@ pub struct EnvironmentSpec {
     /// Where the tree's Secrets come from (`spec.secrets.store`).
     #[serde(default)]
     pub secrets: SecretsSpec,
+    /// Distributed tracing (`spec.tracing`).
+    #[serde(default)]
+    pub tracing: TracingSpec,
     /// Objects the cluster has that the tree references without making them.
     #[serde(default)]
     pub external: Vec<ExternalRef>,
@@ -152,6 +155,24 @@ impl CloudProvider {
             CloudProvider::Azure => "westeurope",
         }
     }
+}
+
+/// `spec.tracing`: which trace backend the collector exports to.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct TracingSpec {
+    #[serde(default)]
+    pub backend: TraceBackend,
+}
+
+/// The trace backend (`spec.tracing.backend`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceBackend {
+    /// Grafana Tempo, monolithic.
+    #[default]
+    Tempo,
+    /// Jaeger v2 (the OpenTelemetry-collector-based Jaeger), with Badger storage.
+    Jaeger,
 }
 
 /// `spec.secrets` of an environment or of the system file.
@@ -298,6 +319,9 @@ pub struct Alerting {
     /// defaults from the domain, see `families::prometheus::routing`).
     #[serde(default)]
     pub email: EmailDigest,
+    /// The on-call team's IANA time zone for business hours, when it is not the region's
+    /// (a US team on call for `eu-west-1`). One of `families::prometheus::hours::ZONES`.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -1,7 +1,8 @@
 //! The references of a rendered tree, read as a cluster would resolve them (PG-R001): what
 //! each object names that must exist when it runs — Secrets (and the keys read of them),
-//! ConfigMaps, ServiceAccounts, Roles, the Services behind routes, monitors and alerting
-//! endpoints, issuers, secret stores, gateways, scale targets, backup locations, the folders
+//! ConfigMaps, ServiceAccounts, Roles, the Services behind routes, monitors, alerting
+//! endpoints and OTLP endpoints (a collector's exporters, an `Instrumentation`'s, a
+//! container's `OTEL_EXPORTER_OTLP_*ENDPOINT`), issuers, secret stores, gateways, scale targets, backup locations, the folders
 //! Argo CD syncs — and whether each resolves.
 //!
 //! A reference resolves to
@@ -11,7 +12,8 @@
 //!   (`secretName`) or of an Ingress that names a cert-manager issuer (its `tls` secrets),
 //!   an ACME issuer's account key, CloudNativePG's Secrets, Services and ServiceAccount of a
 //!   `Cluster`, the Redis operator's Services, `prometheus-operated` and
-//!   `alertmanager-operated`;
+//!   `alertmanager-operated`, an OpenTelemetry collector's `<name>-collector` and
+//!   `<name>-collector-monitoring`;
 //! * an object an operator chart of the tree installs (the ingress gateway's pods, the
 //!   kube-state-metrics and Velero Services), when the tree has that chart's Application;
 //! * something every cluster has (a namespace's `default` ServiceAccount and
@@ -454,6 +456,33 @@ fn provided(objects: &[Located], declared: &[Declared]) -> Provided {
                 let web = serde_json::json!([{"name": "web", "port": 9090}]);
                 p.service(ns, "prometheus-operated", l, Some(&web));
             }
+            ("opentelemetry.io/v1beta1", "OpenTelemetryCollector") => {
+                // The OpenTelemetry Operator's Services of a collector: its receivers'
+                // ports, and the monitoring Service of its metrics.
+                let l = super::network::pods::collector_labels(ns, name);
+                let mut ports = super::network::pods::collector_ports(&o.doc);
+                let metrics = ports.remove("metrics");
+                let receivers: Vec<Value> = ports
+                    .iter()
+                    .map(|(n, p)| serde_json::json!({"name": n, "port": p}))
+                    .collect();
+                let monitoring: Vec<Value> = metrics
+                    .map(|p| serde_json::json!({"name": "monitoring", "port": p}))
+                    .into_iter()
+                    .collect();
+                p.service(
+                    ns,
+                    &format!("{name}-collector"),
+                    l.clone(),
+                    Some(&Value::from(receivers)),
+                );
+                p.service(
+                    ns,
+                    &format!("{name}-collector-monitoring"),
+                    l,
+                    Some(&Value::from(monitoring)),
+                );
+            }
             ("monitoring.coreos.com/v1", "Alertmanager") => {
                 let l = pairs(&[("operated-alertmanager", "true")]);
                 let ports = serde_json::json!([
@@ -610,6 +639,23 @@ impl<'a> Refs<'a, '_> {
             .flatten()
             .enumerate()
         {
+            // The OTLP exporter's endpoint, when it names a Service of the cluster.
+            let otlp = e
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.starts_with("OTEL_EXPORTER_OTLP_") && n.ends_with("ENDPOINT"));
+            let endpoint = e.get("value").and_then(Value::as_str).filter(|_| otlp);
+            if let Some((svc_ns, name, port)) = endpoint.and_then(service_endpoint) {
+                let field = format!("{at}.env[{j}].value");
+                self.object_with(
+                    field,
+                    "Service",
+                    Some(&svc_ns),
+                    &name,
+                    None,
+                    Some(Port::Number(port)),
+                );
+            }
             let field = format!("{at}.env[{j}].valueFrom");
             if let Some(s) = e.at("/valueFrom/secretKeyRef") {
                 self.secret_key(join(&field, "secretKeyRef"), ns, s);
@@ -743,6 +789,20 @@ fn mesh_service(host: &str, own: &str) -> Option<(String, String)> {
     }
 }
 
+/// The in-cluster Service an endpoint names (`[scheme://]<svc>.<ns>.svc[.cluster.local]:<port>[/…]`):
+/// its namespace, name and port. Hosts outside the cluster's service domain name none.
+fn service_endpoint(endpoint: &str) -> Option<(String, String, u64)> {
+    let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
+    let authority = rest.split('/').next()?;
+    let (host, port) = authority.rsplit_once(':')?;
+    let port = port.parse().ok()?;
+    if !(host.ends_with(".svc") || host.ends_with(".svc.cluster.local")) {
+        return None;
+    }
+    let (ns, name) = mesh_service(host, "")?;
+    Some((ns, name, port))
+}
+
 /// Every reference of every object.
 pub fn references(objects: &[Located]) -> Vec<Reference<'_>> {
     let mut out = Vec::new();
@@ -838,6 +898,42 @@ pub fn references(objects: &[Located]) -> Vec<Reference<'_>> {
                         let field = format!("spec.alerting.alertmanagers[{i}].name");
                         r.object_with(field, "Service", Some(at_ns), name, None, port);
                     }
+                }
+            }
+            ("opentelemetry.io/v1beta1", "OpenTelemetryCollector") => {
+                // Each exporter's endpoint, when it names a Service of the cluster.
+                let exporters = v.at("/spec/config/exporters").and_then(Value::as_object);
+                for (e, cfg) in exporters.into_iter().flatten() {
+                    let endpoint = cfg.get("endpoint").and_then(Value::as_str);
+                    if let Some((at, name, port)) = endpoint.and_then(service_endpoint) {
+                        let field = FieldPath::root()
+                            .key("spec")
+                            .key("config")
+                            .key("exporters")
+                            .key(e.as_str())
+                            .key("endpoint");
+                        r.object_with(
+                            field,
+                            "Service",
+                            Some(&at),
+                            &name,
+                            None,
+                            Some(Port::Number(port)),
+                        );
+                    }
+                }
+            }
+            ("opentelemetry.io/v1alpha1", "Instrumentation") => {
+                let endpoint = str_at(v, "/spec/exporter/endpoint");
+                if let Some((at, name, port)) = endpoint.and_then(service_endpoint) {
+                    r.object_with(
+                        "spec.exporter.endpoint",
+                        "Service",
+                        Some(&at),
+                        &name,
+                        None,
+                        Some(Port::Number(port)),
+                    );
                 }
             }
             ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig") => {
@@ -1033,6 +1129,25 @@ pub fn references(objects: &[Located]) -> Vec<Reference<'_>> {
                     match kind {
                         "ClusterSecretStore" => r.object(field, "ClusterSecretStore", None, name),
                         _ => r.object(field, "SecretStore", Some(ns), name),
+                    }
+                }
+            }
+            ("external-secrets.io/v1alpha1", "PushSecret") => {
+                // The Secret pushed must be made in the tree (CloudNativePG's, for a
+                // replica), and each store written must exist.
+                if let Some(secret) = str_at(v, "/spec/selector/secret/name") {
+                    r.object("spec.selector.secret.name", "Secret", Some(ns), secret);
+                }
+                let stores = v.at("/spec/secretStoreRefs").and_then(Value::as_array);
+                for (i, s) in stores.into_iter().flatten().enumerate() {
+                    if let Some(name) = s.get("name").and_then(Value::as_str) {
+                        let field = format!("spec.secretStoreRefs[{i}].name");
+                        match s.get("kind").and_then(Value::as_str) {
+                            Some("ClusterSecretStore") => {
+                                r.object(field, "ClusterSecretStore", None, name)
+                            }
+                            _ => r.object(field, "SecretStore", Some(ns), name),
+                        }
                     }
                 }
             }

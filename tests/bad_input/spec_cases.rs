@@ -246,6 +246,16 @@ fn yaml_cases() -> Vec<Case> {
 fn type_cases() -> Vec<Case> {
     vec![
         case(
+            "on-call time zone misspelt",
+            sub(
+                "    slackChannel: \"#alerts\"\n",
+                "    slackChannel: \"#alerts\"\n    timeZone: Europe/Londn\n",
+            ),
+            21,
+            "spec.alerting.timeZone",
+            "did you mean 'Europe/London'?",
+        ),
+        case(
             "count is a string",
             sub("count: 3", "count: \"three\""),
             13,

@@ -292,7 +292,8 @@ fn environment_overrides_reach_each_service() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["valueFrom"]["secretKeyRef"]["name"].as_str().unwrap())
+        // The tracing variables (values and pod fields) first.
+        .filter_map(|e| e["valueFrom"]["secretKeyRef"]["name"].as_str())
         .collect();
     // The database's URI, the Redis password, then the system file's references.
     assert_eq!(secrets, ["tasks-db-app", "tasks-redis-auth", "auth-keys"]);
@@ -300,9 +301,18 @@ fn environment_overrides_reach_each_service() {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|e| e["valueFrom"]["secretKeyRef"].is_object())
         .map(|e| e["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["DATABASE_URL", "REDIS_PASSWORD", "JWT_SIGNING_KEY"]);
+    // The service's own name in its spans.
+    let otel = auth["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "OTEL_SERVICE_NAME")
+        .unwrap();
+    assert_eq!(otel["value"], "auth-service");
 }
 
 /// The text between `cat > <file> <<'YAML'` and `YAML` in the README's walk-through.

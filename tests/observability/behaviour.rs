@@ -199,7 +199,7 @@ fn a_scenario_that_expects_the_wrong_behaviour_makes_promtool_fail() {
         })
         .collect();
     let tests = unit_tests(&rule, &swapped, "rules.yaml").unwrap();
-    assert_eq!(tests.alerts.len(), 15);
+    assert_eq!(tests.alerts.len(), 18);
     let (passed, output) = run_promtool(&promtool, &tests);
     assert!(!passed, "{output}");
     // promtool reports each failed alert test as `alertname: <name>, time: <eval time>`.

@@ -196,9 +196,9 @@ fn the_references_of_prod_eu_cover_every_kind_the_issue_names() {
         .iter()
         .filter(|r| matches!(r.target, Target::Folder(_)))
         .count();
-    // The root Application, the platform, monitoring (its rules and its dashboards) and
-    // eight tenant shards.
-    assert_eq!(folders, 12);
+    // The root Application, the platform, monitoring (its rules and its dashboards),
+    // tracing and eight tenant shards.
+    assert_eq!(folders, 13);
 }
 
 #[test]
@@ -232,6 +232,29 @@ fn a_broken_reference_of_each_kind_is_a_finding_that_names_it() {
         ok(),
     );
     fired(&found, &["reads key 'session-secrets' of Secret portal-system/portal-secrets, but its ExternalSecret makes only session-secret"]);
+    // The Secret a PushSecret copies to the replica's entry, and the store it writes to.
+    let push = "kubernetes/platform/secrets/portal-system/portal-db-replication-to-prod-eu.yaml";
+    let found = r001(
+        &edited(&us, push, |t| {
+            t.replace("name: portal-db-replication\n", "name: portal-db-replica\n")
+        }),
+        ok(),
+    );
+    fired(
+        &found,
+        &[
+            "PushSecret portal-system/portal-db-replication-to-prod-eu names Secret portal-system/portal-db-replica",
+            "spec.selector.secret.name",
+        ],
+    );
+    let found = r001(&us, vec![]);
+    fired(
+        &found,
+        &[
+            "PushSecret portal-system/portal-db-replication-to-prod-eu names ClusterSecretStore portal-secret-store",
+            "spec.secretStoreRefs[0].name",
+        ],
+    );
     // A ConfigMap loaded by envFrom, and the pods' ServiceAccount.
     let found = r001(
         &edited(&us, app, |t| {

@@ -230,6 +230,28 @@ pub const OPERATORS: &[OperatorChart] = &[
         when: "every environment (the `RedisCluster` or `Redis`)",
         relied_on: always,
     },
+    OperatorChart {
+        name: "opentelemetry-operator",
+        chart: "opentelemetry-operator",
+        repo_url: "https://open-telemetry.github.io/opentelemetry-helm-charts",
+        version: "0.115.0",
+        app_version: "0.153.0",
+        namespace: "opentelemetry-operator-system",
+        release_name: None,
+        // The contrib collector (the tree's collector names its image too), and the
+        // webhook's certificate from the chart rather than from cert-manager, so the
+        // operator does not wait on another operator.
+        parameters: &[
+            ("manager.collectorImage.repository", "otel/opentelemetry-collector-contrib"),
+            ("admissionWebhooks.certManager.enabled", "false"),
+            ("admissionWebhooks.autoGenerateCert.enabled", "true"),
+        ],
+        environment_parameters: no_parameters,
+        serves: &["opentelemetry.io"],
+        why: "`opentelemetry.io/v1beta1` OpenTelemetryCollector with `spec.networkPolicy` and the `Instrumentation` v1alpha1; chart 0.115.0 ships operator 0.153.0 (the CRD schemas are 0.158.0's, whose fields the tree uses are the same)",
+        when: "every environment (the trace collector and the `Instrumentation`)",
+        relied_on: always,
+    },
     istio("istio-base", "base", None, no_parameters, "every environment (Istio's CRDs)"),
     istio("istiod", "istiod", None, no_parameters, "every environment (the control plane)"),
     // The chart labels its pods `istio: <release name without "istio-">`: the Gateway

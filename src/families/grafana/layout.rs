@@ -52,7 +52,14 @@ pub fn target(expr: impl Into<String>, legend: &'static str) -> Target {
         ref_id: String::new(),
         expr: expr.into(),
         legend,
+        exemplar: false,
     }
+}
+
+/// A target whose exemplars link to traces.
+pub fn with_exemplars(mut t: Target) -> Target {
+    t.exemplar = true;
+    t
 }
 
 pub fn green() -> Step {

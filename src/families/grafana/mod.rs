@@ -214,13 +214,19 @@ fn panel_json(p: &Panel) -> Json {
         "gridPos": { "x": p.grid.x, "y": p.grid.y, "w": p.grid.w, "h": p.grid.h },
         "fieldConfig": { "defaults": Json::Object(defaults), "overrides": [] },
         "options": options,
-        "targets": p.targets.iter().map(|t| json!({
-            "refId": t.ref_id,
-            "datasource": datasource(),
-            "expr": t.expr,
-            "legendFormat": t.legend,
-            "range": true,
-            "instant": false
-        })).collect::<Vec<_>>()
+        "targets": p.targets.iter().map(|t| {
+            let mut target = json!({
+                "refId": t.ref_id,
+                "datasource": datasource(),
+                "expr": t.expr,
+                "legendFormat": t.legend,
+                "range": true,
+                "instant": false
+            });
+            if t.exemplar {
+                target["exemplar"] = json!(true);
+            }
+            target
+        }).collect::<Vec<_>>()
     })
 }

@@ -87,6 +87,9 @@ pub struct Target {
     pub ref_id: String,
     pub expr: String,
     pub legend: &'static str,
+    /// Query the exemplars too: each links to its trace (the Prometheus datasource's
+    /// `exemplarTraceIdDestinations`). On the latency panels.
+    pub exemplar: bool,
 }
 
 /// The Grafana section of a resolved model.

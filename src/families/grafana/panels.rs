@@ -3,7 +3,7 @@
 //! file's services each get a row header named after the service; the built-in system's
 //! single app has none (its dashboards are as they were before services).
 
-use super::layout::{green, panel, red_above, red_below, target, Layout};
+use super::layout::{green, panel, red_above, red_below, target, with_exemplars, Layout};
 use super::model::{Panel, Step};
 use crate::families::prometheus::slo::{self, *};
 use crate::model::{Model, MonitoringLevel};
@@ -22,7 +22,71 @@ pub fn overview(m: &Model) -> Layout {
             o.row(8, vec![(6, ready_pods(m, &s)), (18, pods(m, &s))]);
         }
     }
+    tracing(&mut o, m);
     o
+}
+
+/// The tracing row: spans in and out of the collector, spans dropped, the exporter queue.
+fn tracing(o: &mut Layout, m: &Model) {
+    let job = format!(
+        "{}/{}",
+        crate::model::MONITORING_NAMESPACE,
+        m.tracing.collector.service
+    );
+    let rate = |metric: &str| format!("sum(rate({metric}{{job=\"{job}\"}}[$__rate_interval]))");
+    o.header("Tracing");
+    o.row(
+        8,
+        vec![
+            (
+                8,
+                panel(
+                    "timeseries",
+                    "Spans received and exported",
+                    "short",
+                    vec![
+                        target(rate("otelcol_receiver_accepted_spans_total"), "received/s"),
+                        target(rate("otelcol_exporter_sent_spans_total"), "exported/s"),
+                    ],
+                ),
+            ),
+            (
+                8,
+                Panel {
+                    description: "Refused by the memory limiter, not queued (queue full), or failed after retries.".to_owned(),
+                    min: Some(0.0),
+                    ..panel(
+                        "timeseries",
+                        "Spans dropped",
+                        "short",
+                        vec![
+                            target(rate("otelcol_receiver_refused_spans_total"), "refused/s"),
+                            target(rate("otelcol_exporter_enqueue_failed_spans_total"), "not queued/s"),
+                            target(rate("otelcol_exporter_send_failed_spans_total"), "send failed/s"),
+                        ],
+                    )
+                },
+            ),
+            (
+                8,
+                Panel {
+                    thresholds: red_above(crate::families::prometheus::tracing::QUEUE_FULL_RATIO),
+                    description: "The exporter queue's fill; alerts above 80%.".to_owned(),
+                    min: Some(0.0),
+                    max: Some(1.0),
+                    ..panel(
+                        "timeseries",
+                        "Exporter queue",
+                        "percentunit",
+                        vec![target(
+                            format!("max by (exporter) (otelcol_exporter_queue_size{{job=\"{job}\"}} / otelcol_exporter_queue_capacity{{job=\"{job}\"}})"),
+                            "{{exporter}}",
+                        )],
+                    )
+                },
+            ),
+        ],
+    );
 }
 
 fn ready_pods(m: &Model, s: &ServiceSlo) -> Panel {
@@ -120,9 +184,9 @@ fn service_overview(o: &mut Layout, m: &Model, s: &ServiceSlo) {
                         "Latency",
                         "s",
                         vec![
-                            target(quantile("0.5"), "p50"),
-                            target(quantile("0.95"), "p95"),
-                            target(quantile("0.99"), "p99"),
+                            with_exemplars(target(quantile("0.5"), "p50")),
+                            with_exemplars(target(quantile("0.95"), "p95")),
+                            with_exemplars(target(quantile("0.99"), "p99")),
                         ],
                     )
                 },

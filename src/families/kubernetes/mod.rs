@@ -231,6 +231,14 @@ fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
         });
     }
 
+    for push in &model.secrets.pushes {
+        out.push(Artifact {
+            path: push.file.clone(),
+            template: "kubernetes/secrets/push-secret.yaml",
+            context: context! { m => m.clone(), s => Value::from(minijinja::value::Serde(push)) },
+        });
+    }
+
     for tenant in &model.tenants {
         out.push(Artifact {
             path: format!("kubernetes/tenants/{}/{}.yaml", tenant.shard, tenant.id),

@@ -76,6 +76,53 @@ const SYDNEY: Zone = zone("Australia/Sydney", 600, true);
 const MELBOURNE: Zone = zone("Australia/Melbourne", 600, true);
 const AUCKLAND: Zone = zone("Pacific/Auckland", 720, true);
 
+/// Every time zone `spec.alerting.timeZone` may name (the schema's enumeration is this
+/// list, a test keeps them equal): the zones of the regions, and UTC.
+pub const ZONES: &[Zone] = &[
+    UTC,
+    NEW_YORK,
+    CHICAGO,
+    DENVER,
+    PHOENIX,
+    LOS_ANGELES,
+    TORONTO,
+    EDMONTON,
+    MEXICO_CITY,
+    SAO_PAULO,
+    SANTIAGO,
+    DUBLIN,
+    LONDON,
+    PARIS,
+    BERLIN,
+    BRUSSELS,
+    AMSTERDAM,
+    ZURICH,
+    STOCKHOLM,
+    OSLO,
+    ROME,
+    MADRID,
+    WARSAW,
+    HELSINKI,
+    JERUSALEM,
+    JOHANNESBURG,
+    BAHRAIN,
+    QATAR,
+    RIYADH,
+    DUBAI,
+    KOLKATA,
+    BANGKOK,
+    JAKARTA,
+    SINGAPORE,
+    KUALA_LUMPUR,
+    HONG_KONG,
+    TAIPEI,
+    SEOUL,
+    TOKYO,
+    SYDNEY,
+    MELBOURNE,
+    AUCKLAND,
+];
+
 /// The location of each region id of AWS, GCP and Azure (the ids do not collide between
 /// the clouds): the time zone of the city its data centres are in.
 const REGIONS: &[(&str, Zone)] = &[
@@ -221,6 +268,16 @@ pub fn zone_of_region(region: &str) -> Zone {
         .map_or(UTC, |(_, z)| *z)
 }
 
+/// The zone of `spec.alerting.timeZone` (the schema admits only names of `ZONES`); UTC
+/// for any other name.
+pub fn zone_named(name: &str) -> Zone {
+    ZONES
+        .iter()
+        .find(|z| z.name == name)
+        .copied()
+        .unwrap_or(UTC)
+}
+
 /// The local business hours: Monday to Friday, from `START` to `END` (minutes after
 /// midnight).
 pub const START: i32 = 9 * 60;
@@ -351,6 +408,34 @@ fn day_ranges(days: &[i32]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_admits_exactly_the_zones_of_the_table() {
+        let schema: serde_json::Value =
+            serde_json::from_str(crate::assets::schema("environment.schema.json").unwrap())
+                .unwrap();
+        let pointer = "/properties/spec/properties/alerting/properties/timeZone/enum";
+        let admitted: Vec<&str> = schema
+            .pointer(pointer)
+            .and_then(|e| e.as_array())
+            .expect("timeZone enum in the schema")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let zones: Vec<&str> = ZONES.iter().map(|z| z.name).collect();
+        assert_eq!(admitted, zones);
+        for (_, zone) in REGIONS {
+            assert!(zones.contains(&zone.name), "{} is not in ZONES", zone.name);
+        }
+    }
+
+    #[test]
+    fn a_named_zone_replaces_the_regions() {
+        // An on-call team in New York for a Dublin region: 13:00–22:00 UTC, not Dublin's.
+        assert_eq!(zone_named("America/New_York"), zone_of_region("us-east-1"));
+        assert_ne!(zone_named("America/New_York"), zone_of_region("eu-west-1"));
+        assert_eq!(zone_named("Pacific/Auckland").offset_minutes, 720);
+    }
 
     fn parts(region: &str) -> Vec<(Vec<String>, String, String)> {
         business_hours(zone_of_region(region))

@@ -14,6 +14,7 @@ pub mod routing;
 pub mod rules;
 pub mod scenario;
 pub mod slo;
+pub mod tracing;
 
 use minijinja::{context, Value};
 

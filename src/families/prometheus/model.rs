@@ -85,6 +85,8 @@ pub struct Prometheus {
     /// Retention by size: 90% of the volume, so the TSDB never fills it.
     pub retention_size: &'static str,
     pub storage: &'static str,
+    /// Feature flags: `exemplar-storage`, so latency panels link to traces (issue #18).
+    pub enable_features: Vec<&'static str>,
     pub requests: (&'static str, &'static str),
     pub limits: (&'static str, &'static str),
     pub scrape_interval: &'static str,
@@ -190,6 +192,7 @@ fn prometheus(m: &Model) -> Prometheus {
         retention: SLO_WINDOW,
         retention_size,
         storage,
+        enable_features: vec!["exemplar-storage"],
         requests,
         limits,
         scrape_interval: "30s",

@@ -226,6 +226,7 @@ pub(super) fn group(m: &Model, names: &SystemSlo, services: &[ServiceSlo]) -> Ru
                 .value(144_000.0 + 20.0 * 60.0),
         }));
     }
+    ops.extend(super::tracing::alerts(m, names));
     RuleGroup {
         name: format!("{}-operational.alerts", names.group),
         interval: "30s",

@@ -178,7 +178,11 @@ pub fn resolve(m: &Model) -> AlertRouting {
             key: "password",
         },
     };
-    let business_hours = hours::business_hours(hours::zone_of_region(&m.env.region));
+    let zone = match &m.alerting.time_zone {
+        Some(name) => hours::zone_named(name),
+        None => hours::zone_of_region(&m.env.region),
+    };
+    let business_hours = hours::business_hours(zone);
     let critical_receiver = pagerduty.as_ref().map_or(slack.receiver, |p| p.receiver);
     AlertRouting {
         name: m.names.prefix,

@@ -14,16 +14,22 @@
 //!   mesh port (TCP and UDP), and each Alertmanager the internet on its receivers' ports
 //!   (443 for Slack, PagerDuty and webhooks, the SMTP relay's port);
 //! * the ingress gateway reaches every Service port a VirtualService or an Ingress routes to;
-//! * every pod resolves names through cluster DNS (UDP and TCP 53).
+//! * every pod resolves names through cluster DNS (UDP and TCP 53);
+//! * a workload whose environment names an OpenTelemetry collector's Service
+//!   (`<svc>.<ns>.svc:<port>`) sends OTLP to the collector's pods on that port; a collector
+//!   reaches every Service its configuration names (its exporters' endpoints); Grafana
+//!   reaches every Service its datasource ConfigMaps (label `grafana_datasource`) name.
 //!
-//! Must not: a tenant's pod reaching another tenant's pods, Prometheus or the
-//! Alertmanager; a platform pod reaching the internet other than on 443.
+//! Must not: a tenant's pod reaching another tenant's pods, Prometheus, the
+//! Alertmanager or a collector's OTLP port; a platform pod reaching the internet other
+//! than on 443.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
 use super::pods::{Outside, Pods, ALERTMANAGER_WEB_PORT, PROMETHEUS_PORT};
+use super::services::{Svc, SvcPort};
 use super::{Endpoint, Labels, Protocol};
 use crate::validate::policy::Located;
 use crate::validate::{At, Document};
@@ -115,6 +121,7 @@ pub fn of<'p>(
     super::services::scrape_flows(tree, &services, pods, &mut flows);
     super::services::alerting_flows(tree, &services, pods, outside, &mut flows);
     super::services::routes(tree, &services, pods, outside, &mut flows);
+    telemetry_flows(tree, &services, pods, outside, &mut flows);
     for pod in pods.all() {
         for protocol in [Protocol::Udp, Protocol::Tcp] {
             flows.needed.push(Flow {
@@ -166,6 +173,114 @@ fn workload_reads<'a>(tree: &Tree<'a>, located: &'a Located) -> (Vec<&'a str>, V
         }
     }
     (values, secrets)
+}
+
+/// The Services (and their ports) that `text` names as `<svc>.<ns>.svc[.cluster.local]:<port>`,
+/// the name whole (not the end of a longer one).
+fn named_in<'s, 'a>(text: &str, services: &'s [Svc<'a>]) -> Vec<(&'s Svc<'a>, &'s SvcPort)> {
+    let mut out = Vec::new();
+    for s in services {
+        let host = format!("{}.{}.svc", s.name, s.namespace);
+        for p in &s.ports {
+            let named = [
+                format!("{host}:{}", p.port),
+                format!("{host}.cluster.local:{}", p.port),
+            ]
+            .iter()
+            .any(|needle| {
+                text.match_indices(needle.as_str()).any(|(i, _)| {
+                    let before = text[..i].chars().next_back();
+                    let after = text[i + needle.len()..].chars().next();
+                    !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                        && !after.is_some_and(|c| c.is_ascii_digit())
+                })
+            });
+            if named {
+                out.push((s, p));
+            }
+        }
+    }
+    out
+}
+
+/// Every string of a JSON value, joined by newlines.
+fn strings(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+        Value::Object(m) => m.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+/// The telemetry flows: OTLP from the workloads to the collectors their environment names,
+/// each collector to what its configuration names, Grafana to its datasources.
+fn telemetry_flows<'p>(
+    tree: &Tree<'_>,
+    services: &[Svc<'_>],
+    pods: &'p Pods<'_>,
+    outside: &'p Outside,
+    flows: &mut Flows<'p>,
+) {
+    let collectors: Vec<Svc<'_>> = services
+        .iter()
+        .filter(|s| s.operated && s.from.kind() == "OpenTelemetryCollector")
+        .cloned()
+        .collect();
+    let need = |flows: &mut Flows<'p>, src: &'p Endpoint, hits: Vec<(&Svc<'_>, &SvcPort)>, why| {
+        for (svc, port) in hits {
+            for dst in svc.pods(pods) {
+                if let Some(n) = port.on(dst) {
+                    flows.need(src, dst, n, why);
+                }
+            }
+        }
+    };
+    for (client, located) in &pods.workloads {
+        let (values, _) = workload_reads(tree, located);
+        let text = values.join("\n");
+        need(
+            flows,
+            client,
+            named_in(&text, &collectors),
+            "its environment names the OpenTelemetry collector: it sends its spans there",
+        );
+    }
+    for (collector, doc) in pods.collectors.iter().zip(&pods.collector_servers) {
+        let mut text = String::new();
+        if let Some(c) = doc.value.pointer("/spec/config") {
+            strings(c, &mut text);
+        }
+        need(
+            flows,
+            collector,
+            named_in(&text, services),
+            "the collector's configuration names it (an exporter's endpoint)",
+        );
+    }
+    for cm in tree.of_kind("ConfigMap").filter(|d| {
+        d.value
+            .at_keys(&[
+                "metadata",
+                "labels",
+                crate::families::tracing::model::DATASOURCE_LABEL,
+            ])
+            .is_some()
+    }) {
+        let mut text = String::new();
+        if let Some(data) = cm.value.get("data") {
+            strings(data, &mut text);
+        }
+        need(
+            flows,
+            &outside.grafana,
+            named_in(&text, services),
+            "a Grafana datasource names it",
+        );
+    }
 }
 
 /// The database and Redis clients among the workloads.
@@ -265,6 +380,22 @@ fn forbidden<'p>(
                 protocol: Protocol::Tcp,
                 why: "a tenant must not read the platform's metrics",
             });
+        }
+        for collector in &pods.collectors {
+            for port in collector
+                .ports
+                .iter()
+                .filter(|(n, _)| n.starts_with("otlp"))
+                .map(|(_, p)| *p)
+            {
+                flows.forbidden.push(Flow {
+                    src: tenant,
+                    dst: collector,
+                    port,
+                    protocol: Protocol::Tcp,
+                    why: "only the services send spans to the collector",
+                });
+            }
         }
         for alertmanager in &pods.alertmanagers {
             flows.forbidden.push(Flow {

@@ -28,6 +28,10 @@
 //!   `allowPrivilegeEscalation: false`, `readOnlyRootFilesystem: true` and
 //!   `capabilities.drop: [ALL]`; `spec.containers` / `spec.initContainers` are merged into
 //!   them by name (a strategic merge), or added.
+//! * OpenTelemetry Operator 0.153: a collector's pods (`<name>-collector`) have
+//!   `spec.podSecurityContext` as given, the collector container `otc-container`
+//!   `spec.securityContext`, each of `spec.initContainers` and `spec.additionalContainers`
+//!   its own; the operator adds no defaults.
 
 use serde_json::{json, Value};
 
@@ -69,6 +73,7 @@ pub fn operator_name(o: Operated) -> &'static str {
         Operated::CnpgCluster => "CloudNativePG operator",
         Operated::RedisCluster | Operated::Redis => "OT redis-operator",
         Operated::Prometheus | Operated::Alertmanager => "prometheus-operator",
+        Operated::OtelCollector => "OpenTelemetry Operator",
     }
 }
 
@@ -82,10 +87,39 @@ pub fn of(objects: &[Located]) -> Vec<OperatorPod<'_>> {
             Some(kind @ (Operated::Prometheus | Operated::Alertmanager)) => {
                 pods.push(prometheus(o, kind));
             }
+            Some(Operated::OtelCollector) => pods.push(collector(o)),
             None => {}
         }
     }
     pods
+}
+
+fn collector(o: &Located) -> OperatorPod<'_> {
+    let given = |pointer: &str| spec(o, pointer).cloned().unwrap_or(Value::Null);
+    let mut p = pod(
+        o,
+        Operated::OtelCollector,
+        format!("{}-collector", o.doc.name()),
+    );
+    p.security = given("/podSecurityContext");
+    p.security_field = "spec.podSecurityContext";
+    p.host_network = spec(o, "/hostNetwork").and_then(Value::as_bool) == Some(true);
+    p.containers.push(container(
+        "otc-container",
+        false,
+        given("/securityContext"),
+        Some("spec.securityContext".to_owned()),
+    ));
+    for (list, init) in [("initContainers", true), ("additionalContainers", false)] {
+        let extra = spec(o, &format!("/{list}")).and_then(Value::as_array);
+        for (i, c) in extra.into_iter().flatten().enumerate() {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+            let sc = c.get("securityContext").cloned().unwrap_or(Value::Null);
+            let field = Some(format!("spec.{list}[{i}].securityContext"));
+            p.containers.push(container(name, init, sc, field));
+        }
+    }
+    p
 }
 
 fn pod<'a>(o: &'a Located, operated: Operated, name: String) -> OperatorPod<'a> {

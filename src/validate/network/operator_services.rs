@@ -20,7 +20,8 @@
 use serde_json::Value;
 
 use super::pods::{
-    alertmanager_port_name, labels_of, operated, redis_labels, redis_statefulsets, Operated,
+    alertmanager_port_name, collector_labels, collector_ports, labels_of, operated, redis_labels,
+    redis_statefulsets, Operated,
 };
 use super::pods::{ALERTMANAGER_MESH_PORT, ALERTMANAGER_WEB_PORT, PROMETHEUS_PORT};
 use super::services::{Svc, SvcPort, Target};
@@ -59,6 +60,7 @@ pub fn of(objects: &[Located]) -> Vec<Svc<'_>> {
             Some(kind @ (Operated::RedisCluster | Operated::Redis)) => {
                 redis(&mut out, doc, kind == Operated::RedisCluster);
             }
+            Some(Operated::OtelCollector) => collector(&mut out, doc),
             _ => {}
         }
     }
@@ -77,6 +79,34 @@ fn port(name: &str, number: u16, target: Target) -> SvcPort {
         name: Some(name.to_owned()),
         port: number,
         target,
+    }
+}
+
+/// The OpenTelemetry Operator's Services of a collector: `<name>-collector` (its
+/// receivers' ports) and `<name>-collector-monitoring` (`monitoring`, the metrics port),
+/// over the collector's pods.
+fn collector<'a>(out: &mut Vec<Svc<'a>>, doc: &'a Document) {
+    let (ns, name) = (doc.namespace(), doc.name());
+    let selector = collector_labels(ns, name);
+    let mut ports = collector_ports(doc);
+    let metrics = ports.remove("metrics");
+    let receivers = ports
+        .into_iter()
+        .map(|(n, p)| port(&n, p, Target::Name(n.clone())))
+        .collect();
+    let monitoring = metrics
+        .map(|p| vec![port("monitoring", p, Target::Name("metrics".into()))])
+        .unwrap_or_default();
+    for (suffix, ports) in [("", receivers), ("-monitoring", monitoring)] {
+        out.push(Svc {
+            namespace: ns.to_owned(),
+            name: format!("{name}-collector{suffix}"),
+            labels: selector.clone(),
+            selector: Some(selector.clone()),
+            ports,
+            from: doc,
+            operated: true,
+        });
     }
 }
 

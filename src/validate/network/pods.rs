@@ -42,6 +42,12 @@ pub const ALERTMANAGER_PORTS: [(&str, u16); 3] = [
     ("mesh-udp", ALERTMANAGER_MESH_PORT),
     ("reloader-web", 8080),
 ];
+/// The OpenTelemetry Operator's collector ports: its OTLP receivers' (named as the operator
+/// names them, the port from the receiver's endpoint, else the protocol's default) and its
+/// own metrics (`metrics`, the port of the telemetry's Prometheus reader, 8888 by default).
+pub const OTLP_PORTS: [(&str, &str, u16); 2] =
+    [("grpc", "otlp-grpc", 4317), ("http", "otlp-http", 4318)];
+pub const COLLECTOR_METRICS_PORT: u16 = 8888;
 /// The label value prometheus-operator gives its pods' `app.kubernetes.io/managed-by`
 /// (over the resource's `podMetadata`).
 const PROMETHEUS_OPERATOR: &str = "prometheus-operator";
@@ -66,6 +72,9 @@ pub struct Pods<'a> {
     pub alertmanager_servers: Vec<&'a Document>,
     /// A pod of each tenant namespace the tree holds.
     pub tenants: Vec<Endpoint>,
+    /// The OpenTelemetry collectors' pods, and (at the same index) their custom resources.
+    pub collectors: Vec<Endpoint>,
+    pub collector_servers: Vec<&'a Document>,
 }
 
 /// A Redis custom resource: where it is, and the client Services its operator creates.
@@ -90,6 +99,8 @@ pub enum Operated {
     Prometheus,
     /// prometheus-operator `Alertmanager`.
     Alertmanager,
+    /// OpenTelemetry Operator `OpenTelemetryCollector`: the collector's pods.
+    OtelCollector,
 }
 
 /// Which operator's custom resource `doc` is, if any.
@@ -100,6 +111,7 @@ pub fn operated(doc: &Document) -> Option<Operated> {
         ("redis.redis.opstreelabs.in/v1beta2", "Redis") => Operated::Redis,
         ("monitoring.coreos.com/v1", "Prometheus") => Operated::Prometheus,
         ("monitoring.coreos.com/v1", "Alertmanager") => Operated::Alertmanager,
+        ("opentelemetry.io/v1beta1", "OpenTelemetryCollector") => Operated::OtelCollector,
         _ => return None,
     })
 }
@@ -123,6 +135,61 @@ pub fn redis_statefulsets(name: &str, cluster: bool) -> Vec<(String, &'static st
 /// Service selects by exactly these.
 pub fn redis_labels(app: &str, setup: &str, role: &str) -> Labels {
     labels(&[("app", app), ("redis_setup_type", setup), ("role", role)])
+}
+
+/// The labels the OpenTelemetry Operator gives the pods of collector `name` in `ns` (and
+/// its Services select them by).
+pub fn collector_labels(ns: &str, name: &str) -> Labels {
+    labels(&[
+        ("app.kubernetes.io/component", "opentelemetry-collector"),
+        ("app.kubernetes.io/managed-by", "opentelemetry-operator"),
+        ("app.kubernetes.io/instance", &format!("{ns}.{name}")),
+        ("app.kubernetes.io/part-of", "opentelemetry"),
+        ("app.kubernetes.io/name", &format!("{name}-collector")),
+    ])
+}
+
+/// The OTLP ports of a collector's receivers (`otlp`, `otlp/<x>`), by the operator's
+/// port names, and its metrics port.
+pub fn collector_ports(doc: &Document) -> BTreeMap<String, u16> {
+    let mut out = BTreeMap::new();
+    let receivers = doc
+        .value
+        .pointer("/spec/config/receivers")
+        .and_then(Value::as_object);
+    for (name, r) in receivers.into_iter().flatten() {
+        if name != "otlp" && !name.starts_with("otlp/") {
+            continue;
+        }
+        for (protocol, port_name, default) in OTLP_PORTS {
+            let Some(p) = r.pointer(&format!("/protocols/{protocol}")) else {
+                continue;
+            };
+            let port = p
+                .get("endpoint")
+                .and_then(Value::as_str)
+                .and_then(|e| e.rsplit(':').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(default);
+            out.insert(port_name.to_owned(), port);
+        }
+    }
+    // The operator's `metrics` port: the telemetry's Prometheus reader's, else its default.
+    let readers = doc
+        .value
+        .pointer("/spec/config/service/telemetry/metrics/readers")
+        .and_then(Value::as_array);
+    let port = readers
+        .into_iter()
+        .flatten()
+        .find_map(|r| {
+            r.pointer("/pull/exporter/prometheus/port")
+                .and_then(Value::as_u64)
+        })
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or(COLLECTOR_METRICS_PORT);
+    out.insert("metrics".to_owned(), port);
+    out
 }
 
 /// The name of an Alertmanager's web port (`spec.portName`, default `web`).
@@ -283,6 +350,13 @@ impl<'a> Pods<'a> {
                 self.alertmanagers.push(e);
                 self.alertmanager_servers.push(doc);
             }
+            (Some(Operated::OtelCollector), _) => {
+                let l = collector_labels(&ns, &name);
+                let mut e = self.endpoint(&ns, l, format!("{ns}/{name}-collector"));
+                e.ports = collector_ports(doc);
+                self.collectors.push(e);
+                self.collector_servers.push(doc);
+            }
             (None, kind) => {
                 if let Some(e) = workload_pod(self, doc, kind) {
                     self.workloads.push((e, o));
@@ -301,6 +375,7 @@ impl<'a> Pods<'a> {
             .chain(&self.prometheus)
             .chain(&self.alertmanagers)
             .chain(&self.tenants)
+            .chain(&self.collectors)
     }
 }
 
@@ -340,9 +415,11 @@ fn workload_pod(pods: &Pods<'_>, doc: &Document, kind: &str) -> Option<Endpoint>
 }
 
 /// The peers outside the tree: cluster DNS, the ingress gateway, the CloudNativePG
-/// operator, and an address on the internet.
+/// operator, Grafana (its datasources are the tree's) and an address on the internet.
 pub struct Outside {
     pub dns: Endpoint,
+    /// Grafana, in `monitoring` (the Grafana chart's pod label).
+    pub grafana: Endpoint,
     pub ingress_gateway: Endpoint,
     pub cnpg_operator: Endpoint,
     pub internet: Endpoint,
@@ -359,6 +436,11 @@ impl Outside {
                 INGRESS_GATEWAY_NAMESPACE,
                 &[("app", "istio-ingressgateway"), ("istio", "ingressgateway")],
                 "the Istio ingress gateway",
+            ),
+            grafana: peer(
+                crate::model::MONITORING_NAMESPACE,
+                &[crate::families::tracing::model::GRAFANA_LABEL],
+                "Grafana",
             ),
             cnpg_operator: peer(
                 CNPG_OPERATOR_NAMESPACE,

@@ -21,6 +21,7 @@ const FLOW_KINDS: &[&str] = &[
     "PodMonitor",
     "VirtualService",
     "Ingress",
+    "OpenTelemetryCollector",
 ];
 
 pub const C001: Rule = Rule {

@@ -31,6 +31,7 @@ const KINDS: &[&str] = &[
     "Cluster",
     "RedisCluster",
     "Redis",
+    "OpenTelemetryCollector",
 ];
 
 pub const O001: Rule = Rule {

@@ -24,6 +24,7 @@ const KINDS: &[&str] = &[
     "Redis",
     "Prometheus",
     "Alertmanager",
+    "OpenTelemetryCollector",
 ];
 
 pub const P001: Rule = Rule {

@@ -40,6 +40,8 @@ const REFERENCE_KINDS: &[&str] = &[
     "AlertmanagerConfig",
     "ServiceMonitor",
     "Application",
+    "OpenTelemetryCollector",
+    "Instrumentation",
 ];
 
 pub const R001: Rule = Rule {

@@ -57,11 +57,16 @@ fn no_literal_secrets(file: &str, doc: &Document, out: &mut Vec<Diagnostic>) {
 
 /// Whether a secret-named field of this kind names a key rather than holds a value: an
 /// ExternalSecret's `spec.data[i].secretKey` is the key the operator writes into the target
-/// Secret (the value comes from the store). Credential-shaped text is still caught (PG-S002).
+/// Secret (the value comes from the store), and a PushSecret's `spec.data[i].match.secretKey`
+/// the key of the source Secret it pushes. Credential-shaped text is still caught (PG-S002).
 fn names_a_key(kind: &str, field: &str) -> bool {
-    kind == "ExternalSecret"
-        && field
-            .strip_prefix("spec.data[")
-            .and_then(|rest| rest.strip_suffix("].secretKey"))
-            .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+    let suffix = match kind {
+        "ExternalSecret" => "].secretKey",
+        "PushSecret" => "].match.secretKey",
+        _ => return false,
+    };
+    field
+        .strip_prefix("spec.data[")
+        .and_then(|rest| rest.strip_suffix(suffix))
+        .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
 }
