@@ -8,7 +8,7 @@
 //! BENCH_SERVICES=0,20 BENCH_TENANTS=10000 cargo bench --bench scale   # + a 20-service system
 //! ```
 //!
-//! The default run takes about 6 minutes after the release build on the 2-core machine
+//! The default run takes about 10 minutes after the release build on the 2-core machine
 //! (most of it the N = 100,000 renders). It generates, in a temporary root, prod-tier
 //! environments of N synthetic tenants (and N - 10 with one changed override), and times the
 //! release binary as a whole process (validation always on) for every row of issue 19's
