@@ -1,17 +1,23 @@
-//! The scale benchmark (issue: performance at 10,000 tenants). Run it with
+//! The scale benchmark (issues: performance at 10,000 tenants; round two, streaming at
+//! 100,000). Run it with
 //!
 //! ```sh
-//! cargo bench --bench scale            # N = 1,000 and 10,000, 5 runs each
-//! BENCH_RUNS=9 BENCH_TENANTS=10000 cargo bench --bench scale
+//! cargo bench --bench scale            # N = 10,000 and 100,000, 3 runs each, on tmpfs
+//! BENCH_RUNS=5 BENCH_TENANTS=10000 cargo bench --bench scale
+//! BENCH_DISK=1 cargo bench --bench scale                               # + output on disk
 //! BENCH_SERVICES=0,20 BENCH_TENANTS=10000 cargo bench --bench scale   # + a 20-service system
 //! ```
 //!
-//! It generates, in a temporary root, prod-tier environments with N synthetic tenants, and
-//! times the release binary as a whole process (validation always on) for: `render` into a
-//! fresh directory, `render` over an identical tree, `render --check`, and `diff` of N
-//! tenants against N - 10 with one changed override. It reports the median wall time of the
-//! runs, the peak RSS of the slowest-memory run, and the files and bytes written — with the
-//! output on tmpfs (`/dev/shm`, where our own work shows) and on disk (under `target/`).
+//! The default run takes about 10 minutes after the release build on the 2-core machine
+//! (most of it the N = 100,000 renders). It generates, in a temporary root, prod-tier
+//! environments of N synthetic tenants (and N - 10 with one changed override), and times the
+//! release binary as a whole process (validation always on) for every row of issue 19's
+//! table: `render` into a fresh folder, `cp -r` of the rendered tree (the floor, in the same
+//! run), `render` over an identical tree, `render --check`, `render` after one tenant was
+//! added (and how many files it wrote), `diff ENV` (against the tree on disk) and
+//! `diff A B`. It reports the median wall time, that time as a multiple of the `cp -r`
+//! beside it, the peak RSS of the hungriest run, and at the end the growth of peak RSS
+//! from the smallest N to the largest.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -191,6 +197,24 @@ fn measure_command(
     }
 }
 
+/// Every regular file below `dir` by inode: to count the files a render wrote anew.
+fn inodes(dir: &Path) -> std::collections::HashSet<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = std::collections::HashSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let m = std::fs::symlink_metadata(e.path()).unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.insert(m.ino());
+            }
+        }
+    }
+    out
+}
+
 fn bench(n: u32, services: usize, out_base: &Path, runs: usize) -> Vec<(String, Measure)> {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("environments")).unwrap();
@@ -252,23 +276,59 @@ fn bench(n: u32, services: usize, out_base: &Path, runs: usize) -> Vec<(String, 
         String::new(),
         measure("render --check", runs, 0, || {}, r, &check),
     ));
-    let has_diff = Command::new(BIN)
-        .args(["diff", "--help"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if has_diff {
-        results.push((
-            String::new(),
-            measure(
-                "diff (N vs N-10, one override)",
-                runs,
-                1,
-                || {},
-                r,
-                &["diff", "bench", "bench-b"],
-            ),
-        ));
-    }
+    // One tenant added: before each run the tree of N tenants is rendered (untimed), then
+    // the spec says N + 1.
+    let spec_path = r.join("environments/bench.yaml");
+    let tree = out.join("bench");
+    let mut before_inodes = std::collections::HashSet::new();
+    let added = measure(
+        "render, one tenant added",
+        runs,
+        0,
+        || {
+            std::fs::write(&spec_path, spec("bench", n, 50)).unwrap();
+            assert_eq!(run(r, &render).status, 0);
+            before_inodes = inodes(&tree);
+            std::fs::write(&spec_path, spec("bench", n + 1, 50)).unwrap();
+        },
+        r,
+        &render,
+    );
+    let fresh_files = inodes(&tree)
+        .iter()
+        .filter(|i| !before_inodes.contains(i))
+        .count();
+    results.push((
+        format!("{fresh_files} files written anew (tenant, shard, manifest), the rest linked"),
+        added,
+    ));
+    std::fs::write(&spec_path, spec("bench", n, 50)).unwrap();
+    assert_eq!(run(r, &render).status, 0);
+    // The tree on disk is the old side: the spec changes an override.
+    std::fs::write(&spec_path, spec("bench", n, 60)).unwrap();
+    results.push((
+        String::new(),
+        measure(
+            "diff ENV (tree on disk vs fresh, one override)",
+            runs,
+            1,
+            || {},
+            r,
+            &["diff", "bench", "--out", &out_s],
+        ),
+    ));
+    std::fs::write(&spec_path, spec("bench", n, 50)).unwrap();
+    results.push((
+        String::new(),
+        measure(
+            "diff A B (N vs N-10, one override)",
+            runs,
+            1,
+            || {},
+            r,
+            &["diff", "bench", "bench-b"],
+        ),
+    ));
     let _ = std::fs::remove_dir_all(&out);
     results
 }
@@ -281,11 +341,11 @@ fn main() {
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(3);
     let sizes: Vec<u32> = std::env::var("BENCH_TENANTS")
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
-        .unwrap_or_else(|| vec![1_000, 10_000]);
+        .unwrap_or_else(|| vec![10_000, 100_000]);
     let services: Vec<usize> = std::env::var("BENCH_SERVICES")
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
@@ -295,10 +355,13 @@ fn main() {
     if !Path::new("/dev/shm").is_dir() {
         places.clear();
     }
-    places.push(("disk", disk));
+    if places.is_empty() || std::env::var_os("BENCH_DISK").is_some() {
+        places.push(("disk", disk));
+    }
     println!("portalgen scale benchmark: median of {runs} runs, release build, validation on\n");
-    println!("| output | services | N | measure | median | peak RSS | |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| output | services | N | measure | median | × cp -r | peak RSS | |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut fresh_rss = Vec::new();
     for (place, base) in &places {
         for &svc in &services {
             for &n in &sizes {
@@ -307,11 +370,15 @@ fn main() {
                 } else {
                     svc.to_string()
                 };
-                for (note, m) in bench(n, svc, base, runs) {
+                let results = bench(n, svc, base, runs);
+                let floor = results[1].1.median.as_secs_f64();
+                fresh_rss.push((*place, svc, n, results[0].1.max_rss_kb));
+                for (note, m) in results {
                     println!(
-                        "| {place} | {shown} | {n} | {} | {:.3} s | {} | {note}{} |",
+                        "| {place} | {shown} | {n} | {} | {:.3} s | {:.2}× | {} | {note}{} |",
                         m.name,
                         m.median.as_secs_f64(),
+                        m.median.as_secs_f64() / floor,
                         if m.max_rss_kb == 0 {
                             "–".to_owned()
                         } else {
@@ -325,6 +392,19 @@ fn main() {
                     );
                 }
             }
+        }
+    }
+    // Bounded memory: the growth of a fresh render's peak RSS from the smallest N to the
+    // largest, per place and system.
+    for (place, svc, n, rss) in &fresh_rss {
+        if let Some((_, _, n0, rss0)) = fresh_rss
+            .iter()
+            .find(|(p, s, m, _)| p == place && s == svc && m < n)
+        {
+            println!(
+                "\n{place}, services {svc}: peak RSS of a fresh render grows {:.2}× from N = {n0} to N = {n}",
+                *rss as f64 / *rss0 as f64
+            );
         }
     }
 }

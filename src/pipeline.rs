@@ -39,7 +39,7 @@ pub enum Keep {
     /// Every text: the tree to write or to compare with the disk.
     All,
     /// Only the ones the cross-file rules read: those holding an object of a kind they
-    /// relate ([`validate::policy::holds_kind_for_tree`]). A comparison of two
+    /// relate ([`validate::policy::needed_by_tree`]). A comparison of two
     /// 10,000-tenant environments needs their digests, not 70 MB of text;
     /// [`Rendered::text`] renders one file again, for the few files a diff shows.
     ForTreeRules,
@@ -67,11 +67,11 @@ impl<D> Rendered<'_, D> {
     }
 }
 
-/// One file rendered, patched and checked: its path, its text if kept and what `inspect`
-/// saw, or its problems; and what the patches did in it.
+/// One file rendered, patched and checked: its path, its text, whether the cross-file
+/// rules read it and what `inspect` saw, or its problems; and what the patches did in it.
 type FileResult<D> = (
     String,
-    std::result::Result<(Option<String>, D), Vec<Diagnostic>>,
+    std::result::Result<(String, bool, D), Vec<Diagnostic>>,
     patch::Applied,
 );
 
@@ -95,6 +95,27 @@ fn produce(
     }
 }
 
+/// One file rendered, patched and checked, handed to a [`render_streamed`] sink.
+pub struct Checked {
+    pub path: String,
+    pub text: String,
+}
+
+/// How many files a streamed render holds at once (per batch, before the sink takes
+/// them): enough for both cores to stay busy, few enough that 100,000 tenants do not hold
+/// 350 MB of text. `PORTALGEN_BATCH_FILES` overrides it (tests prove the bytes do not
+/// depend on it; `0` means one batch of everything).
+pub fn batch_files() -> usize {
+    match std::env::var("PORTALGEN_BATCH_FILES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        Some(0) => usize::MAX,
+        Some(n) => n,
+        None => 2048,
+    }
+}
+
 /// Renders, patches and checks every file of a resolved model, and the cross-file rules
 /// over them; every problem of every file is reported, not only the first. `inspect` sees
 /// each file as its checks parsed it (on the worker that checked it), so that a later
@@ -107,62 +128,94 @@ pub fn render<'t, D: Send>(
     keep: Keep,
     inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
 ) -> Result<Rendered<'t, D>> {
+    let mut all = Tree::default();
+    let mut r = render_streamed(model, templates, batch_files(), inspect, |batch| {
+        if keep == Keep::All {
+            for c in batch {
+                all.files.insert(c.path, c.text.into_bytes());
+            }
+        }
+        Ok(())
+    })?;
+    if keep == Keep::All {
+        r.tree = all;
+    }
+    Ok(r)
+}
+
+/// Like [`render`], streaming: the files are rendered and checked `batch` at a time, and
+/// each batch of files that passed is handed to `sink` in the plan's order (to be written
+/// or compared) and let go, so that memory does not grow with the number of tenants. The
+/// returned tree holds only the texts the cross-file rules read ([`Keep::ForTreeRules`]).
+/// Once a file fails, the sink sees no more batches (the render fails anyway); an error of
+/// the sink ends the render.
+pub fn render_streamed<'t, D: Send>(
+    model: &Model,
+    templates: &'t Templates,
+    batch: usize,
+    inspect: impl Fn(&str, &[u8], &Parsed) -> D + Sync,
+    mut sink: impl FnMut(Vec<Checked>) -> Result<()>,
+) -> Result<Rendered<'t, D>> {
     let artifacts = plan(model, templates);
     let sample = validate::policy::tenant_sample(artifacts.iter().map(|a| a.path.as_str()));
-    let results: Vec<FileResult<D>> = artifacts
-        .par_iter()
-        .map(|a| {
-            let (text, applied) = produce(a, templates, &model.patches);
-            let checked = text.and_then(|text| {
-                let (problems, parsed) = validate::check_file_parsed(
-                    &a.path,
-                    a.template,
-                    &text,
-                    templates.team_schemas(),
-                );
-                if !problems.is_empty() {
-                    let mut problems = problems;
-                    patch::explain(&model.patches, &applied, &mut problems);
-                    return Err(problems);
-                }
-                let seen = inspect(&a.path, text.as_bytes(), &parsed);
-                let kept = match keep {
-                    Keep::All => Some(text),
-                    Keep::ForTreeRules if !validate::policy::tree_reads(&a.path, sample) => None,
-                    Keep::ForTreeRules => {
-                        let needed = match &parsed {
-                            Parsed::Yaml(docs) => validate::policy::holds_kind_for_tree(docs),
-                            _ => validate::policy::needed_by_tree(&a.path, &text),
-                        };
-                        needed.then_some(text)
-                    }
-                };
-                Ok((kept, seen))
-            });
-            (a.path.clone(), checked, applied)
-        })
-        .collect();
     let mut tree = Tree::default();
     let mut inspected: Vec<(String, D)> = Vec::new();
     let mut seen_paths = HashSet::new();
     let mut problems = Vec::new();
     let mut applied = Vec::new();
-    for (path, checked, patched) in results {
-        if !patched.hits.is_empty() || !patched.seen.is_empty() {
-            applied.push(patched);
-        }
-        match checked {
-            Ok((text, seen)) => {
-                if !seen_paths.insert(path.clone()) {
-                    problems.push(Diagnostic::new(path, "two artifacts render the same path"));
-                    continue;
-                }
-                if let Some(text) = text {
-                    tree.files.insert(path.clone(), text.into_bytes());
-                }
-                inspected.push((path, seen));
+    for chunk in artifacts.chunks(batch.max(1)) {
+        let results: Vec<FileResult<D>> = chunk
+            .par_iter()
+            .map(|a| {
+                let (text, applied) = produce(a, templates, &model.patches);
+                let checked = text.and_then(|text| {
+                    let (problems, parsed) = validate::check_file_parsed(
+                        &a.path,
+                        a.template,
+                        &text,
+                        templates.team_schemas(),
+                    );
+                    if !problems.is_empty() {
+                        let mut problems = problems;
+                        patch::explain(&model.patches, &applied, &mut problems);
+                        return Err(problems);
+                    }
+                    let seen = inspect(&a.path, text.as_bytes(), &parsed);
+                    // Exactly the files the cross-file rules would read of the whole tree.
+                    let for_rules = validate::policy::tree_reads(&a.path, sample)
+                        && validate::policy::needed_by_tree(&a.path, &text);
+                    Ok((text, for_rules, seen))
+                });
+                (a.path.clone(), checked, applied)
+            })
+            .collect();
+        let mut passed = Vec::with_capacity(results.len());
+        for (path, checked, patched) in results {
+            if !patched.hits.is_empty() || !patched.seen.is_empty() {
+                applied.push(patched);
             }
-            Err(d) => problems.extend(d),
+            match checked {
+                Ok((text, for_rules, seen)) => {
+                    if !seen_paths.insert(path.clone()) {
+                        problems.push(Diagnostic::new(path, "two artifacts render the same path"));
+                        continue;
+                    }
+                    if for_rules {
+                        tree.files.insert(path.clone(), text.clone().into_bytes());
+                    }
+                    inspected.push((path.clone(), seen));
+                    passed.push((path, text));
+                }
+                Err(d) => problems.extend(d),
+            }
+        }
+        if problems.is_empty() {
+            sink(
+                passed
+                    .into_iter()
+                    .map(|(path, text)| Checked { path, text })
+                    .collect(),
+            )?;
         }
     }
     problems.extend(patch::unmatched(&model.patches, &applied));

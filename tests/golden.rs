@@ -132,6 +132,86 @@ fn one_thread_and_many_threads_give_the_same_bytes() {
 }
 
 #[test]
+fn batched_and_unbatched_renders_on_one_or_many_threads_give_the_same_bytes() {
+    // A render streams its files in batches (PORTALGEN_BATCH_FILES; 0: one batch of
+    // everything): the bytes written and `--check`'s verdict must not depend on the batch
+    // size or the number of threads. Batches of 1 and 7 cut every folder in pieces.
+    let runs = [("0", "1"), ("0", "8"), ("1", "1"), ("7", "8"), ("7", "1")];
+    let dirs: Vec<_> = runs.iter().map(|_| tempfile::tempdir().unwrap()).collect();
+    for ((batch, threads), dir) in runs.iter().zip(&dirs) {
+        render_all(
+            portalgen()
+                .env("PORTALGEN_BATCH_FILES", batch)
+                .env("RAYON_NUM_THREADS", threads),
+            dir.path(),
+        );
+    }
+    let first = read_tree(dirs[0].path());
+    assert!(first.len() > 400);
+    for ((batch, threads), dir) in runs.iter().zip(&dirs).skip(1) {
+        assert!(
+            read_tree(dir.path()) == first,
+            "batch {batch}, {threads} thread(s): other bytes than one batch on one thread"
+        );
+    }
+    // A tree written in batches of 7 is up to date for a check in one batch, and the
+    // reverse.
+    for (batch, dir) in [("0", &dirs[3]), ("7", &dirs[0])] {
+        let check = portalgen()
+            .env("PORTALGEN_BATCH_FILES", batch)
+            .args(["render", "--all", "--check", "--out"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "check in batches of {batch}: {}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+}
+
+#[test]
+fn a_render_writes_only_the_files_that_changed_and_links_the_others() {
+    use std::os::unix::fs::MetadataExt;
+    let out = tempfile::tempdir().unwrap();
+    render_all(portalgen().env("PORTALGEN_BATCH_FILES", "5"), out.path());
+    let env = std::fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join(".portalgen-manifest").is_file())
+        .expect("a rendered environment");
+    let listed = std::fs::read_to_string(env.join(".portalgen-manifest")).unwrap();
+    let files: Vec<&str> = listed.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(files.len() > 20);
+    let (edited, kept) = (files[files.len() / 2], files[0]);
+    let inode = |rel: &str| std::fs::metadata(env.join(rel)).unwrap().ino();
+    let kept_inode = inode(kept);
+    // An owned file edited by hand: the render writes it again, and only it.
+    std::fs::write(env.join(edited), "edited\n").unwrap();
+    let edited_inode = inode(edited);
+    render_all(portalgen().env("PORTALGEN_BATCH_FILES", "5"), out.path());
+    assert_eq!(
+        inode(kept),
+        kept_inode,
+        "{kept} was written again, not linked"
+    );
+    assert_ne!(
+        inode(edited),
+        edited_inode,
+        "{edited} was not written again"
+    );
+    assert_ne!(std::fs::read(env.join(edited)).unwrap(), b"edited\n");
+    let check = portalgen()
+        .args(["render", "--all", "--check", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+}
+
+#[test]
 fn a_second_render_over_its_own_tree_changes_nothing_and_prunes_the_old_checks_record() {
     let out = tempfile::tempdir().unwrap();
     let render = || {

@@ -10,7 +10,7 @@ use super::diff::display_path;
 use super::{out, paint, report, Context, ExitStatus, Format};
 use crate::diagnostic::Severity;
 use crate::diff::Drift;
-use crate::output::{self, Tree};
+use crate::output;
 use crate::subset::Subset;
 
 /// One environment's result, as JSON (schemas/reports/check.v1.schema.json).
@@ -35,14 +35,131 @@ struct JsonReport {
     environments: Vec<EnvCheck>,
 }
 
-pub fn run(
+/// One environment's folder compared with its fresh render file by file, as the render
+/// streams them ([`Compare::files`]): only the drift is kept, never the texts.
+pub struct Compare<'a> {
+    dir: std::path::PathBuf,
+    disk: output::OnDisk,
+    subset: &'a Subset,
+    rendered: std::collections::BTreeSet<String>,
+    drift: Drift,
+    /// Files of the subset the fresh render gives.
+    files: usize,
+}
+
+impl<'a> Compare<'a> {
+    pub fn open(out_dir: &Path, name: &str, subset: &'a Subset) -> crate::diagnostic::Result<Self> {
+        let dir = out_dir.join(name);
+        let disk = output::read_listing(&dir)?;
+        Ok(Compare {
+            dir,
+            disk,
+            subset,
+            rendered: Default::default(),
+            drift: Drift::default(),
+            files: 0,
+        })
+    }
+
+    /// Compares a batch of fresh files with the disk's.
+    pub fn files(&mut self, batch: &[(&str, &[u8])]) -> crate::diagnostic::Result<()> {
+        use rayon::prelude::*;
+        let (dir, disk, subset) = (&self.dir, &self.disk, self.subset);
+        // Per file: kept by the subset, and which list it goes to (0 same, 1 changed,
+        // 2 added, 3 blocked).
+        let judged: Vec<(bool, u8)> = batch
+            .par_iter()
+            .map(|(p, b)| -> crate::diagnostic::Result<(bool, u8)> {
+                let old = output::read_owned(dir, disk, p)?;
+                let keep = subset.is_everything()
+                    || subset.keeps_file(p, b)
+                    || old.as_deref().is_some_and(|o| subset.keeps_file(p, o));
+                let list = match old {
+                    Some(o) if o == *b => 0,
+                    Some(_) => 1,
+                    None if disk.foreign.contains(*p) => 3,
+                    None => 2,
+                };
+                Ok((keep, list))
+            })
+            .collect::<crate::diagnostic::Result<_>>()?;
+        for ((p, b), (keep, list)) in batch.iter().zip(judged) {
+            self.rendered.insert((*p).to_owned());
+            if subset.is_everything() || subset.keeps_file(p, b) {
+                self.files += 1;
+            }
+            if !keep {
+                continue;
+            }
+            match list {
+                1 => self.drift.changed.push((*p).to_owned()),
+                2 => self.drift.added.push((*p).to_owned()),
+                3 => self.drift.blocked.push((*p).to_owned()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The drift of the whole folder, once every file was compared.
+    pub fn finish(mut self, name: &str) -> crate::diagnostic::Result<EnvCompared> {
+        let mut removed = Vec::new();
+        for p in &self.disk.owned_paths {
+            if self.rendered.contains(p) {
+                continue;
+            }
+            let keep = self.subset.is_everything()
+                || output::read_owned(&self.dir, &self.disk, p)?
+                    .is_some_and(|o| self.subset.keeps_file(p, &o));
+            if keep {
+                removed.push(p.clone());
+            }
+        }
+        self.drift.removed = removed;
+        self.drift.foreign = self
+            .disk
+            .foreign
+            .iter()
+            .filter(|p| !self.rendered.contains(*p) && self.subset.keeps_path(p))
+            .cloned()
+            .collect();
+        for list in [
+            &mut self.drift.changed,
+            &mut self.drift.added,
+            &mut self.drift.blocked,
+        ] {
+            list.sort();
+        }
+        if self.disk.legacy_record && self.subset.is_everything() {
+            // `render` prunes the old checks record: until then the tree is not up to date.
+            self.drift.removed.push(output::LEGACY_RECORD.to_owned());
+        }
+        Ok(EnvCompared {
+            name: name.to_owned(),
+            exists: self.disk.exists,
+            files: self.files,
+            drift: self.drift,
+        })
+    }
+}
+
+/// One environment's folder compared with a fresh render.
+pub struct EnvCompared {
+    name: String,
+    exists: bool,
+    files: usize,
+    drift: Drift,
+}
+
+/// The report of `render --check` over environments compared.
+pub fn report_compared(
     ctx: &Context,
     root: &Path,
     out_dir: &Path,
-    trees: &[(&String, Tree)],
-    subset: &Subset,
+    compared: Vec<EnvCompared>,
     format: Format,
 ) -> anyhow::Result<ExitStatus> {
+    let envs = compared.len();
     let mut results = Vec::new();
     let color = super::diff::use_color(ctx.color);
     // The command that fixes it, with the --out it was checked with.
@@ -53,26 +170,21 @@ pub fn run(
     };
     let mut stale = 0;
     let mut text = String::new();
-    for (name, tree) in trees {
+    for EnvCompared {
+        name,
+        exists,
+        files,
+        drift: d,
+    } in compared
+    {
+        let name = &name;
         let dir = out_dir.join(name);
         let shown = display_path(&dir, root);
-        let disk = output::read_on_disk(&dir)?;
-        let mut d = crate::diff::drift(&disk, tree);
-        if disk.legacy_record {
-            // `render` prunes the old checks record: until then the tree is not up to date.
-            d.removed.push(output::LEGACY_RECORD.to_owned());
-        }
-        narrow(&mut d, tree, &disk, subset);
-        let files = tree
-            .files
-            .iter()
-            .filter(|(p, b)| subset.keeps_file(p, b))
-            .count();
         results.push(EnvCheck {
             name: (*name).clone(),
             dir: shown.clone(),
             up_to_date: d.is_empty(),
-            exists: disk.exists,
+            exists,
             files,
             drift: d.clone(),
         });
@@ -94,7 +206,7 @@ pub fn run(
             continue;
         }
         stale += 1;
-        if !disk.exists {
+        if !exists {
             text.push_str(&format!(
                 "{name}: not rendered: {shown} does not exist ({} files to write; run `portalgen render {name}{fix}`)\n",
                 files
@@ -125,8 +237,8 @@ pub fn run(
             }
         }
     }
-    if stale > 0 && trees.len() > 1 {
-        text.push_str(&format!("{stale} of {} environments stale\n", trees.len()));
+    if stale > 0 && envs > 1 {
+        text.push_str(&format!("{stale} of {envs} environments stale\n"));
     }
     let text = match format {
         Format::Text => text,
@@ -198,20 +310,4 @@ fn items(results: &[EnvCheck], fix: &str) -> Vec<report::Item> {
         }
     }
     items
-}
-
-/// Keeps the drift of the files of `subset` (a file is in it when its fresh render or its
-/// copy on disk holds something asked for).
-fn narrow(d: &mut Drift, tree: &Tree, disk: &output::OnDisk, subset: &Subset) {
-    if subset.is_everything() {
-        return;
-    }
-    let keeps = |p: &String| {
-        tree.files.get(p).is_some_and(|b| subset.keeps_file(p, b))
-            || disk.owned.get(p).is_some_and(|b| subset.keeps_file(p, b))
-    };
-    for list in [&mut d.changed, &mut d.added, &mut d.removed, &mut d.blocked] {
-        list.retain(keeps);
-    }
-    d.foreign.retain(|p| subset.keeps_path(p));
 }

@@ -67,20 +67,85 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
     let out_dir = args.out.clone().unwrap_or_else(|| ws.root.join("rendered"));
     super::refuse_symlinked_out(&ws.root, &out_dir)?;
 
+    // Writing streams: each environment's files are written into its staging folder batch
+    // by batch as they pass their checks (the whole tree is never held), and nothing is
+    // swapped in until every environment passed (a failure removes the staging folders).
+    let writing = !to_stdout && !args.check;
     let mut trees = Vec::new();
+    let mut prepared = Vec::new();
+    let mut compared = Vec::new();
     let mut problems = Vec::new();
     let progress = Progress::start(ctx, format!("rendering {}", names.join(", ")));
     for name in &names {
         let started = Instant::now();
-        match pipeline::render_env(&loaded, name, &templates) {
-            Ok(tree) => {
+        let rendered = if writing && problems.is_empty() {
+            pipeline::model_of(&loaded, name).and_then(|model| {
+                let mut w = output::EnvWriter::open(&out_dir, name)?;
+                pipeline::render_streamed(
+                    &model,
+                    &templates,
+                    pipeline::batch_files(),
+                    |_, _, _| (),
+                    |batch| {
+                        let files: Vec<(&str, &[u8])> = batch
+                            .iter()
+                            .map(|c| (c.path.as_str(), c.text.as_bytes()))
+                            .collect();
+                        w.files(&files)
+                    },
+                )?;
+                w.prepare().map(|p| (Tree::default(), Some(p), 0))
+            })
+        } else if args.check {
+            // Compared file by file as the render streams them.
+            pipeline::model_of(&loaded, name).and_then(|model| {
+                let mut c = check::Compare::open(&out_dir, name, &subset)?;
+                let r = pipeline::render_streamed(
+                    &model,
+                    &templates,
+                    pipeline::batch_files(),
+                    |_, _, _| (),
+                    |batch| {
+                        let files: Vec<(&str, &[u8])> = batch
+                            .iter()
+                            .map(|c| (c.path.as_str(), c.text.as_bytes()))
+                            .collect();
+                        c.files(&files)
+                    },
+                )?;
+                compared.push(c.finish(name)?);
+                Ok((Tree::default(), None, r.inspected.len()))
+            })
+        } else if writing {
+            // An earlier environment failed: this one is checked, not written.
+            pipeline::model_of(&loaded, name)
+                .and_then(|model| {
+                    pipeline::render(
+                        &model,
+                        &templates,
+                        pipeline::Keep::ForTreeRules,
+                        |_, _, _| (),
+                    )
+                })
+                .map(|r| (Tree::default(), None, r.inspected.len()))
+        } else {
+            pipeline::render_env(&loaded, name, &templates).map(|t| (t, None, 0))
+        };
+        match rendered {
+            Ok((tree, p, streamed)) => {
                 let took = started.elapsed().as_secs_f64();
-                let files = tree.files.len();
+                let files = p
+                    .as_ref()
+                    .map_or(tree.files.len().max(streamed), |p| p.report().files);
                 detail(
                     ctx,
                     &format!("{name}: rendered and checked {files} files in {took:.2} s"),
                 );
-                trees.push((name, tree));
+                if let Some(p) = p {
+                    prepared.push((name, p));
+                } else {
+                    trees.push((name, tree));
+                }
             }
             // A problem shared by several environments (the system file's, a primary's)
             // is reported once.
@@ -104,11 +169,11 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if args.check {
-        return check::run(ctx, &ws.root, &out_dir, &trees, &subset, args.format);
+        return check::report_compared(ctx, &ws.root, &out_dir, compared, args.format);
     }
     let mut changed = 0;
-    for (name, tree) in &trees {
-        let report = output::write_env(&out_dir, name, tree)?;
+    for (name, prepared) in prepared {
+        let report = prepared.commit()?;
         changed += usize::from(!report.unchanged);
         let dest = out_dir.join(name);
         if report.unchanged {

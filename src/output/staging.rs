@@ -16,10 +16,8 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
 use super::disk;
-use super::{OnDisk, Tree, MANIFEST, STAGING_MARK};
+use super::{OnDisk, MANIFEST, STAGING_MARK};
 use crate::diagnostic::{Error, Result};
 
 /// A staging folder of this run, locked.
@@ -91,33 +89,21 @@ impl Staging {
         )))
     }
 
-    /// Writes the new tree and carries the foreign entries of the old one over.
-    pub fn build(&self, target: &Path, tree: &Tree, manifest: &str, disk: &OnDisk) -> Result<()> {
+    /// Completes the new tree (its files are in): the folders `dirs` (made if missing,
+    /// modes and xattrs of the old tree's), the foreign entries of the old tree carried
+    /// over, and the manifest.
+    pub fn finish(
+        &self,
+        target: &Path,
+        dirs: &std::collections::BTreeSet<PathBuf>,
+        manifest: &str,
+        disk: &OnDisk,
+    ) -> Result<()> {
         let staging = &self.path;
-        let mut dirs: std::collections::BTreeSet<PathBuf> = tree
-            .files
-            .keys()
-            .filter_map(|p| p.rsplit_once('/').map(|(d, _)| PathBuf::from(d)))
-            .chain(
-                disk.foreign_raw
-                    .iter()
-                    .filter_map(|p| p.parent().map(Path::to_path_buf)),
-            )
-            .filter(|d| !d.as_os_str().is_empty())
-            .collect();
-        dirs.extend(disk.kept_dirs.iter().cloned());
-        let ancestors: Vec<PathBuf> = dirs
-            .iter()
-            .flat_map(|d| d.ancestors().skip(1))
-            .filter(|a| !a.as_os_str().is_empty())
-            .map(Path::to_path_buf)
-            .collect();
-        dirs.extend(ancestors);
-        for dir in &dirs {
+        for dir in dirs {
             let path = staging.join(dir);
             fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
         }
-        write_files(staging, tree)?;
         for rel in &disk.foreign_raw {
             carry_over(&target.join(rel), &staging.join(rel))?;
         }
@@ -152,38 +138,31 @@ impl Staging {
         }
         Ok(())
     }
+}
 
-    pub fn remove(&self) {
+impl Drop for Staging {
+    /// After a swap the folder holds the old tree; after a failure, the partial new one:
+    /// either way it goes.
+    fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.path);
     }
 }
 
-fn write_files(staging: &Path, tree: &Tree) -> Result<()> {
-    // Writing files is the largest cost left at scale: both cores write. The result does
-    // not depend on the order of writes.
-    let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
-    let fail_after = injected_failure_after();
-    let write = |(i, (rel, bytes)): (usize, &(&String, &Vec<u8>))| -> Result<()> {
-        if fail_after.is_some_and(|n| i >= n) {
-            return Err(Error::Other(format!(
-                "injected failure after {} files (PORTALGEN_TEST_FAIL_AFTER_FILES)",
-                fail_after.unwrap_or_default()
-            )));
-        }
-        let path = staging.join(rel);
-        let mut f = File::create_new(&path).map_err(|e| Error::io(&path, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&path, e))
-    };
-    if fail_after.is_some() {
-        files.iter().enumerate().try_for_each(write)
-    } else {
-        files.par_iter().enumerate().try_for_each(write)
-    }
+/// Writes a new file (never over an existing one).
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = File::create_new(path).map_err(|e| Error::io(path, e))?;
+    f.write_all(bytes).map_err(|e| Error::io(path, e))
+}
+
+/// Hard-links an owned file of the old tree, whose bytes are the new tree's, into the
+/// staging folder; `false` when the file system cannot (the caller writes the bytes).
+pub fn link(old: &Path, new: &Path) -> bool {
+    fs::hard_link(old, new).is_ok()
 }
 
 /// Test hook: fail after writing this many files into the staging folder, to prove that a
 /// failure mid-write leaves the old tree intact.
-fn injected_failure_after() -> Option<usize> {
+pub fn injected_failure_after() -> Option<usize> {
     std::env::var("PORTALGEN_TEST_FAIL_AFTER_FILES")
         .ok()?
         .parse()
