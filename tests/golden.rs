@@ -203,6 +203,25 @@ fn a_render_writes_only_the_files_that_changed_and_links_the_others() {
         "{edited} was not written again"
     );
     assert_ne!(std::fs::read(env.join(edited)).unwrap(), b"edited\n");
+
+    // An owned file replaced by a hard link to a file outside the root, with the same
+    // bytes: it is written anew, so the new tree shares no inode with the outside file.
+    let outside = tempfile::tempdir().unwrap();
+    let planted = outside.path().join("planted");
+    std::fs::write(&planted, std::fs::read(env.join(kept)).unwrap()).unwrap();
+    std::fs::remove_file(env.join(kept)).unwrap();
+    std::fs::hard_link(&planted, env.join(kept)).unwrap();
+    // Another file differs, so the render builds a new tree rather than keeping the old.
+    std::fs::write(env.join(edited), "edited again\n").unwrap();
+    render_all(portalgen().env("PORTALGEN_BATCH_FILES", "5"), out.path());
+    let planted_inode = std::fs::metadata(&planted).unwrap().ino();
+    assert_ne!(
+        inode(kept),
+        planted_inode,
+        "{kept} shares the outside file's inode"
+    );
+    assert_eq!(std::fs::metadata(&planted).unwrap().nlink(), 1);
+
     let check = portalgen()
         .args(["render", "--all", "--check", "--out"])
         .arg(out.path())

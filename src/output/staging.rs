@@ -156,8 +156,29 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Hard-links an owned file of the old tree, whose bytes are the new tree's, into the
 /// staging folder; `false` when the file system cannot (the caller writes the bytes).
+///
+/// Only a regular file with one link is linked: a file that already shares its inode with
+/// a path elsewhere (a hard link planted into the tree) is written anew, so the new tree
+/// never shares an inode with anything outside it.
 pub fn link(old: &Path, new: &Path) -> bool {
+    let Ok(meta) = fs::symlink_metadata(old) else {
+        return false;
+    };
+    if !meta.file_type().is_file() || links(&meta) != 1 {
+        return false;
+    }
     fs::hard_link(old, new).is_ok()
+}
+
+#[cfg(unix)]
+fn links(meta: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::nlink(meta)
+}
+
+#[cfg(not(unix))]
+fn links(_: &fs::Metadata) -> u64 {
+    // No link count to read: never link.
+    0
 }
 
 /// Test hook: fail after writing this many files into the staging folder, to prove that a
