@@ -86,13 +86,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                     &templates,
                     pipeline::batch_files(),
                     |_, _, _| (),
-                    |batch| {
-                        let files: Vec<(&str, &[u8])> = batch
-                            .iter()
-                            .map(|c| (c.path.as_str(), c.text.as_bytes()))
-                            .collect();
-                        w.files(&files)
-                    },
+                    |batch| w.files(&as_files(&batch)),
                 )?;
                 w.prepare().map(|p| (Tree::default(), Some(p), 0))
             })
@@ -105,13 +99,7 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
                     &templates,
                     pipeline::batch_files(),
                     |_, _, _| (),
-                    |batch| {
-                        let files: Vec<(&str, &[u8])> = batch
-                            .iter()
-                            .map(|c| (c.path.as_str(), c.text.as_bytes()))
-                            .collect();
-                        c.files(&files)
-                    },
+                    |batch| c.files(&as_files(&batch)),
                 )?;
                 compared.push(c.finish(name)?);
                 Ok((Tree::default(), None, r.inspected.len()))
@@ -233,4 +221,12 @@ fn stream(trees: &[(&String, Tree)], subset: &Subset) -> String {
         }
     }
     text
+}
+
+/// A streamed batch as the (path, bytes) pairs the writer and the comparison take.
+fn as_files(batch: &[pipeline::Checked]) -> Vec<(&str, &[u8])> {
+    batch
+        .iter()
+        .map(|c| (c.path.as_str(), c.text.as_bytes()))
+        .collect()
 }
