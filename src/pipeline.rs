@@ -1,7 +1,7 @@
 //! One environment through the whole pipeline, in memory:
 //! spec → model → families (what to render) → render → patch → validate → [`Tree`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use rayon::prelude::*;
 
@@ -55,22 +55,27 @@ pub struct Rendered<'t, D> {
     templates: &'t Templates,
     artifacts: Vec<families::Artifact>,
     patches: Vec<Patch>,
-    by_path: HashMap<String, usize>,
+    /// Indexes into `artifacts`, sorted by path (not a map of 100,000 path copies).
+    by_path: Vec<u32>,
 }
 
 impl<D> Rendered<'_, D> {
     /// The text of the file at `path` (rendered and patched again: the same bytes that were
     /// checked).
     pub fn text(&self, path: &str) -> Option<String> {
-        let a = &self.artifacts[*self.by_path.get(path)?];
+        let at = self
+            .by_path
+            .binary_search_by(|&i| self.artifacts[i as usize].path.as_str().cmp(path))
+            .ok()?;
+        let a = &self.artifacts[self.by_path[at] as usize];
         produce(a, self.templates, &self.patches).0.ok()
     }
 }
 
 /// One file rendered, patched and checked: its path, its text, whether the cross-file
 /// rules read it and what `inspect` saw, or its problems; and what the patches did in it.
-type FileResult<D> = (
-    String,
+type FileResult<'a, D> = (
+    &'a str,
     std::result::Result<(String, bool, D), Vec<Diagnostic>>,
     patch::Applied,
 );
@@ -89,7 +94,7 @@ fn produce(
     templates: &Templates,
     patches: &[Patch],
 ) -> (std::result::Result<String, Vec<Diagnostic>>, patch::Applied) {
-    match templates.render(a.template, &a.context) {
+    match templates.render(a.template, &a.values()) {
         Ok(text) => patch::apply_file(patches, &a.path, text),
         Err(d) => (Err(vec![d]), patch::Applied::default()),
     }
@@ -186,7 +191,7 @@ pub fn render_streamed<'t, D: Send>(
                         && validate::policy::needed_by_tree(&a.path, &text);
                     Ok((text, for_rules, seen))
                 });
-                (a.path.clone(), checked, applied)
+                (a.path.as_str(), checked, applied)
             })
             .collect();
         let mut passed = Vec::with_capacity(results.len());
@@ -196,15 +201,21 @@ pub fn render_streamed<'t, D: Send>(
             }
             match checked {
                 Ok((text, for_rules, seen)) => {
-                    if !seen_paths.insert(path.clone()) {
+                    // (Borrowed from the plan: no copy of every path.)
+                    if !seen_paths.insert(path) {
                         problems.push(Diagnostic::new(path, "two artifacts render the same path"));
                         continue;
                     }
                     if for_rules {
-                        tree.files.insert(path.clone(), text.clone().into_bytes());
+                        tree.files
+                            .insert(path.to_owned(), text.clone().into_bytes());
                     }
-                    inspected.push((path.clone(), seen));
-                    passed.push((path, text));
+                    // (What `inspect` saw is kept only if it is something: a render's
+                    // `()` per file would still hold 100,000 path copies.)
+                    if std::mem::size_of::<D>() != 0 {
+                        inspected.push((path.to_owned(), seen));
+                    }
+                    passed.push((path.to_owned(), text));
                 }
                 Err(d) => problems.extend(d),
             }
@@ -234,11 +245,8 @@ pub fn render_streamed<'t, D: Send>(
     if !problems.is_empty() {
         return Err(Error::Rendered(problems));
     }
-    let by_path = artifacts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.path.clone(), i))
-        .collect();
+    let mut by_path: Vec<u32> = (0..artifacts.len() as u32).collect();
+    by_path.sort_unstable_by(|&a, &b| artifacts[a as usize].path.cmp(&artifacts[b as usize].path));
     Ok(Rendered {
         tree,
         inspected: inspected.into_iter().collect(),

@@ -170,3 +170,61 @@ fn references_are_whole_variables() {
     assert!(!is_secret_name("credentials.existingSecret"));
     assert!(is_secret_name("clientSecret") && is_secret_name("credentials.secret"));
 }
+
+/// The scan as it would be without skipping positions inside words: every position tried.
+fn scan_every_position(text: &str) -> Vec<Finding> {
+    let b = text.as_bytes();
+    let (mut out, mut i) = (Vec::new(), 0);
+    while i < b.len() {
+        match super::detect(b, i) {
+            Some((len, what)) => {
+                out.push(Finding {
+                    offset: i,
+                    len,
+                    what,
+                });
+                i += len.max(1);
+            }
+            None => i += 1,
+        }
+    }
+    out
+}
+
+#[test]
+fn scan_matches_the_scan_at_every_position() {
+    let mut texts: Vec<String> = positives().into_iter().chain(negatives()).collect();
+    // Every shape glued to words on either side, and to each other: where the skip of
+    // positions inside words could go wrong.
+    let shapes = positives();
+    for (k, p) in shapes.iter().enumerate() {
+        let q = &shapes[(k + 7) % shapes.len()];
+        texts.push(format!("word{p}"));
+        texts.push(format!("x{p}y {q}"));
+        texts.push(format!("{p}{q}"));
+        texts.push(format!("9{p}-{q}:"));
+    }
+    // Every golden file: what the scan really reads.
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/golden"
+    ))];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if let Ok(t) = std::fs::read_to_string(&p) {
+                texts.push(t);
+            }
+        }
+    }
+    assert!(texts.len() > 500, "{}", texts.len());
+    let mut found = 0;
+    for t in &texts {
+        let expected = scan_every_position(t);
+        found += expected.len();
+        assert_eq!(scan(t), expected, "in: {}", &t[..t.len().min(80)]);
+    }
+    assert!(found >= 150, "{found}");
+}

@@ -361,7 +361,7 @@ pub fn explain_file(
     a: &Artifact,
 ) -> Result<Vec<Explained>, crate::diagnostic::Diagnostic> {
     let model = index.model;
-    let text = templates.render(a.template, &a.context)?;
+    let text = templates.render(a.template, &a.values())?;
     let (patched, _) = patch::apply_file(&model.patches, &a.path, text.clone());
     let patched = patched.map_err(|mut d| d.remove(0))?;
     let parse = |t: &str| -> Vec<Json> {
@@ -382,10 +382,11 @@ pub fn explain_file(
         Vec::new()
     } else {
         let mut ctx = indexmap::IndexMap::new();
-        if let Ok(keys) = a.context.try_iter() {
+        let values = a.values();
+        if let Ok(keys) = values.try_iter() {
             for k in keys {
                 let var = k.to_string();
-                let v = a.context.get_item(&k).unwrap_or_default();
+                let v = values.get_item(&k).unwrap_or_default();
                 let root = match index.root_of(&var, &v) {
                     Some(pointer) => Root::Model(pointer),
                     None if v.kind() == ValueKind::String => Root::Text,
@@ -902,7 +903,7 @@ pub fn objects_of(
             name: a.path.clone(),
         }]);
     }
-    let text = templates.render(a.template, &a.context)?;
+    let text = templates.render(a.template, &a.values())?;
     let (patched, _) = patch::apply_file(&model.patches, &a.path, text);
     let patched = patched.map_err(|mut d| d.remove(0))?;
     Ok(validate::parse_yaml_documents(&patched)

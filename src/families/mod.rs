@@ -62,9 +62,47 @@ pub struct Artifact {
     pub path: String,
     /// Template name under `templates/`.
     pub template: &'static str,
-    /// The values the template sees.
+    /// The values the template sees (for a [`Artifact::deferred`] file, what builds them:
+    /// read them through [`Artifact::values`]).
     pub context: Value,
 }
+
+impl Artifact {
+    /// A file whose values are built only when it is rendered. A plan of 100,000 tenants
+    /// holds 100,000 files; built up front, their values would be most of a render's
+    /// memory, and the streamed render (`pipeline::render_streamed`) holds only a batch of
+    /// them at once.
+    pub fn deferred(
+        path: String,
+        template: &'static str,
+        values: impl Fn() -> Value + Send + std::marker::Sync + 'static,
+    ) -> Artifact {
+        Artifact {
+            path,
+            template,
+            context: Value::from_object(Deferred(Box::new(values))),
+        }
+    }
+
+    /// The values the template sees.
+    pub fn values(&self) -> Value {
+        match self.context.downcast_object_ref::<Deferred>() {
+            Some(Deferred(values)) => values(),
+            None => self.context.clone(),
+        }
+    }
+}
+
+/// What builds a deferred file's values (see [`Artifact::deferred`]).
+struct Deferred(Box<dyn Fn() -> Value + Send + std::marker::Sync>);
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<values built when the file is rendered>")
+    }
+}
+
+impl minijinja::value::Object for Deferred {}
 
 /// One folder of the tree synced by an Argo CD Application. Folders that name the same
 /// Application are synced by it together.

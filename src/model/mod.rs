@@ -90,8 +90,10 @@ pub struct Model {
     /// Argo CD project and applications (see `families::argocd`).
     pub delivery: delivery::Delivery,
     /// Not serialized into the shared template context: each tenant file gets its own.
+    /// Shared (`Arc`) so that each tenant's file can build its values when it is rendered
+    /// rather than when it is planned (`families::Artifact::deferred`).
     #[serde(skip_serializing)]
-    pub tenants: Vec<Tenant>,
+    pub tenants: std::sync::Arc<[Tenant]>,
     pub shards: Vec<Shard>,
     /// The patches applied to the rendered objects, in order: the environment spec's (see
     /// `crate::patch`). Not part of the template context.
@@ -315,7 +317,7 @@ pub fn resolve_with_peers(
         tracing: tracing::Tracing::default(),
         edge,
         delivery: delivery::Delivery::default(),
-        tenants,
+        tenants: tenants.into(),
         shards: shard_list,
         // The system file's first: an environment's patch has the last word.
         patches: crate::patch::of_system(system)

@@ -331,14 +331,16 @@ impl EnvWriter {
             if *c == Compared::Same && staging::link(&target.join(p), &path) {
                 return Ok(false);
             }
-            let bytes = match c {
+            let read;
+            let bytes: &[u8] = match c {
                 Compared::Same if b.is_empty() => {
                     let abs = target.join(p);
-                    fs::read(&abs).map_err(|e| Error::io(&abs, e))?
+                    read = fs::read(&abs).map_err(|e| Error::io(&abs, e))?;
+                    &read
                 }
-                _ => b.to_vec(),
+                _ => b,
             };
-            staging::write_new(&path, &bytes)?;
+            staging::write_new(&path, bytes)?;
             Ok(true)
         };
         let pairs: Vec<_> = batch.iter().zip(compared).collect();

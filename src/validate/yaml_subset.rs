@@ -23,14 +23,17 @@ pub fn parse_documents(text: &str) -> Option<Vec<Value>> {
     // U+FFFE and U+FFFF, and surrogates, which a `str` cannot hold): YAML readers treat them
     // in ways this reader does not model (serde-saphyr and kubectl refuse C0 controls and
     // U+FFFF), so leave them all to serde-saphyr.
+    // (An ASCII text, which is every text portalgen's templates write, needs only the
+    // byte test: the characters below are all outside ASCII.)
     if text.bytes().any(|c| c < b' ' && c != b'\n' || c == 0x7f)
-        || text.chars().any(|c| {
-            c.is_control() && c != '\n'
-                || matches!(
-                    c,
-                    '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'
-                )
-        })
+        || !text.is_ascii()
+            && text.chars().any(|c| {
+                c.is_control() && c != '\n'
+                    || matches!(
+                        c,
+                        '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'
+                    )
+            })
     {
         return None;
     }

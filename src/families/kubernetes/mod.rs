@@ -277,11 +277,12 @@ fn plan(model: &Model, m: &Value, out: &mut Vec<Artifact>) {
         });
     }
 
-    for tenant in &model.tenants {
-        out.push(Artifact {
-            path: format!("kubernetes/tenants/{}/{}.yaml", tenant.shard, tenant.id),
-            template: "kubernetes/tenant.yaml",
-            context: context! { m => m.clone(), t => Value::from(minijinja::value::Serde(tenant)) },
-        });
+    for (i, tenant) in model.tenants.iter().enumerate() {
+        let (m, tenants) = (m.clone(), model.tenants.clone());
+        out.push(Artifact::deferred(
+            format!("kubernetes/tenants/{}/{}.yaml", tenant.shard, tenant.id),
+            "kubernetes/tenant.yaml",
+            move || context! { m => m.clone(), t => Value::from(minijinja::value::Serde(&tenants[i])) },
+        ));
     }
 }
