@@ -60,6 +60,11 @@ pub struct Rendered<'t, D> {
 }
 
 impl<D> Rendered<'_, D> {
+    /// How many files were rendered and checked.
+    pub fn files(&self) -> usize {
+        self.artifacts.len()
+    }
+
     /// The text of the file at `path` (rendered and patched again: the same bytes that were
     /// checked).
     pub fn text(&self, path: &str) -> Option<String> {

@@ -16,7 +16,7 @@ use clap_complete::ArgValueCompleter;
 
 use super::{out, paint, report, select, Context, ExitStatus, Format, SubsetArgs, TemplatesArgs};
 use crate::diagnostic::{Diagnostic, Error, ObjectRef, Severity};
-use crate::pipeline::{self, Keep};
+use crate::pipeline;
 use crate::subset::Subset;
 
 #[derive(Debug, clap::Args)]
@@ -145,8 +145,15 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             Err(Error::Invalid(d)) => (Stage::Spec, d, 0),
             Err(other) => return Err(other.into()),
             // A render reports every problem of every file, not only the first file's.
-            Ok(model) => match pipeline::render(&model, &templates, Keep::All, |_, _, _| ()) {
-                Ok(r) => (Stage::Output, Vec::new(), r.tree.files.len()),
+            // Streamed: the texts are checked and let go, a batch at a time.
+            Ok(model) => match pipeline::render_streamed(
+                &model,
+                &templates,
+                pipeline::batch_files(),
+                |_, _, _| (),
+                |_| Ok(()),
+            ) {
+                Ok(r) => (Stage::Output, Vec::new(), r.files()),
                 Err(Error::Rendered(d)) => {
                     (Stage::Output, d, pipeline::plan(&model, &templates).len())
                 }
