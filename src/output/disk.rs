@@ -39,8 +39,9 @@ pub type Snapshot = BTreeMap<PathBuf, Stamp>;
 /// One pass over a folder: the entries, by kind, with relative paths as bytes.
 #[derive(Debug, Default)]
 pub struct Walk {
-    /// Regular files, symlinks and other non-folders.
-    pub files: Vec<PathBuf>,
+    /// Regular files, symlinks and other non-folders, each with whether it is a regular
+    /// file (from the one `lstat` the walk makes of every entry).
+    pub files: Vec<(PathBuf, bool)>,
     /// Folders, with whether each is empty.
     pub dirs: Vec<(PathBuf, bool)>,
     /// Folders on another device or marked as mount roots: refused.
@@ -72,7 +73,7 @@ pub fn walk(dir: &Path) -> Result<Walk> {
                 }
                 stack.push(child);
             } else {
-                out.files.push(child);
+                out.files.push((child, meta.is_file()));
             }
         }
         if !rel.as_os_str().is_empty() {

@@ -110,7 +110,7 @@ pub fn read_listing(dir: &Path) -> Result<OnDisk> {
         exists: true,
         ..OnDisk::default()
     };
-    for rel in &walk.files {
+    for (rel, is_file) in &walk.files {
         let utf8 = rel.to_str();
         match utf8 {
             Some(MANIFEST) => continue,
@@ -120,12 +120,8 @@ pub fn read_listing(dir: &Path) -> Result<OnDisk> {
             }
             _ => {}
         }
-        let abs = dir.join(rel);
-        let is_file = fs::symlink_metadata(&abs)
-            .map_err(|e| Error::io(&abs, e))?
-            .is_file();
         match utf8 {
-            Some(p) if is_file && listed.contains(p) => {
+            Some(p) if *is_file && listed.contains(p) => {
                 disk.owned_paths.insert(p.to_owned());
             }
             _ => {
@@ -183,8 +179,6 @@ pub struct EnvWriter {
     _lock: Option<fs::File>,
     disk: OnDisk,
     staging: Option<staging::Staging>,
-    /// Files equal to the old tree's, seen before any difference (no staging folder yet).
-    pending_same: Vec<String>,
     /// Folders made in the staging folder.
     dirs_made: BTreeSet<PathBuf>,
     paths: BTreeSet<String>,
@@ -253,7 +247,6 @@ impl EnvWriter {
             _lock: lock,
             disk,
             staging: None,
-            pending_same: Vec::new(),
             dirs_made: BTreeSet::new(),
             paths: BTreeSet::new(),
             bytes: 0,
@@ -284,20 +277,24 @@ impl EnvWriter {
         let compared: Vec<Compared> = batch.par_iter().map(compare).collect::<Result<_>>()?;
         if self.staging.is_none() {
             if compared.iter().all(|c| *c == Compared::Same) {
-                self.pending_same
-                    .extend(batch.iter().map(|(p, _)| (*p).to_owned()));
                 return Ok(());
             }
-            self.begin_staging()?;
+            self.begin_staging(batch)?;
         }
         self.stage(batch, &compared)
     }
 
-    /// The first difference: the new tree starts in a staging folder, with the files
-    /// equal so far.
-    fn begin_staging(&mut self) -> Result<()> {
+    /// The first difference, in `batch`: the new tree starts in a staging folder, with the
+    /// files equal so far (every path taken before this batch, which are not held twice).
+    fn begin_staging(&mut self, batch: &[(&str, &[u8])]) -> Result<()> {
         self.staging = Some(staging::Staging::create(&self.out, self.target_name())?);
-        let pending = std::mem::take(&mut self.pending_same);
+        let this_batch: std::collections::HashSet<&str> = batch.iter().map(|(p, _)| *p).collect();
+        let pending: Vec<String> = self
+            .paths
+            .iter()
+            .filter(|p| !this_batch.contains(p.as_str()))
+            .cloned()
+            .collect();
         let refs: Vec<(&str, &[u8])> = pending.iter().map(|p| (p.as_str(), &[][..])).collect();
         let same = vec![Compared::Same; refs.len()];
         self.stage(&refs, &same)
@@ -416,7 +413,7 @@ impl EnvWriter {
             return Ok(self.into_prepared(report));
         }
         if self.staging.is_none() {
-            self.begin_staging()?;
+            self.begin_staging(&[])?;
         }
         let mut dirs: BTreeSet<PathBuf> = self
             .disk
