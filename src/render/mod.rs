@@ -276,6 +276,7 @@ fn toyaml_filter(value: Value, indent: usize) -> Result<String, minijinja::Error
 pub fn scalar(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) if is_plain_safe(s) => s.clone(),
+        serde_json::Value::String(s) if is_integer_text(s) => format!("\"{s}\""),
         serde_json::Value::String(s) if s.contains('\n') => v.to_string(),
         serde_json::Value::String(_) => {
             // One line always: no folded or literal block scalars.
@@ -304,6 +305,24 @@ fn is_plain_safe(s: &str) -> bool {
         )
 }
 
+/// A string of decimal digits (after an optional `-`), as every sync wave, quota and port
+/// written as a string is: serde-saphyr double-quotes it, and nothing in it needs an
+/// escape, so it is quoted here without a serializer
+/// (`tests::integer_strings_are_quoted_as_serde_saphyr_quotes_them`).
+fn is_integer_text(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// A mapping's key as YAML: [`scalar`] without a copy of the key in the common case.
+fn push_key(k: &str, out: &mut String) {
+    if is_plain_safe(k) {
+        out.push_str(k);
+    } else {
+        out.push_str(&scalar(&serde_json::Value::String(k.to_owned())));
+    }
+}
+
 /// A mapping or list as a YAML block indented by `indent`, starting with a line break.
 pub fn block(v: &serde_json::Value, indent: usize) -> String {
     let mut out = String::new();
@@ -318,7 +337,7 @@ fn write_block(v: &serde_json::Value, indent: usize, out: &mut String) {
             for (k, val) in map {
                 out.push('\n');
                 out.push_str(&pad);
-                out.push_str(&scalar(&serde_json::Value::String(k.clone())));
+                push_key(k, out);
                 out.push(':');
                 write_value(val, indent, out);
             }
@@ -364,6 +383,38 @@ fn write_value(v: &serde_json::Value, indent: usize, out: &mut String) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn integer_strings_are_quoted_as_serde_saphyr_quotes_them() {
+        let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+        for s in [
+            "0",
+            "-1",
+            "16",
+            "200",
+            "007",
+            "-0",
+            "123456789012345678",
+            "5432",
+        ] {
+            let v = serde_json::Value::String(s.to_owned());
+            assert!(is_integer_text(s), "{s}");
+            let saphyr = serde_saphyr::to_string_with_options(&v, options.clone()).unwrap();
+            assert_eq!(scalar(&v), saphyr.trim_end_matches('\n'), "{s}");
+        }
+        for s in [
+            "",
+            "-",
+            "1.5",
+            "1e3",
+            "0x1F",
+            "1_000",
+            "12:30",
+            "1234567890123456789",
+        ] {
+            assert!(!is_integer_text(s), "{s}");
+        }
+    }
 
     #[test]
     fn scalars_that_yaml_would_misread_are_quoted() {
