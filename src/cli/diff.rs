@@ -113,13 +113,26 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             let out_dir = args.out.clone().unwrap_or_else(|| ws.root.join("rendered"));
             super::refuse_symlinked_out(&ws.root, &out_dir)?;
             let model = pipeline::model_of(&loaded, env)?;
-            let pipeline::Rendered {
-                tree: fresh,
-                inspected: digests,
-                ..
-            } = pipeline::render(&model, &templates, Keep::All, digest::of_checked)?;
             let dir = out_dir.join(env);
-            let disk = output::read_on_disk(&dir)?;
+            let disk = output::read_listing(&dir)?;
+            // The tree on disk is compared file by file as the fresh render streams past
+            // it; neither tree's texts are held.
+            let mut on_disk = diff::disk::DiskDigests::new(&dir, &disk);
+            let mut fresh = pipeline::render_streamed(
+                &model,
+                &templates,
+                pipeline::batch_files(),
+                digest::of_checked,
+                |batch| {
+                    let files: Vec<(&str, &[u8])> = batch
+                        .iter()
+                        .map(|c| (c.path.as_str(), c.text.as_bytes()))
+                        .collect();
+                    on_disk.files(&files)
+                },
+            )?;
+            let digests = std::mem::take(&mut fresh.inspected);
+            let digested = on_disk.finish(&digests)?;
             let shown = display_path(&dir, &ws.root);
             let label = if disk.exists {
                 format!("{shown} (on disk)")
@@ -129,11 +142,18 @@ pub fn run(ctx: &Context, args: &Args) -> anyhow::Result<ExitStatus> {
             let mut report = diff::compare_with_disk_digested(
                 &label,
                 &disk,
+                &diff::disk::DiskFiles {
+                    dir: &dir,
+                    disk: &disk,
+                },
+                &digested,
                 &format!("{env} (fresh render)"),
-                &fresh,
+                &Fresh(&fresh),
                 &digests,
             );
             report.restrict(&subset, &digests);
+            // (As above: the process ends after the report.)
+            std::mem::forget((fresh, digests, digested));
             report
         }
         _ => unreachable!("clap allows one or two environments"),

@@ -10,6 +10,7 @@
 //! objects of many tenants that change alike are recognised without diffing each of them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -23,8 +24,9 @@ use crate::validate::{parse_yaml_documents, Parsed};
 /// What one file of a tree is, for a comparison.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileDigest {
-    /// A YAML file: its documents, in order.
-    Documents(Vec<DocDigest>),
+    /// A YAML file: its documents, in order (shared: the tree on disk of `diff ENV` has the
+    /// fresh render's digest for every file whose bytes are the same).
+    Documents(Arc<[DocDigest]>),
     /// A JSON file (one document).
     Json(u128),
     /// A file of any other type, compared as text (the hash of its bytes).
@@ -276,7 +278,7 @@ mod tests {
 
     fn doc(yaml: &str) -> DocDigest {
         match of_file("f.yaml", yaml.as_bytes()) {
-            FileDigest::Documents(mut d) => d.remove(0),
+            FileDigest::Documents(d) => d[0].clone(),
             other => panic!("{other:?}"),
         }
     }

@@ -16,6 +16,7 @@
 pub mod canonical;
 mod compare;
 pub mod digest;
+pub mod disk;
 pub mod drift;
 pub mod group;
 pub mod hunks;
@@ -174,29 +175,48 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
     )
 }
 
-/// Compares an environment's tree on disk (old) with a fresh render (new). Foreign files
-/// on disk are listed, never compared.
+/// Compares an environment's tree on disk (old) with a fresh render (new), both in memory.
+/// Foreign files on disk are listed, never compared.
 pub fn compare_with_disk(disk_label: &str, disk: &OnDisk, new_label: &str, fresh: &Tree) -> Report {
-    let digests = digest::digests(fresh);
-    compare_with_disk_digested(disk_label, disk, new_label, fresh, &digests)
+    let fresh_digests = digest::digests(fresh);
+    let digested = disk::Digested {
+        digests: digest::digests_reusing(&disk.owned, fresh, &fresh_digests),
+        differing: disk
+            .owned
+            .iter()
+            .filter(|(p, b)| fresh.files.get(*p).is_some_and(|f| f != *b))
+            .map(|(p, _)| p.clone())
+            .collect(),
+    };
+    compare_with_disk_digested(
+        disk_label,
+        disk,
+        disk,
+        &digested,
+        new_label,
+        fresh,
+        &fresh_digests,
+    )
 }
 
-/// Like [`compare_with_disk`], with the digests of the fresh render (taken while it was
-/// checked). The files on disk that have the same bytes share them.
+/// Like [`compare_with_disk`], with both sides digested already: the tree on disk as the
+/// fresh render streamed past it ([`disk::DiskDigests`]), the fresh render while it was
+/// checked. `disk_files` and `fresh` are read again only for the objects the report shows.
 pub fn compare_with_disk_digested(
     disk_label: &str,
     disk: &OnDisk,
+    disk_files: &dyn Files,
+    digested: &disk::Digested,
     new_label: &str,
-    fresh: &Tree,
+    fresh: &dyn Files,
     fresh_digests: &Digests,
 ) -> Report {
-    let disk_digests = digest::digests_reusing(&disk.owned, fresh, fresh_digests);
     let mut report = compare_digested(
         Side {
             label: disk_label,
             env: None,
-            tree: disk,
-            digests: &disk_digests,
+            tree: disk_files,
+            digests: &digested.digests,
         },
         Side {
             label: new_label,
@@ -210,18 +230,19 @@ pub fn compare_with_disk_digested(
         .iter()
         .map(|p| Foreign {
             path: p.clone(),
-            in_the_way: fresh.files.contains_key(p),
+            in_the_way: fresh_digests.contains_key(p),
         })
         .collect();
     // Same objects in the same order, other bytes: formatting or comments.
-    report.reformatted = fresh
-        .files
+    report.reformatted = digested
+        .differing
         .iter()
-        .filter(|(p, b)| {
-            disk.owned.get(*p).is_some_and(|d| d != *b)
-                && disk_digests.get(*p) == fresh_digests.get(*p)
+        .filter(|p| {
+            fresh_digests
+                .get(*p)
+                .is_some_and(|d| digested.digests.get(*p) == Some(d))
         })
-        .map(|(p, _)| p.clone())
+        .cloned()
         .collect();
     if report.foreign.iter().any(|f| f.in_the_way) || !report.reformatted.is_empty() {
         report.identical = false;
