@@ -40,13 +40,19 @@ pub fn compare_digested(old: Side<'_>, new: Side<'_>) -> Report {
     let as_text = objects::text_on_both_sides(old.digests, new.digests);
     // Objects named after their environment (`portal-staging-platform`) are the same object
     // in another environment (`portal-prod-us-platform`): match them as `portal-<env>-platform`.
-    let rename = matches!((old.env, new.env), (Some(a), Some(b)) if a != b);
+    let envs = match (old.env, new.env) {
+        (Some(a), Some(b)) if a != b => Some((a, b)),
+        _ => None,
+    };
+    let rename = envs.is_some();
+    let settled = objects::settled(old.digests, new.digests, &as_text, envs);
     let ((a, ia), (b, ib)) = rayon::join(
-        || objects_of(old, &as_text, rename),
-        || objects_of(new, &as_text, rename),
+        || objects_of(old, &as_text, &settled.paths, rename),
+        || objects_of(new, &as_text, &settled.paths, rename),
     );
-    let mut tenants = tenants(&a, &b);
-    let (summary, platform, classes) = changes(&a, &ia, &b, &ib, &mut tenants);
+    let mut tenants = tenants(&a, &b, &settled.tenants);
+    let (mut summary, platform, classes) = changes(&a, &ia, &b, &ib, &mut tenants);
+    summary.unchanged += settled.objects;
     let entries = entries(old.tree, new.tree, &platform, classes);
     Report {
         old: old.label.to_owned(),
@@ -64,9 +70,10 @@ pub fn compare_digested(old: Side<'_>, new: Side<'_>) -> Report {
 fn objects_of<'a>(
     side: Side<'a>,
     as_text: &BTreeSet<&str>,
+    settled: &HashSet<&str>,
     rename: bool,
 ) -> (Vec<Object<'a>>, Index) {
-    let mut objs = objects::of_tree(side.tree, side.digests, as_text);
+    let mut objs = objects::of_tree(side.tree, side.digests, as_text, settled);
     if let (true, Some(env)) = (rename, side.env) {
         objects::generic_env_names(&mut objs, env);
     }
@@ -75,10 +82,12 @@ fn objects_of<'a>(
 }
 
 /// The tenants of both sides: how many are on both, and the ones on one side only (their
-/// object counts are filled in by [`changes`]).
-fn tenants(a: &[Object<'_>], b: &[Object<'_>]) -> Tenants {
+/// object counts are filled in by [`changes`]). `settled`: the tenants of the objects that
+/// are the same on both sides, and need no matching ([`objects::settled`]).
+fn tenants(a: &[Object<'_>], b: &[Object<'_>], settled: &[&str]) -> Tenants {
     let tenants_of = |objs: &[Object<'_>]| -> BTreeSet<String> {
         let mut ids: Vec<&str> = objs.iter().filter_map(|o| o.tenant).collect();
+        ids.extend_from_slice(settled);
         ids.sort_unstable();
         ids.dedup();
         ids.into_iter().map(str::to_owned).collect()
@@ -284,7 +293,7 @@ fn entry(p: &Pending, contents: &Contents) -> Entry {
     Entry {
         status: p.status,
         title: either.id.title(),
-        object: either.id.as_ref().clone(),
+        object: either.id.object_id(),
         old_path: p.old.map(|o| o.path.to_owned()),
         new_path: p.new.map(|o| o.path.to_owned()),
         tenants: None,

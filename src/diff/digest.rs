@@ -17,7 +17,7 @@ use serde_json::Value;
 use xxhash_rust::xxh3::{xxh3_128, xxh3_128_with_seed};
 
 use super::group::normalize;
-use super::identity::{kubernetes_id, tenant_of, ObjectId};
+use super::identity::{kubernetes_key, kubernetes_parts, tenant_of, CompactId, ObjectId};
 use crate::output::Tree;
 use crate::validate::{parse_yaml_documents, Parsed};
 
@@ -39,12 +39,12 @@ pub enum FileDigest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocDigest {
     /// Its identity, when it is a Kubernetes object, and that identity's hash.
-    pub id: Option<ObjectId>,
+    pub id: Option<CompactId>,
     pub key: u128,
     /// The hash of its title with the tenant id made generic (see [`generic_title`]).
     pub generic_title: u128,
     /// The tenant it belongs to, for per-tenant objects.
-    pub tenant: Option<String>,
+    pub tenant: Option<Box<str>>,
     /// Equal exactly when the parsed values are equal.
     pub exact: u128,
     /// Like `exact`, with the tenant id replaced by a placeholder in every string.
@@ -132,14 +132,15 @@ fn of_document(value: &Value) -> DocDigest {
         tenant: tenant.as_deref(),
     }
     .value(value);
-    let id = kubernetes_id(value);
+    let parts = kubernetes_parts(value);
+    let id = parts.map(CompactId::new);
     DocDigest {
-        key: id.as_ref().map_or(0, ObjectId::key),
+        key: parts.map_or(0, kubernetes_key),
         generic_title: id
             .as_ref()
-            .map_or(0, |id| generic_title(id, tenant.as_deref())),
+            .map_or(0, |id| generic_title_of(&id.title(), tenant.as_deref())),
         id,
-        tenant,
+        tenant: tenant.map(String::into_boxed_str),
         exact,
         generic,
     }
@@ -148,9 +149,12 @@ fn of_document(value: &Value) -> DocDigest {
 /// The hash of an object's title with its tenant's id replaced by a placeholder: equal for
 /// the same object of two tenants (`ResourceQuota portal-tenant-<tenant>/tenant-quota`).
 pub fn generic_title(id: &ObjectId, tenant: Option<&str>) -> u128 {
-    let title = id.title();
+    generic_title_of(&id.title(), tenant)
+}
+
+fn generic_title_of(title: &str, tenant: Option<&str>) -> u128 {
     match tenant {
-        Some(t) => xxh3_128(normalize(&title, t).as_bytes()),
+        Some(t) => xxh3_128(normalize(title, t).as_bytes()),
         None => xxh3_128(title.as_bytes()),
     }
 }

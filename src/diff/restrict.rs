@@ -74,10 +74,8 @@ fn kept_objects(subset: &Subset, digests: &Digests) -> usize {
             FileDigest::Documents(docs) => docs
                 .iter()
                 .filter(|doc| match &doc.id {
-                    Some(ObjectId::Kubernetes { kind, name, .. }) => {
-                        subset.keeps_object(Some(kind), Some(name))
-                    }
-                    _ => subset.keeps_object(None, None),
+                    Some(id) => subset.keeps_object(Some(id.kind()), Some(id.name())),
+                    None => subset.keeps_object(None, None),
                 })
                 .count(),
             _ => usize::from(subset.keeps_object(None, None)),

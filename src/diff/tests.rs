@@ -255,3 +255,50 @@ fn foreign_files_on_disk_are_listed_not_compared() {
         }]
     );
 }
+
+#[test]
+fn files_the_same_on_both_sides_are_unchanged_and_their_tenants_in_both() {
+    let disk_tree = tenants("prod", &["acme", "globex"]);
+    let fresh = tenants("prod", &["acme", "globex", "initech"]);
+    let disk = OnDisk {
+        owned: disk_tree.files.clone(),
+        exists: true,
+        ..OnDisk::default()
+    };
+    let r = compare_with_disk("disk", &disk, "fresh", &fresh);
+    assert_eq!(r.summary.unchanged, 2);
+    assert_eq!(r.summary.added, 1);
+    assert_eq!(r.tenants.in_both, 2);
+    assert_eq!(r.tenants.only_new.ids, ["initech"]);
+    assert!(r.tenants.only_old.ids.is_empty());
+    assert!(!r.identical);
+}
+
+#[test]
+fn an_object_of_a_file_the_same_on_both_sides_is_still_matched_with_its_twin_elsewhere() {
+    // `a.yaml` is the same on both sides, but the disk holds its object a second time: that
+    // second one is matched by its place (removed as `b.yaml`), not taken for the object
+    // of `a.yaml`.
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n";
+    let fresh = tree(&[("a.yaml", ns)]);
+    let disk = OnDisk {
+        owned: tree(&[("a.yaml", ns), ("b.yaml", ns)]).files,
+        exists: true,
+        ..OnDisk::default()
+    };
+    let r = compare_with_disk("disk", &disk, "fresh", &fresh);
+    assert_eq!((r.summary.unchanged, r.summary.removed), (1, 1));
+    let titles: Vec<&str> = r.entries.iter().map(|e| e.title.as_str()).collect();
+    assert_eq!(titles, ["b.yaml"]);
+}
+
+#[test]
+fn a_file_the_same_in_two_environments_with_an_object_named_after_one_is_compared() {
+    // Named after the old environment, the object matches `portal-<env>-platform` there and
+    // nothing in the new one: though the file is the same, its object is not unchanged.
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata: {name: portal-staging-platform}\n";
+    let (a, b) = (tree(&[("n.yaml", ns)]), tree(&[("n.yaml", ns)]));
+    let r = compare("staging", &a, "prod", &b);
+    assert!(!r.identical);
+    assert_eq!((r.summary.added, r.summary.removed), (1, 1));
+}
