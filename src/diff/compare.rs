@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rayon::prelude::*;
 
+use super::digest;
 use super::hunks::{self, Tag};
 use super::objects::{self, Content, Files, Form, Index, Object};
 use super::{canonical, group, Entry, Report, Side, Status, Summary, TenantSet, Tenants};
@@ -84,10 +85,10 @@ fn objects_of<'a>(
 /// The tenants of both sides: how many are on both, and the ones on one side only (their
 /// object counts are filled in by [`changes`]). `settled`: the tenants of the objects that
 /// are the same on both sides, and need no matching ([`objects::settled`]).
-fn tenants(a: &[Object<'_>], b: &[Object<'_>], settled: &[&str]) -> Tenants {
+fn tenants(a: &[Object<'_>], b: &[Object<'_>], settled: &HashSet<&str>) -> Tenants {
     let tenants_of = |objs: &[Object<'_>]| -> BTreeSet<String> {
         let mut ids: Vec<&str> = objs.iter().filter_map(|o| o.tenant).collect();
-        ids.extend_from_slice(settled);
+        ids.extend(settled.iter().copied());
         ids.sort_unstable();
         ids.dedup();
         ids.into_iter().map(str::to_owned).collect()
@@ -168,7 +169,7 @@ fn changes<'o, 'a>(
                 let key = ClassKey {
                     status,
                     index: either.index,
-                    title: either.generic_title,
+                    title: digest::generic_title(&either.id.title(), either.tenant),
                     old: x.map(|o| o.generic),
                     new: y.map(|o| o.generic),
                     equal: x.zip(y).is_some_and(|(x, y)| x.exact == y.exact),

@@ -17,7 +17,7 @@ use serde_json::Value;
 use xxhash_rust::xxh3::{xxh3_128, xxh3_128_with_seed};
 
 use super::group::normalize;
-use super::identity::{kubernetes_key, kubernetes_parts, tenant_of, CompactId, ObjectId};
+use super::identity::{kubernetes_key, kubernetes_parts, tenant_of, CompactId};
 use crate::output::Tree;
 use crate::validate::{parse_yaml_documents, Parsed};
 
@@ -41,8 +41,6 @@ pub struct DocDigest {
     /// Its identity, when it is a Kubernetes object, and that identity's hash.
     pub id: Option<CompactId>,
     pub key: u128,
-    /// The hash of its title with the tenant id made generic (see [`generic_title`]).
-    pub generic_title: u128,
     /// The tenant it belongs to, for per-tenant objects.
     pub tenant: Option<Box<str>>,
     /// Equal exactly when the parsed values are equal.
@@ -136,9 +134,6 @@ fn of_document(value: &Value) -> DocDigest {
     let id = parts.map(CompactId::new);
     DocDigest {
         key: parts.map_or(0, kubernetes_key),
-        generic_title: id
-            .as_ref()
-            .map_or(0, |id| generic_title_of(&id.title(), tenant.as_deref())),
         id,
         tenant: tenant.map(String::into_boxed_str),
         exact,
@@ -148,11 +143,7 @@ fn of_document(value: &Value) -> DocDigest {
 
 /// The hash of an object's title with its tenant's id replaced by a placeholder: equal for
 /// the same object of two tenants (`ResourceQuota portal-tenant-<tenant>/tenant-quota`).
-pub fn generic_title(id: &ObjectId, tenant: Option<&str>) -> u128 {
-    generic_title_of(&id.title(), tenant)
-}
-
-fn generic_title_of(title: &str, tenant: Option<&str>) -> u128 {
+pub fn generic_title(title: &str, tenant: Option<&str>) -> u128 {
     match tenant {
         Some(t) => xxh3_128(normalize(title, t).as_bytes()),
         None => xxh3_128(title.as_bytes()),

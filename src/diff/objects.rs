@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use rayon::prelude::*;
 use serde_json::Value;
 
-use super::digest::{generic_title, text_hash, Digests, DocDigest, FileDigest};
+use super::digest::{text_hash, Digests, DocDigest, FileDigest};
 pub use super::identity::{kubernetes_id, tenant_of, CompactId, ObjectId};
 use crate::output::{OnDisk, Tree};
 use crate::validate::parse_yaml_documents;
@@ -103,8 +103,6 @@ pub struct Object<'a> {
     pub id: Ident<'a>,
     /// The hash of `id` ([`ObjectId::key`]).
     pub key: u128,
-    /// The hash of its title with its tenant id made generic ([`super::digest::generic_title`]).
-    pub generic_title: u128,
     /// The file it is in.
     pub path: &'a str,
     /// Its index among the documents of that file.
@@ -152,8 +150,8 @@ pub struct Settled<'a> {
     pub paths: HashSet<&'a str>,
     /// How many objects they hold.
     pub objects: usize,
-    /// The tenants of those objects (on both sides, then), unsorted and repeated.
-    pub tenants: Vec<&'a str>,
+    /// The tenants of those objects (on both sides, then).
+    pub tenants: HashSet<&'a str>,
 }
 
 pub fn settled<'a>(
@@ -162,11 +160,12 @@ pub fn settled<'a>(
     as_text: &BTreeSet<&str>,
     envs: Option<(&str, &str)>,
 ) -> Settled<'a> {
-    let keys = |digests: &Digests| -> Vec<u128> {
-        let mut keys: Vec<u128> = digests
+    // 64 bits of each key: two keys that share them only keep a file from being settled.
+    let keys = |digests: &Digests| -> Vec<u64> {
+        let mut keys: Vec<u64> = digests
             .values()
             .filter_map(|d| match d {
-                FileDigest::Documents(docs) => Some(docs.iter().map(|d| d.key)),
+                FileDigest::Documents(docs) => Some(docs.iter().map(|d| d.key as u64)),
                 _ => None,
             })
             .flatten()
@@ -175,7 +174,8 @@ pub fn settled<'a>(
         keys
     };
     let (keys_old, keys_new) = rayon::join(|| keys(old), || keys(new));
-    let once = |keys: &[u128], k: u128| {
+    let once = |keys: &[u64], k: u128| {
+        let k = k as u64;
         keys.partition_point(|&x| x < k) + 1 == keys.partition_point(|&x| x <= k)
     };
     let named_after = |id: &CompactId| match envs {
@@ -239,7 +239,6 @@ pub fn of_tree<'a>(
             };
             Object {
                 key: id.key(),
-                generic_title: generic_title(&id, None),
                 id: Ident::Made(Box::new(id)),
                 path: path.as_str(),
                 index: 0,
@@ -278,7 +277,6 @@ pub fn of_tree<'a>(
                             })),
                         },
                         key: d.key,
-                        generic_title: d.generic_title,
                         path: path.as_str(),
                         index,
                         in_file: docs.len(),
@@ -307,7 +305,6 @@ impl Object<'_> {
             document: (self.in_file != 1).then_some(self.index),
         };
         self.key = id.key();
-        self.generic_title = generic_title(&id, self.tenant);
         self.id = Ident::Made(Box::new(id));
     }
 }
@@ -477,7 +474,6 @@ pub fn generic_env_names(objects: &mut [Object<'_>], env: &str) {
             *name = generic;
         }
         o.key = id.key();
-        o.generic_title = generic_title(&id, o.tenant);
         o.id = Ident::Made(Box::new(id));
     }
 }
