@@ -87,7 +87,7 @@ fn objects_of<'a>(
 /// are the same on both sides, and need no matching ([`objects::settled`]).
 fn tenants(a: &[Object<'_>], b: &[Object<'_>], settled: &HashSet<&str>) -> Tenants {
     let tenants_of = |objs: &[Object<'_>]| -> BTreeSet<String> {
-        let mut ids: Vec<&str> = objs.iter().filter_map(|o| o.tenant).collect();
+        let mut ids: Vec<&str> = objs.iter().filter_map(Object::tenant).collect();
         ids.extend(settled.iter().copied());
         ids.sort_unstable();
         ids.dedup();
@@ -125,27 +125,27 @@ fn changes<'o, 'a>(
     let old_side = a
         .iter()
         .enumerate()
-        .filter(|(i, o)| ia.get(&o.key) == Some(i))
-        .map(|(_, x)| (Some(x), ib.get(&x.key).map(|&j| &b[j])));
+        .filter(|(i, o)| ia.get(&o.key()) == Some(i))
+        .map(|(_, x)| (Some(x), ib.get(&x.key()).map(|&j| &b[j])));
     let new_only = b
         .iter()
         .enumerate()
-        .filter(|(j, y)| ib.get(&y.key) == Some(j) && !ia.contains_key(&y.key))
+        .filter(|(j, y)| ib.get(&y.key()) == Some(j) && !ia.contains_key(&y.key()))
         .map(|(_, y)| (None, Some(y)));
     for (x, y) in old_side.chain(new_only) {
         let status = match (x, y) {
-            (Some(x), Some(y)) if x.exact == y.exact && x.path == y.path => {
+            (Some(x), Some(y)) if x.exact() == y.exact() && x.path == y.path => {
                 summary.unchanged += 1;
                 continue;
             }
             (Some(_), Some(_)) => Status::Changed,
-            (Some(x), None) if x.tenant.is_some_and(|t| only_old.contains(t)) => {
+            (Some(x), None) if x.tenant().is_some_and(|t| only_old.contains(t)) => {
                 summary.removed += 1;
                 tenants.only_old.objects += 1;
                 continue;
             }
             (Some(_), None) => Status::Removed,
-            (None, Some(y)) if y.tenant.is_some_and(|t| only_new.contains(t)) => {
+            (None, Some(y)) if y.tenant().is_some_and(|t| only_new.contains(t)) => {
                 summary.added += 1;
                 tenants.only_new.objects += 1;
                 continue;
@@ -164,15 +164,15 @@ fn changes<'o, 'a>(
             old: x,
             new: y,
         };
-        match either.tenant {
+        match either.tenant() {
             Some(_) => {
                 let key = ClassKey {
                     status,
                     index: either.index,
-                    title: digest::generic_title(&either.id.title(), either.tenant),
-                    old: x.map(|o| o.generic),
-                    new: y.map(|o| o.generic),
-                    equal: x.zip(y).is_some_and(|(x, y)| x.exact == y.exact),
+                    title: digest::generic_title(&either.title(), either.tenant()),
+                    old: x.map(Object::generic),
+                    new: y.map(Object::generic),
+                    equal: x.zip(y).is_some_and(|(x, y)| x.exact() == y.exact()),
                 };
                 classes.entry(key).or_default().push(pending);
             }
@@ -237,7 +237,7 @@ fn entries(
 }
 
 fn tenant<'a>(p: &Pending<'_, 'a>) -> &'a str {
-    p.old.or(p.new).and_then(|o| o.tenant).unwrap_or_default()
+    p.old.or(p.new).and_then(Object::tenant).unwrap_or_default()
 }
 
 fn moved(p: &Pending) -> bool {
@@ -250,7 +250,7 @@ type Contents<'a> = HashMap<(bool, &'a str), Vec<Content>>;
 fn load_contents<'a>(old: &dyn Files, new: &dyn Files, shown: &[&Pending<'_, 'a>]) -> Contents<'a> {
     let mut files: Vec<(bool, &'a str, Form)> = Vec::new();
     for p in shown {
-        let equal = matches!((p.old, p.new), (Some(x), Some(y)) if x.exact == y.exact);
+        let equal = matches!((p.old, p.new), (Some(x), Some(y)) if x.exact() == y.exact());
         if equal {
             continue;
         }
@@ -277,7 +277,7 @@ fn entry(p: &Pending, contents: &Contents) -> Entry {
         }
     };
     let hunks = match (p.old, p.new) {
-        (Some(x), Some(y)) if x.exact == y.exact => Vec::new(),
+        (Some(x), Some(y)) if x.exact() == y.exact() => Vec::new(),
         (Some(x), Some(y)) => hunks::diff(&view(false, x), &view(true, y)),
         (Some(x), None) => hunks::whole(&view(false, x), Tag::Removed),
         (None, Some(y)) => hunks::whole(&view(true, y), Tag::Added),
@@ -293,8 +293,8 @@ fn entry(p: &Pending, contents: &Contents) -> Entry {
     let either = p.old.or(p.new).expect("one side has the object");
     Entry {
         status: p.status,
-        title: either.id.title(),
-        object: either.id.object_id(),
+        title: either.title(),
+        object: either.object_id(),
         old_path: p.old.map(|o| o.path.to_owned()),
         new_path: p.new.map(|o| o.path.to_owned()),
         tenants: None,
