@@ -294,3 +294,57 @@ fn check_with_out_dir() {
         ],
     );
 }
+
+/// `diff ENV` compares the tree on disk with the fresh render batch by batch as it streams:
+/// the report must not depend on how the files are batched.
+#[test]
+fn diff_env_reports_the_same_whatever_the_batch_size() {
+    let s = rendered_staging();
+    let dir = tree(&s);
+    // A changed object, a file reformatted only, a rendered file missing (added), an owned
+    // file no longer rendered (removed) and a foreign file beside them.
+    let rollout = dir.join("kubernetes/platform/app/rollout.yaml");
+    let text = fs::read_to_string(&rollout).unwrap();
+    fs::write(&rollout, text.replace("  replicas: 3\n", "  replicas: 4\n")).unwrap();
+    let service = dir.join("kubernetes/platform/app/service.yaml");
+    let text = fs::read_to_string(&service).unwrap();
+    fs::write(&service, format!("# hand-added comment\n{text}")).unwrap();
+    fs::remove_file(dir.join("argocd/applications/monitoring.yaml")).unwrap();
+    fs::write(
+        dir.join("kubernetes/platform/leftover.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leftover, namespace: portal-system}\n",
+    )
+    .unwrap();
+    let manifest = dir.join(".portalgen-manifest");
+    let listed = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        format!("{listed}kubernetes/platform/leftover.yaml\n"),
+    )
+    .unwrap();
+    fs::write(dir.join("NOTES.txt"), "ours\n").unwrap();
+
+    let report = |batch: &str| {
+        let out = s
+            .cmd()
+            .env("PORTALGEN_BATCH_FILES", batch)
+            .args(["diff", "staging", "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(status(&out), 1, "{}", stdout_of(&out));
+        json(&stdout_of(&out))
+    };
+    let whole = report("0");
+    let summary = &whole["summary"];
+    assert_eq!(summary["changed"], 1, "{summary}");
+    assert!(summary["added"].as_u64().unwrap() >= 1, "{summary}");
+    assert_eq!(summary["removed"], 1, "{summary}");
+    assert_eq!(
+        whole["reformatted"],
+        serde_json::json!(["kubernetes/platform/app/service.yaml"])
+    );
+    assert_eq!(whole["foreign"][0]["path"], "NOTES.txt");
+    for batch in ["1", "7"] {
+        assert_eq!(report(batch), whole, "batches of {batch}");
+    }
+}
