@@ -332,7 +332,7 @@ fn diff_env_reports_the_same_whatever_the_batch_size() {
             .output()
             .unwrap();
         assert_eq!(status(&out), 1, "{}", stdout_of(&out));
-        json(&stdout_of(&out))
+        json(stdout_of(&out))
     };
     let whole = report("0");
     let summary = &whole["summary"];
