@@ -30,7 +30,7 @@ impl Drift {
     }
 }
 
-/// Compares `disk` (an environment's folder, read with [`crate::output::read_on_disk`])
+/// Compares `disk` (an environment's folder, its owned files' bytes in `owned`)
 /// with a fresh render, file by file and byte for byte.
 pub fn drift(disk: &OnDisk, tree: &Tree) -> Drift {
     let mut d = Drift::default();

@@ -177,10 +177,6 @@ pub fn kubernetes_parts(v: &Value) -> Option<[&str; 4]> {
     Some([group, kind, str_at(v, "/metadata/namespace"), name])
 }
 
-pub fn kubernetes_id(v: &Value) -> Option<ObjectId> {
-    kubernetes_parts(v).map(|p| CompactId::new(p).object_id())
-}
-
 /// The tenant of a per-tenant object: its `portal.dev/tenant` label, or the tenant
 /// namespace it is in (or is).
 pub fn tenant_of(v: &Value) -> Option<String> {

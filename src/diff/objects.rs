@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::digest::{text_hash, Digests, DocDigest, FileDigest};
-pub use super::identity::{kubernetes_id, tenant_of, CompactId, ObjectId};
+pub use super::identity::{tenant_of, CompactId, ObjectId};
 use crate::output::{OnDisk, Tree};
 use crate::validate::parse_yaml_documents;
 

@@ -49,7 +49,7 @@ pub struct WriteReport {
 #[derive(Debug, Default)]
 pub struct OnDisk {
     /// Files portalgen wrote (listed in the manifest and present), by relative path, with
-    /// their bytes ([`read_on_disk`]; empty after [`read_listing`]).
+    /// their bytes when a caller put them there (tests; empty after [`read_listing`]).
     pub owned: BTreeMap<String, Vec<u8>>,
     /// The paths of those files (both readers).
     pub owned_paths: BTreeSet<String>,
@@ -70,20 +70,9 @@ pub struct OnDisk {
     pub legacy_record: bool,
 }
 
-/// Reads `dir` (an environment's folder) without following any symlink, with the bytes of
-/// every owned file.
-pub fn read_on_disk(dir: &Path) -> Result<OnDisk> {
-    let mut disk = read_listing(dir)?;
-    for p in &disk.owned_paths {
-        let abs = dir.join(p);
-        let bytes = fs::read(&abs).map_err(|e| Error::io(&abs, e))?;
-        disk.owned.insert(p.clone(), bytes);
-    }
-    Ok(disk)
-}
-
-/// Reads `dir` like [`read_on_disk`] without reading any file but the manifest: what a
-/// streamed write or check needs before it compares file by file ([`read_owned`]).
+/// Reads `dir` (an environment's folder) without following any symlink, and without
+/// reading any file but the manifest: what a streamed write, check or diff needs before
+/// it compares file by file ([`read_owned`]).
 pub fn read_listing(dir: &Path) -> Result<OnDisk> {
     let meta = match fs::symlink_metadata(dir) {
         Ok(m) => m,
