@@ -129,20 +129,27 @@ impl<'a> Object<'a> {
         match &self.src {
             Src::Doc(d) => {
                 d.id.as_ref()
-                    .map(CompactId::object_id)
-                    .unwrap_or(ObjectId::File {
-                        path: self.path.to_owned(),
-                        document: Some(self.index),
-                    })
+                    .map_or_else(|| self.place_id(), CompactId::object_id)
             }
             Src::Made(m) => m.id.clone(),
         }
     }
 
     pub fn title(&self) -> String {
-        match (&self.src, self.doc().and_then(|d| d.id.as_ref())) {
-            (Src::Doc(_), Some(id)) => id.title(),
-            _ => self.object_id().title(),
+        match &self.src {
+            Src::Doc(d) => {
+                d.id.as_ref()
+                    .map_or_else(|| self.place_id().title(), CompactId::title)
+            }
+            Src::Made(m) => m.id.title(),
+        }
+    }
+
+    /// Its identity by its file and its place in it.
+    fn place_id(&self) -> ObjectId {
+        ObjectId::File {
+            path: self.path.to_owned(),
+            document: (self.in_file != 1).then_some(self.index),
         }
     }
 
@@ -171,10 +178,7 @@ impl<'a> Object<'a> {
     /// Identifies the object by its file and its place in it (a document that is not a
     /// Kubernetes object, or the second of two objects of the same identity).
     pub fn identify_by_place(&mut self) {
-        self.identify_as(ObjectId::File {
-            path: self.path.to_owned(),
-            document: (self.in_file != 1).then_some(self.index),
-        });
+        self.identify_as(self.place_id());
     }
 }
 
@@ -220,6 +224,27 @@ pub fn settled<'a>(
     as_text: &BTreeSet<&str>,
     envs: Option<(&str, &str)>,
 ) -> Settled<'a> {
+    let named_after = |id: &CompactId| match envs {
+        Some((a, b)) => [a, b]
+            .iter()
+            .any(|e| !e.is_empty() && super::digest::contains(id.name().as_bytes(), e.as_bytes())),
+        None => false,
+    };
+    // The files that could be settled, before the costlier test of their keys.
+    let candidates: Vec<(&str, &[DocDigest])> = old
+        .par_iter()
+        .filter_map(|(path, d)| {
+            let (FileDigest::Documents(docs), Some(other)) = (d, new.get(path)) else {
+                return None;
+            };
+            let candidate = d == other
+                && !as_text.contains(path.as_str())
+                && docs
+                    .iter()
+                    .all(|doc| doc.id.as_ref().is_some_and(|id| !named_after(id)));
+            candidate.then_some((path.as_str(), &docs[..]))
+        })
+        .collect();
     // 64 bits of each key: two keys that share them only keep a file from being settled.
     let keys = |digests: &Digests| -> Vec<u64> {
         let mut keys: Vec<u64> = digests
@@ -233,31 +258,20 @@ pub fn settled<'a>(
         keys.par_sort_unstable();
         keys
     };
-    let (keys_old, keys_new) = rayon::join(|| keys(old), || keys(new));
+    let (keys_old, keys_new) = if candidates.is_empty() {
+        Default::default()
+    } else {
+        rayon::join(|| keys(old), || keys(new))
+    };
     let once = |keys: &[u64], k: u128| {
         let k = k as u64;
         keys.partition_point(|&x| x < k) + 1 == keys.partition_point(|&x| x <= k)
     };
-    let named_after = |id: &CompactId| match envs {
-        Some((a, b)) => [a, b]
-            .iter()
-            .any(|e| !e.is_empty() && super::digest::contains(id.name().as_bytes(), e.as_bytes())),
-        None => false,
-    };
-    let found: Vec<(&str, &[DocDigest])> = old
-        .par_iter()
-        .filter_map(|(path, d)| {
-            let (FileDigest::Documents(docs), Some(other)) = (d, new.get(path)) else {
-                return None;
-            };
-            let settled = d == other
-                && !as_text.contains(path.as_str())
-                && docs.iter().all(|doc| {
-                    doc.id.as_ref().is_some_and(|id| !named_after(id))
-                        && once(&keys_old, doc.key)
-                        && once(&keys_new, doc.key)
-                });
-            settled.then_some((path.as_str(), &docs[..]))
+    let found: Vec<(&str, &[DocDigest])> = candidates
+        .into_par_iter()
+        .filter(|(_, docs)| {
+            docs.iter()
+                .all(|doc| once(&keys_old, doc.key) && once(&keys_new, doc.key))
         })
         .collect();
     Settled {
