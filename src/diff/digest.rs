@@ -62,27 +62,6 @@ pub fn digests(tree: &Tree) -> Digests {
     digests.into_iter().collect()
 }
 
-/// The digests of a tree's files, taking those of `known` (of another tree) for the files
-/// whose bytes are the same there, and parsing the others: an environment's tree on disk
-/// is mostly what a fresh render of it already digested.
-pub fn digests_reusing(
-    files: &BTreeMap<String, Vec<u8>>,
-    known_tree: &Tree,
-    known: &Digests,
-) -> Digests {
-    let digests: Vec<(String, FileDigest)> = files
-        .par_iter()
-        .map(|(path, bytes)| {
-            let digest = match (known_tree.files.get(path), known.get(path)) {
-                (Some(b), Some(d)) if b == bytes => d.clone(),
-                _ => of_file(path, bytes),
-            };
-            (path.clone(), digest)
-        })
-        .collect();
-    digests.into_iter().collect()
-}
-
 /// The digest of a file that the checks parsed (see [`crate::pipeline::render`]),
 /// parsing it only if they did not.
 pub fn of_checked(path: &str, bytes: &[u8], parsed: &Parsed) -> FileDigest {

@@ -175,28 +175,35 @@ pub fn compare(old_label: &str, old: &Tree, new_label: &str, new: &Tree) -> Repo
     )
 }
 
-/// Compares an environment's tree on disk (old) with a fresh render (new), both in memory.
-/// Foreign files on disk are listed, never compared.
-pub fn compare_with_disk(disk_label: &str, disk: &OnDisk, new_label: &str, fresh: &Tree) -> Report {
+/// Compares an environment's tree on disk (old) with a fresh render (new) held in memory,
+/// through the same streamed digests as `diff ENV` ([`disk::DiskDigests`]; the disk's files
+/// are read from `disk.owned` when it holds them). Foreign files on disk are listed, never
+/// compared.
+pub fn compare_with_disk(
+    disk_label: &str,
+    dir: &std::path::Path,
+    disk: &OnDisk,
+    new_label: &str,
+    fresh: &Tree,
+) -> crate::diagnostic::Result<Report> {
     let fresh_digests = digest::digests(fresh);
-    let digested = disk::Digested {
-        digests: digest::digests_reusing(&disk.owned, fresh, &fresh_digests),
-        differing: disk
-            .owned
-            .iter()
-            .filter(|(p, b)| fresh.files.get(*p).is_some_and(|f| f != *b))
-            .map(|(p, _)| p.clone())
-            .collect(),
-    };
-    compare_with_disk_digested(
+    let mut on_disk = disk::DiskDigests::new(dir, disk);
+    let files: Vec<(&str, &[u8])> = fresh
+        .files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    on_disk.files(&files)?;
+    let digested = on_disk.finish(&fresh_digests)?;
+    Ok(compare_with_disk_digested(
         disk_label,
         disk,
-        disk,
+        &disk::DiskFiles { dir, disk },
         &digested,
         new_label,
         fresh,
         &fresh_digests,
-    )
+    ))
 }
 
 /// Like [`compare_with_disk`], with both sides digested already: the tree on disk as the

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::digest::{text_hash, Digests, DocDigest, FileDigest};
 pub use super::identity::{tenant_of, CompactId, ObjectId};
-use crate::output::{OnDisk, Tree};
+use crate::output::Tree;
 use crate::validate::parse_yaml_documents;
 
 /// What an object holds, once loaded for its diff.
@@ -32,13 +32,6 @@ pub trait Files: Sync {
 impl Files for Tree {
     fn read(&self, path: &str) -> Option<Cow<'_, [u8]>> {
         self.files.get(path).map(|b| Cow::Borrowed(b.as_slice()))
-    }
-}
-
-/// The files portalgen owns in a tree on disk (foreign files are never compared).
-impl Files for OnDisk {
-    fn read(&self, path: &str) -> Option<Cow<'_, [u8]>> {
-        self.owned.get(path).map(|b| Cow::Borrowed(b.as_slice()))
     }
 }
 

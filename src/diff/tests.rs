@@ -241,11 +241,12 @@ fn foreign_files_on_disk_are_listed_not_compared() {
     )]);
     let disk = OnDisk {
         owned: fresh.files.clone(),
+        owned_paths: fresh.files.keys().cloned().collect(),
         foreign: ["notes.txt".to_owned()].into(),
         exists: true,
         ..OnDisk::default()
     };
-    let r = compare_with_disk("disk", &disk, "fresh", &fresh);
+    let r = compare_with_disk("disk", std::path::Path::new("."), &disk, "fresh", &fresh).unwrap();
     assert!(r.identical);
     assert_eq!(
         r.foreign,
@@ -261,11 +262,12 @@ fn files_the_same_on_both_sides_are_unchanged_and_their_tenants_in_both() {
     let disk_tree = tenants("prod", &["acme", "globex"]);
     let fresh = tenants("prod", &["acme", "globex", "initech"]);
     let disk = OnDisk {
+        owned_paths: disk_tree.files.keys().cloned().collect(),
         owned: disk_tree.files.clone(),
         exists: true,
         ..OnDisk::default()
     };
-    let r = compare_with_disk("disk", &disk, "fresh", &fresh);
+    let r = compare_with_disk("disk", std::path::Path::new("."), &disk, "fresh", &fresh).unwrap();
     assert_eq!(r.summary.unchanged, 2);
     assert_eq!(r.summary.added, 1);
     assert_eq!(r.tenants.in_both, 2);
@@ -281,12 +283,14 @@ fn an_object_of_a_file_the_same_on_both_sides_is_still_matched_with_its_twin_els
     // of `a.yaml`.
     let ns = "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n";
     let fresh = tree(&[("a.yaml", ns)]);
+    let on_disk = tree(&[("a.yaml", ns), ("b.yaml", ns)]);
     let disk = OnDisk {
-        owned: tree(&[("a.yaml", ns), ("b.yaml", ns)]).files,
+        owned_paths: on_disk.files.keys().cloned().collect(),
+        owned: on_disk.files,
         exists: true,
         ..OnDisk::default()
     };
-    let r = compare_with_disk("disk", &disk, "fresh", &fresh);
+    let r = compare_with_disk("disk", std::path::Path::new("."), &disk, "fresh", &fresh).unwrap();
     assert_eq!((r.summary.unchanged, r.summary.removed), (1, 1));
     let titles: Vec<&str> = r.entries.iter().map(|e| e.title.as_str()).collect();
     assert_eq!(titles, ["b.yaml"]);
